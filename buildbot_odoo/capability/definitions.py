@@ -1,0 +1,111 @@
+"""Capability definitions: how a capability shows in builder names, properties and env.
+
+A definition is plain data (SPEC 4)::
+
+    {'version_prop': 'pg_version', 'abbrev': 'pg',
+     'environ': {'PGPORT': '%(cap(port):-)s'},
+     'secret_environ': {'PGPASSWORD': 'password-secret'}}
+
+``environ`` values are templates (see :mod:`.templates`); ``secret_environ``
+maps a variable to the capability *option* naming a Buildbot secret, so that
+passwords are fetched from the secrets provider at build time and never become
+properties.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .templates import TemplateError, translate_template
+
+#: variables whose values are directory lists: capability values are prepended
+PATH_LIKE = ("PATH", "LD_LIBRARY_PATH")
+_PROP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+BUILTIN_CAPABILITIES: dict[str, dict] = {
+    "postgresql": {
+        "version_prop": "pg_version",
+        "abbrev": "pg",
+        "environ": {
+            "PGPORT": "%(cap(port):-)s",
+            "PGHOST": "%(cap(host):-)s",
+            "PGUSER": "%(cap(user):-)s",
+            "PATH": "%(cap(bin):-)s",
+            "LD_LIBRARY_PATH": "%(cap(lib):-)s",
+        },
+        "secret_environ": {"PGPASSWORD": "password-secret"},
+    },
+    "python": {
+        "version_prop": "py_version",
+        "abbrev": "py",
+        "environ": {"PATH": "%(cap(bin):-)s"},
+    },
+    "wkhtmltopdf": {
+        "version_prop": "wkhtml2pdf_version",
+        "abbrev": "wkhtml2pdf",
+        "environ": {"DISPLAY": "%(cap(display):-:0)s"},
+    },
+}
+
+
+def builtin_capabilities() -> dict[str, dict]:
+    """A fresh, editable copy of the built-in definitions."""
+    return copy.deepcopy(BUILTIN_CAPABILITIES)
+
+
+@dataclass(frozen=True)
+class CapabilityDef:
+    """A validated definition, with its templates already translated for Interpolate."""
+
+    name: str
+    version_prop: str
+    abbrev: str
+    environ: dict[str, str] = field(default_factory=dict)
+    secret_environ: dict[str, str] = field(default_factory=dict)
+
+
+def default_definition(name: str) -> CapabilityDef:
+    """What a capability nobody defined gets: no environment, names from itself."""
+    prop = re.sub(r"[^A-Za-z0-9_]", "_", name) + "_version"
+    return CapabilityDef(name, prop, name)
+
+
+def validate_definition(name: str, definition: Mapping) -> CapabilityDef:
+    """Check one definition; raise ValueError naming the capability and the bad part."""
+    if not isinstance(definition, Mapping):
+        raise ValueError(f"capability {name!r}: definition must be a dict, not {definition!r}")
+    unknown = set(definition) - {"version_prop", "abbrev", "environ", "secret_environ"}
+    if unknown:
+        raise ValueError(f"capability {name!r}: unknown keys {sorted(unknown)}")
+    fallback = default_definition(name)
+    prop = definition.get("version_prop", fallback.version_prop)
+    if not isinstance(prop, str) or not _PROP_RE.match(prop):
+        raise ValueError(f"capability {name!r}: version_prop {prop!r} is not a property name")
+    abbrev = definition.get("abbrev", fallback.abbrev)
+    if not isinstance(abbrev, str) or not re.match(r"^[A-Za-z0-9_.+-]*$", abbrev):
+        raise ValueError(f"capability {name!r}: abbrev {abbrev!r} is not usable in builder names")
+    environ = {}
+    for var, template in dict(definition.get("environ") or {}).items():
+        _check_var(name, var)
+        try:
+            environ[var] = translate_template(name, str(template))
+        except TemplateError as exc:
+            raise ValueError(f"capability {name!r}: environ {var}: {exc}") from None
+    secret_environ = {}
+    for var, option in dict(definition.get("secret_environ") or {}).items():
+        _check_var(name, var)
+        secret_environ[var] = str(option)
+    return CapabilityDef(name, prop, abbrev, environ, secret_environ)
+
+
+def _check_var(name: str, var: object) -> None:
+    if not isinstance(var, str) or not _VAR_RE.match(var):
+        raise ValueError(f"capability {name!r}: {var!r} is not an environment variable name")
+
+
+def validate_definitions(definitions: Mapping[str, Mapping]) -> dict[str, CapabilityDef]:
+    return {name: validate_definition(name, d) for name, d in definitions.items()}

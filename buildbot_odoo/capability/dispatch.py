@@ -1,0 +1,177 @@
+"""Dispatch: which workers take which build, and how builds demultiply into builders.
+
+Plain Python on plain data.  Builds sharing the same requirements (the usual
+case: dozens of builds "for postgresql >= 12") are dispatched once and the
+result reused, so the cost grows with the number of *distinct* requirement
+sets times the fleet, not builds times workers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..config.manifest import BuildSpec
+from ..config.workers import WorkerSpec
+from .definitions import CapabilityDef, default_definition
+from .versions import Version, VersionFilter
+
+NOT_USED = "not-used"
+
+
+@dataclass
+class BuilderPlan:
+    """One Buildbot builder to make: a build for one combination of versions."""
+
+    name: str
+    build: BuildSpec
+    workers: list[str]
+    versions: dict[str, Version] = field(default_factory=dict)  # build-for capability -> version
+    properties: dict[str, str] = field(default_factory=dict)    # e.g. {'pg_version': '15'}
+    not_used: frozenset[str] = frozenset()
+
+    @property
+    def tags(self) -> list[str]:
+        return [self.build.category] if self.build.category else []
+
+    def used_capabilities(self) -> list[str]:
+        """Capabilities whose options and environment apply to this builder's builds."""
+        names = [f.name for f in (*self.build.build_for, *self.build.build_requires)]
+        return [n for n in dict.fromkeys(names) if n not in self.not_used]
+
+
+@dataclass
+class Unassigned:
+    build: BuildSpec
+    reason: str
+
+
+@dataclass
+class DispatchResult:
+    builders: list[BuilderPlan]
+    unassigned: list[Unassigned]
+
+
+@dataclass(frozen=True)
+class _Variant:
+    suffix: str
+    properties: dict[str, str]
+    versions: dict[str, Version]
+    workers: tuple[str, ...]
+    not_used: frozenset[str]
+
+
+class Dispatcher:
+    """Matches builds against a fleet; see :func:`dispatch`."""
+
+    def __init__(self, workers: Sequence[WorkerSpec], definitions: Mapping[str, CapabilityDef]):
+        self.workers = list(workers)
+        self.definitions = definitions
+        self._by_capability: dict[str, set[int]] = {}
+        for index, worker in enumerate(self.workers):
+            for decl in worker.capabilities:
+                self._by_capability.setdefault(decl.name, set()).add(index)
+        self._cache: dict[tuple, list[_Variant] | str] = {}
+
+    def definition(self, name: str) -> CapabilityDef:
+        return self.definitions.get(name) or default_definition(name)
+
+    def dispatch(self, builds: Iterable[BuildSpec]) -> DispatchResult:
+        result = DispatchResult([], [])
+        for build in builds:
+            if build.buildout is None:
+                continue  # a watch-only section
+            variants = self._variants(build)
+            if isinstance(variants, str):
+                result.unassigned.append(Unassigned(build, variants))
+                continue
+            for v in variants:
+                result.builders.append(BuilderPlan(
+                    build.name + v.suffix, build, list(v.workers), dict(v.versions),
+                    dict(v.properties), v.not_used))
+        return result
+
+    def _variants(self, build: BuildSpec) -> list[_Variant] | str:
+        key = (tuple(build.build_for), frozenset(build.build_requires))
+        if key not in self._cache:
+            self._cache[key] = self._compute(build.build_for, build.build_requires)
+        return self._cache[key]
+
+    def _compute(self, build_for: Sequence[VersionFilter],
+                 requires: Iterable[VersionFilter]) -> list[_Variant] | str:
+        splitting = [f for f in build_for if not f.not_used]
+        not_used = frozenset(f.name for f in build_for if f.not_used)
+        filters = [*splitting, *requires]
+        names = frozenset(f.name for f in (*build_for, *requires))
+        eligible = self._eligible(filters, names)
+        if not eligible:
+            return self._why_none(filters, names)
+        axes = [self._versions(f, eligible) for f in splitting]
+        variants = []
+        for combo in itertools.product(*axes):
+            workers = [i for i in eligible
+                       if all(self._has(i, f.name, v) for f, (v, _) in zip(splitting, combo,
+                                                                          strict=True))]
+            if workers:
+                variants.append(self._variant(splitting, combo, workers, not_used))
+        return variants
+
+    def _variant(self, splitting, combo, workers, not_used) -> _Variant:
+        suffix, props, versions = "", {}, {}
+        for f, (version, written) in zip(splitting, combo, strict=True):
+            definition = self.definition(f.name)
+            suffix += f"-{definition.abbrev}{written}"
+            props[definition.version_prop] = written
+            versions[f.name] = version
+        for name in sorted(not_used):
+            props[self.definition(name).version_prop] = NOT_USED
+        return _Variant(suffix, props, versions,
+                        tuple(self.workers[i].name for i in workers), not_used)
+
+    def _eligible(self, filters: Sequence[VersionFilter], names: frozenset[str]) -> list[int]:
+        if filters:
+            sets = [self._by_capability.get(f.name, set()) for f in filters]
+            candidates = set.intersection(*sets)
+        else:
+            candidates = set(range(len(self.workers)))
+        return sorted(i for i in candidates
+                      if self.workers[i].build_only_if_requires <= names
+                      and all(self._meets(i, f) for f in filters))
+
+    def _meets(self, index: int, requirement: VersionFilter) -> bool:
+        return any(requirement.match(d.version)
+                   for d in self.workers[index].declarations(requirement.name))
+
+    def _has(self, index: int, name: str, version: Version) -> bool:
+        return any(d.version == version for d in self.workers[index].declarations(name))
+
+    def _versions(self, requirement: VersionFilter,
+                  eligible: Iterable[int]) -> list[tuple[Version, str]]:
+        """Distinct matching versions, ascending, each with the form used in names."""
+        forms: dict[Version, set[str]] = {}
+        for index in eligible:
+            for decl in self.workers[index].declarations(requirement.name):
+                if decl.version is not None and requirement.match(decl.version):
+                    forms.setdefault(decl.version, set()).add(str(decl.version))
+        return [(v, min(forms[v], key=lambda s: (len(s), s))) for v in sorted(forms)]
+
+    def _why_none(self, filters: Sequence[VersionFilter], names: frozenset[str]) -> str:
+        for f in filters:
+            if not any(self._meets(i, f) for i in self._by_capability.get(f.name, ())):
+                return f"no worker has {f}"
+        reserved = [w.name for i, w in enumerate(self.workers)
+                    if not w.build_only_if_requires <= names
+                    and all(self._meets(i, f) for f in filters)]
+        if reserved:
+            return ("the only workers meeting its requirements take only builds requiring "
+                    f"their build-only-if-requires: {', '.join(reserved)}")
+        if filters:
+            return "no single worker meets all of: " + "; ".join(str(f) for f in filters)
+        return "no worker is declared"
+
+
+def dispatch(builds: Iterable[BuildSpec], workers: Sequence[WorkerSpec],
+             definitions: Mapping[str, CapabilityDef]) -> DispatchResult:
+    """Builders to make for ``builds`` on the fleet ``workers``, and the builds left out."""
+    return Dispatcher(workers, definitions).dispatch(builds)

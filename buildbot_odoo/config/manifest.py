@@ -1,0 +1,507 @@
+"""MANIFEST.cfg: the builds, into plain :class:`BuildSpec` data (SPEC 5).
+
+Each accepted option is declared once in :data:`MANIFEST_OPTIONS` with its
+parser and default; unknown names are warned about with the closest known one.
+Options are resolved in this order of precedence: the section's own, then its
+``inherit`` parent's (recursively), then the manifest file's ``[DEFAULT]``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..capability.versions import InvalidRequirement, VersionFilter
+from ..errors import Problems
+from .ini import IniDocument, IniSection, read_ini
+
+DEFAULT_PART = "odoo"
+DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
+BUILTIN_POST_BUILDOUT_STEPS = (
+    "install-modules-test", "install-modules", "update-modules", "pytest", "functional",
+    "static-analysis", "doc", "packaging", "autocommit",
+)
+DB_STEPS = ("simple_create", "pg_remote_copy")
+POST_DL_STEPS = ("noop", "packaging")
+#: bootstrap-X options we map to the bootstrap command, with what they do
+BOOTSTRAP_OPTIONS = {
+    "version": "zc.buildout version to install",
+    "setuptools-version": "setuptools version to install beside zc.buildout",
+    "index": "package index URL for the bootstrap's pip",
+    "find-links": "extra pip --find-links location",
+    "python": "Python executable the build virtualenv is made from",
+}
+#: bootstrap-X options that conflict with what the configurator does itself
+BOOTSTRAP_REFUSED = {
+    "eggs": "the egg cache is shared per worker in ../buildout-caches by the configurator",
+    "type": "bootstrap is always a virtualenv with zc.buildout installed by pip",
+    "buildout-version": "use bootstrap-version",
+    "virtualenv": "use the 'virtualenv' option",
+    "dir": "the build directory is managed by Buildbot",
+}
+#: options of subfactories and namespaces, by prefix; None accepts any option name
+SUBFACTORY_OPTIONS: dict[str, Collection[str] | None] = {
+    "odoo": ("use-port", "http-port-min", "http-port-max", "http-port-step"),
+    "install": ("demo-data",),
+    "pg_remote_copy": ("arguments", "executable", "db_option", "timeout"),
+}
+_WATCH_ARITY = {"git": (2, 2), "hg": (1, 2), "bzr": (1, 1)}
+_BUILD_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_ADDON_RE = re.compile(r"^[A-Za-z0-9_]+$")
+_TEMPLATE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.$-]*$")
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    """A VCS location whose commits schedule the builds watching it."""
+
+    vcs: str
+    url: str
+    branch: str | None = None
+
+    def __str__(self) -> str:
+        return " ".join(p for p in (self.vcs, self.url, self.branch) if p)
+
+
+@dataclass(frozen=True)
+class BuildoutSource:
+    """Where a build gets its buildout, as the ``buildout`` option says."""
+
+    kind: str
+    conf: str
+    url: str | None = None
+    branch: str | None = None
+    subdir: str | None = None
+    subdir_prop: str | None = None
+    archive_prop: str | None = None
+    local_path: Path | None = None  # standalone: the file on the master
+
+    def watch(self) -> WatchSpec | None:
+        """The VCS location of the buildout itself, watched automatically (SPEC 7)."""
+        if self.kind in ("git", "hg") and self.url:
+            return WatchSpec(self.kind, self.url, self.branch)
+        if self.kind == "bzr" and self.url:
+            return WatchSpec("bzr", self.url)
+        return None
+
+
+@dataclass
+class BuildSpec:
+    name: str
+    file: str
+    line: int
+    options: dict[str, str] = field(default_factory=dict)
+    where: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    buildout: BuildoutSource | None = None
+    build_for: list[VersionFilter] = field(default_factory=list)
+    build_requires: list[VersionFilter] = field(default_factory=list)
+    category: str | None = None
+    watch: list[WatchSpec] | None = None
+    auto_watch: bool = False
+    tree_stable_timer: int | None = None
+    buildout_part: str = DEFAULT_PART
+    start_command: str = ""
+    test_command: str = ""
+    bootstrap: dict[str, str] = field(default_factory=dict)
+    virtualenv: bool = True
+    db_template: str = "template1"
+    db_steps: str = "simple_create"
+    post_dl_steps: list[str] = field(default_factory=lambda: ["noop"])
+    post_buildout_steps: list[str] = field(default_factory=lambda: list(DEFAULT_POST_BUILDOUT_STEPS))
+    odoo_addons: list[str] = field(default_factory=lambda: ["all"])
+    use_port: bool = False
+    http_port_min: int = 8069
+    http_port_max: int = 16069
+    http_port_step: int = 128
+    demo_data: bool = True
+    git_shallow: bool = False
+
+    def location(self, option: str | None = None) -> dict[str, object]:
+        """Keyword arguments locating ``option`` (or the section) for a Problem."""
+        if option in self.where:
+            file, line, section = self.where[option]
+            return {"file": file, "line": line, "section": section, "option": option}
+        return {"file": self.file, "line": self.line, "section": self.name, "option": option}
+
+    def watches(self) -> list[WatchSpec]:
+        """What schedules this build: its ``watch`` lines plus its buildout's own location."""
+        if self.watch == []:  # an explicitly empty ``watch =``
+            return []
+        found = list(self.watch or [])
+        own = self.buildout.watch() if self.buildout else None
+        if own is not None and own not in found:
+            found.append(own)
+        return found
+
+    def requirement_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in (*self.build_for, *self.build_requires))
+
+    def subfactory_options(self, prefix: str) -> dict[str, str]:
+        """Options ``<prefix>.<name>`` of this build, keyed by ``name``."""
+        head = prefix + "."
+        return {k[len(head):]: v for k, v in self.options.items() if k.startswith(head)}
+
+
+@dataclass
+class ParseContext:
+    manifest_dir: Path
+    post_buildout_steps: Collection[str]
+
+
+# --- value parsers: (context, text) -> value, raising ValueError with a message
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith(("#", ";"))]
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (true/false)")
+
+
+def _parse_int(text: str, minimum: int = 0) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < minimum:
+        raise ValueError(f"{text!r} must be at least {minimum}")
+    return value
+
+
+def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
+    filters = []
+    for line in _lines(text):
+        try:
+            filters.append(VersionFilter.parse(line))
+        except InvalidRequirement as exc:
+            raise ValueError(str(exc)) from None
+    names = [f.name for f in filters]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"capability {duplicates[0]!r} appears on several lines")
+    return filters
+
+
+def _parse_build_requires(ctx: ParseContext, text: str) -> list[VersionFilter]:
+    filters = _parse_requirements(ctx, text)
+    for f in filters:
+        if f.not_used:
+            raise ValueError(f"{str(f)!r}: not-used only makes sense in build-for")
+    return filters
+
+
+def parse_watch_line(line: str) -> WatchSpec:
+    """``git URL BRANCH``, ``hg URL [BRANCH]`` or ``bzr URL``.
+
+    >>> parse_watch_line('git https://example.org/r.git 17.0')
+    WatchSpec(vcs='git', url='https://example.org/r.git', branch='17.0')
+    """
+    tokens = line.split()
+    vcs = tokens[0] if tokens else ""
+    if vcs not in _WATCH_ARITY:
+        raise ValueError(f"{line!r}: unknown VCS {vcs!r} (expected git, hg or bzr)")
+    low, high = _WATCH_ARITY[vcs]
+    args = tokens[1:]
+    if not low <= len(args) <= high:
+        shape = {"git": "git URL BRANCH", "hg": "hg URL [BRANCH]", "bzr": "bzr URL"}[vcs]
+        raise ValueError(f"{line!r}: expected {shape}")
+    branch = args[1] if len(args) > 1 else ("default" if vcs == "hg" else None)
+    return WatchSpec(vcs, args[0], branch)
+
+
+def _parse_watch(_ctx: ParseContext, text: str) -> list[WatchSpec]:
+    return [parse_watch_line(line) for line in _lines(text)]
+
+
+def _split_keywords(tokens: Sequence[str], allowed: Collection[str]) -> tuple[list[str], dict]:
+    positional, keywords = [], {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if sep and key in allowed:
+            keywords[key] = value
+        elif sep and re.match(r"^[a-z_-]+$", key):
+            raise ValueError(f"unknown keyword {key!r} (allowed: {', '.join(allowed) or 'none'})")
+        else:
+            positional.append(token)
+    return positional, keywords
+
+
+_BUILDOUT_SHAPES = {
+    "standalone": (("conf",), ()),
+    "git": (("url", "branch", "conf"), ("subdir",)),
+    "hg": (("url", "branch", "conf"), ()),
+    "bzr": (("url", "conf"), ("subdir",)),
+    "hgtag": (("url", "conf"), ()),
+    "archive": (("subdir_prop", "archive_prop", "conf"), ()),
+}
+
+
+def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
+    tokens = text.split()
+    kind = tokens[0] if tokens else ""
+    if kind not in _BUILDOUT_SHAPES:
+        raise ValueError(f"{text!r}: unknown buildout type {kind!r} "
+                         f"(expected one of {', '.join(_BUILDOUT_SHAPES)})")
+    names, keywords = _BUILDOUT_SHAPES[kind]
+    positional, found = _split_keywords(tokens[1:], keywords)
+    if len(positional) != len(names):
+        shape = " ".join([kind, *(n.upper() for n in names), *(f"[{k}=DIR]" for k in keywords)])
+        raise ValueError(f"{text!r}: expected {shape}")
+    values = dict(zip(names, positional, strict=True))
+    _check_relative(text, values["conf"])
+    if "subdir" in found:
+        _check_relative(text, found["subdir"])
+    source = BuildoutSource(kind, **values, **found)
+    if kind == "standalone":
+        local = (ctx.manifest_dir / source.conf).resolve()
+        if not local.is_file():
+            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
+        source = BuildoutSource(kind, source.conf, local_path=local)
+    return source
+
+
+def _check_relative(text: str, path: str) -> None:
+    """Paths inside a checkout must stay inside it; standalone files may live anywhere."""
+    if text.startswith("standalone"):
+        return
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise ValueError(f"{text!r}: {path!r} must be a relative path inside the checkout")
+
+
+def _parse_category(_ctx: ParseContext, text: str) -> str | None:
+    return text or None
+
+
+def _parse_part(_ctx: ParseContext, text: str) -> str:
+    if not _PART_RE.match(text):
+        raise ValueError(f"{text!r} is not a buildout part name")
+    return text
+
+
+def _parse_steps(choices: Collection[str] | None) -> Callable[[ParseContext, str], list[str]]:
+    def parse(ctx: ParseContext, text: str) -> list[str]:
+        names = text.split()
+        allowed = ctx.post_buildout_steps if choices is None else choices
+        for name in names:
+            if name not in allowed:
+                close = difflib.get_close_matches(name, list(allowed), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown subfactory {name!r}{hint}; "
+                                 f"known: {', '.join(sorted(allowed))}")
+        return names
+    return parse
+
+
+def _parse_db_steps(_ctx: ParseContext, text: str) -> str:
+    if text not in DB_STEPS:
+        raise ValueError(f"{text!r} is not one of {', '.join(DB_STEPS)}")
+    return text
+
+
+def _parse_addons(_ctx: ParseContext, text: str) -> list[str]:
+    addons = [a.strip() for a in text.split(",") if a.strip()]
+    if not addons:
+        raise ValueError("no addon given (use 'all' for every addon)")
+    for addon in addons:
+        if not _ADDON_RE.match(addon):
+            raise ValueError(f"{addon!r} is not an addon name")
+    return addons
+
+
+def _parse_template(_ctx: ParseContext, text: str) -> str:
+    if not _TEMPLATE_RE.match(text):
+        raise ValueError(f"{text!r} is not a database name")
+    return text
+
+
+def _parse_command(_ctx: ParseContext, text: str) -> str:
+    if not text or any(c.isspace() for c in text):
+        raise ValueError(f"{text!r} must be one executable path, relative to the buildout")
+    return text
+
+
+@dataclass(frozen=True)
+class OptionDecl:
+    attribute: str | None
+    parse: Callable[[ParseContext, str], object]
+    doc: str
+
+
+def _simple(parser: Callable[[str], object]) -> Callable[[ParseContext, str], object]:
+    return lambda _ctx, text: parser(text)
+
+
+MANIFEST_OPTIONS: dict[str, OptionDecl] = {
+    "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
+    "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
+    "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
+    "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
+    "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
+    "auto-watch": OptionDecl("auto_watch", _simple(parse_bool), "watch the buildout's sources"),
+    "tree-stable-timer": OptionDecl("tree_stable_timer", _simple(_parse_int),
+                                    "seconds without commit before building"),
+    "buildout-part": OptionDecl("buildout_part", _parse_part, "the Odoo part"),
+    "start-command": OptionDecl("start_command", _parse_command, "default bin/start_<part>"),
+    "test-command": OptionDecl("test_command", _parse_command, "default bin/test_<part>"),
+    "virtualenv": OptionDecl("virtualenv", _simple(parse_bool), "per-build virtualenv"),
+    "db_template": OptionDecl("db_template", _parse_template, "template of the testing db"),
+    "db-steps": OptionDecl("db_steps", _parse_db_steps, "how the testing db is made"),
+    "post-dl-steps": OptionDecl("post_dl_steps", _parse_steps(POST_DL_STEPS),
+                                "subfactories after download"),
+    "post-buildout-steps": OptionDecl("post_buildout_steps", _parse_steps(None),
+                                      "subfactories after buildout"),
+    "odoo-addons": OptionDecl("odoo_addons", _parse_addons, "addons to install and test"),
+    "openerp-addons": OptionDecl("odoo_addons", _parse_addons, "alias of odoo-addons"),
+    "odoo.use-port": OptionDecl("use_port", _simple(parse_bool), "reserve an HTTP port"),
+    "odoo.http-port-min": OptionDecl("http_port_min", _simple(lambda t: _parse_int(t, 1)), ""),
+    "odoo.http-port-max": OptionDecl("http_port_max", _simple(lambda t: _parse_int(t, 1)), ""),
+    "odoo.http-port-step": OptionDecl("http_port_step", _simple(lambda t: _parse_int(t, 1)), ""),
+    "install.demo-data": OptionDecl("demo_data", _simple(parse_bool), "load demo data"),
+    "git-shallow": OptionDecl("git_shallow", _simple(parse_bool), "shallow git clones"),
+    "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
+}
+
+
+class ManifestLoader:
+    """Loads one or several manifests into :class:`BuildSpec` objects."""
+
+    def __init__(self, problems: Problems,
+                 post_buildout_steps: Collection[str] = BUILTIN_POST_BUILDOUT_STEPS,
+                 subfactory_options: Mapping[str, Collection[str] | None] | None = None):
+        self.problems = problems
+        self.post_buildout_steps = tuple(post_buildout_steps)
+        self.subfactory_options = dict(SUBFACTORY_OPTIONS)
+        for name in self.post_buildout_steps:
+            self.subfactory_options.setdefault(name, None)
+        self.subfactory_options.update(subfactory_options or {})
+        self._known = sorted(MANIFEST_OPTIONS)
+
+    def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
+        """``paths``: (file on disk, name shown in messages) pairs."""
+        docs = [(path, read_ini(path, self.problems, shown)) for path, shown in paths]
+        sections: dict[str, tuple[IniSection, IniDocument, Path]] = {}
+        for path, doc in docs:
+            for name, section in doc.sections.items():
+                if name in sections:
+                    first = sections[name][0]
+                    self.problems.error(
+                        f"build name already used at {first.file}:{first.line}",
+                        file=section.file, line=section.line, section=name)
+                    continue
+                sections[name] = (section, doc, path.parent)
+        builds = []
+        for name, (section, doc, directory) in sections.items():
+            resolved = self._resolve(name, sections, doc, [])
+            if resolved is None:
+                continue
+            build = self._parse(section, resolved, directory)
+            if build is not None:
+                builds.append(build)
+        return builds
+
+    def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
+        """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
+        section, own_doc, _ = sections[name]
+        merged: dict[str, tuple[str, str, int, str]] = {}
+        if own_doc.defaults is not None:
+            merged.update(_located(own_doc.defaults))
+        parent = section.options.get("inherit", "").strip()
+        if parent:
+            where = {"file": section.file, "line": section.line_of("inherit"),
+                     "section": name, "option": "inherit"}
+            if parent in chain or parent == name:
+                cycle = " -> ".join([*chain, name, parent])
+                self.problems.error(f"inheritance cycle: {cycle}", **where)
+                return None
+            if parent not in sections:
+                self.problems.error(f"{parent!r} is not a section of any manifest", **where)
+                return None
+            inherited = self._resolve(parent, sections, doc, [*chain, name])
+            if inherited is None:
+                return None
+            merged.update({k: v for k, v in inherited.items() if k != "inherit"})
+        merged.update(_located(section))
+        return merged
+
+    def _parse(self, section: IniSection, resolved: dict, directory: Path) -> BuildSpec | None:
+        build = BuildSpec(section.name, section.file, section.line)
+        build.options = {k: v[0] for k, v in resolved.items()}
+        build.where = {k: v[1:] for k, v in resolved.items()}
+        ctx = ParseContext(directory, self.post_buildout_steps)
+        errors_before = len(self.problems.errors)
+        if not _BUILD_NAME_RE.match(section.name):
+            self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
+                                file=section.file, line=section.line, section=section.name)
+        for key, value in build.options.items():
+            self._parse_option(build, ctx, key, value)
+        build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
+        build.test_command = build.test_command or f"bin/test_{build.buildout_part}"
+        if build.http_port_min > build.http_port_max:
+            self.problems.error("odoo.http-port-min is above odoo.http-port-max",
+                                **build.location("odoo.http-port-min"))
+        return build if len(self.problems.errors) == errors_before else None
+
+    def _parse_option(self, build: BuildSpec, ctx: ParseContext, key: str, value: str) -> None:
+        decl = MANIFEST_OPTIONS.get(key)
+        try:
+            if decl is not None:
+                if decl.attribute is not None:
+                    setattr(build, decl.attribute, decl.parse(ctx, value))
+            elif key.startswith("bootstrap-"):
+                self._bootstrap_option(build, key[len("bootstrap-"):], value)
+            elif not self._known_subfactory_option(key):
+                self._warn_unknown(build, key)
+        except ValueError as exc:
+            self.problems.error(str(exc), **build.location(key))
+
+    def _bootstrap_option(self, build: BuildSpec, name: str, value: str) -> None:
+        if name in BOOTSTRAP_REFUSED:
+            raise ValueError(f"bootstrap-{name} is managed by buildbot-odoo: "
+                             f"{BOOTSTRAP_REFUSED[name]}")
+        if name not in BOOTSTRAP_OPTIONS:
+            self._warn_unknown(build, f"bootstrap-{name}",
+                               [f"bootstrap-{n}" for n in BOOTSTRAP_OPTIONS])
+            return
+        build.bootstrap[name] = value
+
+    def _known_subfactory_option(self, key: str) -> bool:
+        prefix, dot, name = key.partition(".")
+        if not dot or prefix not in self.subfactory_options:
+            return False
+        allowed = self.subfactory_options[prefix]
+        return allowed is None or name in allowed
+
+    def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
+        candidates = known or [*self._known, *self._subfactory_option_names()]
+        close = difflib.get_close_matches(key, candidates, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
+
+    def _subfactory_option_names(self) -> list[str]:
+        return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()
+                for name in (names or ())]
+
+
+def _located(section: IniSection) -> dict[str, tuple[str, str, int, str]]:
+    return {k: (v, section.file, section.line_of(k), section.name)
+            for k, v in section.options.items()}
+
+
+def load_manifests(paths: Iterable[tuple[Path, str]], problems: Problems,
+                   post_buildout_steps: Collection[str] = BUILTIN_POST_BUILDOUT_STEPS,
+                   subfactory_options: Mapping[str, Collection[str] | None] | None = None,
+                   ) -> list[BuildSpec]:
+    """Read the manifests; broken builds are reported to ``problems`` and left out."""
+    loader = ManifestLoader(problems, post_buildout_steps, subfactory_options)
+    return loader.load(paths)

@@ -1,0 +1,229 @@
+"""workers.cfg: the fleet, one section per worker, into plain :class:`WorkerSpec` data.
+
+Accepted options are declared once in :data:`WORKER_OPTIONS`; anything else is a
+worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
+:class:`WorkerSpec` into a ``buildbot.worker.Worker``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..capability.versions import InvalidVersion, Version
+from ..errors import Problems
+from .ini import IniSection, read_ini
+
+DEFAULT_DB_PREFIX = "odoo_buildbot"
+CAPABILITY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_DB_PREFIX_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
+#: capability options that must never be written in clear: they would become properties
+FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
+
+
+@dataclass(frozen=True)
+class CapabilityDecl:
+    """One ``NAME [VERSION [KEY=VALUE ...]]`` line of a worker."""
+
+    name: str
+    version: Version | None
+    options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class WorkerSpec:
+    name: str
+    password: str = field(repr=False)
+    capabilities: list[CapabilityDecl] = field(default_factory=list)
+    build_only_if_requires: frozenset[str] = frozenset()
+    max_builds: int | None = None
+    notify_on_missing: list[str] = field(default_factory=list)
+    worker_priority: float = 0.0
+    db_prefix: str = DEFAULT_DB_PREFIX
+    properties: dict[str, str] = field(default_factory=dict)
+    file: str | None = None
+    line: int | None = None
+
+    def declarations(self, name: str) -> list[CapabilityDecl]:
+        return [decl for decl in self.capabilities if decl.name == name]
+
+    def capability_property(self) -> dict[str, dict[str | None, dict[str, str]]]:
+        """The ``capability`` worker property: ``{name: {version or None: options}}``."""
+        result: dict[str, dict[str | None, dict[str, str]]] = {}
+        for decl in self.capabilities:
+            version = None if decl.version is None else str(decl.version)
+            result.setdefault(decl.name, {})[version] = dict(decl.options)
+        return result
+
+
+# --- option parsers: (spec being built, raw text) -> None, raising ValueError with a message
+
+
+def _set_password(spec: WorkerSpec, text: str) -> None:
+    if not text:
+        raise ValueError("is empty")
+    spec.password = text
+
+
+class LineValueError(ValueError):
+    """A problem on the ``offset``-th line of a multi-line value."""
+
+    def __init__(self, message: str, offset: int):
+        super().__init__(message)
+        self.offset = offset
+
+
+def _set_capabilities(spec: WorkerSpec, text: str) -> None:
+    seen: dict[tuple[str, Version | None], str] = {}
+    for offset, raw in enumerate(text.splitlines()):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        try:
+            decl = parse_capability_line(line)
+        except ValueError as exc:
+            raise LineValueError(str(exc), offset) from None
+        key = (decl.name, decl.version)
+        if key in seen:
+            version = "without version" if decl.version is None else f"version {decl.version}"
+            raise LineValueError(
+                f"{decl.name} {version} declared twice: {seen[key]!r} and {line!r}", offset
+            )
+        seen[key] = line
+        spec.capabilities.append(decl)
+
+
+def _set_only_if(spec: WorkerSpec, text: str) -> None:
+    names = text.split()
+    for name in names:
+        if not CAPABILITY_NAME_RE.match(name):
+            raise ValueError(f"{name!r} is not a capability name")
+    spec.build_only_if_requires = frozenset(names)
+
+
+def _set_max_builds(spec: WorkerSpec, text: str) -> None:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"{text!r} must be at least 1")
+    spec.max_builds = value
+
+
+def _set_notify(spec: WorkerSpec, text: str) -> None:
+    addresses = [a for a in re.split(r"[\s,]+", text) if a]
+    for address in addresses:
+        if not _EMAIL_RE.match(address):
+            raise ValueError(f"{address!r} is not an e-mail address")
+    spec.notify_on_missing = addresses
+
+
+def _set_priority(spec: WorkerSpec, text: str) -> None:
+    try:
+        spec.worker_priority = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+
+
+def _set_db_prefix(spec: WorkerSpec, text: str) -> None:
+    if not _DB_PREFIX_RE.match(text):
+        raise ValueError(f"{text!r} must be letters, digits, '_', '.' or '-'")
+    spec.db_prefix = text
+
+
+WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
+    "password": _set_password,
+    "capability": _set_capabilities,
+    "build-only-if-requires": _set_only_if,
+    "max_builds": _set_max_builds,
+    "notify_on_missing": _set_notify,
+    "worker_priority": _set_priority,
+    "db_prefix": _set_db_prefix,
+}
+REQUIRED_WORKER_OPTIONS = ("password",)
+
+
+def parse_capability_line(line: str) -> CapabilityDecl:
+    """Parse ``NAME [VERSION] [KEY=VALUE ...]``; tabs and spaces both separate tokens.
+
+    >>> parse_capability_line('postgresql 9.1 port=5433')
+    CapabilityDecl(name='postgresql', version=<Version('9.1')>)
+    >>> parse_capability_line('selenium-server').version is None
+    True
+    """
+    tokens = line.split()
+    name, rest = tokens[0], tokens[1:]
+    if not CAPABILITY_NAME_RE.match(name) or "=" in name:
+        raise ValueError(f"{line!r}: {name!r} is not a capability name")
+    version = None
+    if rest and "=" not in rest[0]:
+        try:
+            version = Version(rest[0])
+        except InvalidVersion as exc:
+            raise ValueError(f"{line!r}: {exc}") from None
+        rest = rest[1:]
+    return CapabilityDecl(name, version, _capability_options(line, rest))
+
+
+def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if not sep or not _OPTION_KEY_RE.match(key):
+            raise ValueError(f"{line!r}: {token!r} is not KEY=VALUE")
+        if key in FORBIDDEN_CAPABILITY_OPTIONS:
+            raise ValueError(
+                f"{line!r}: {key}= would expose a secret; name a Buildbot secret "
+                f"with {FORBIDDEN_CAPABILITY_OPTIONS[key]}= instead"
+            )
+        if key in options:
+            raise ValueError(f"{line!r}: option {key!r} given twice")
+        options[key] = value
+    return options
+
+
+def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
+    spec = WorkerSpec(section.name, "", file=section.file, line=section.line)
+    ok = True
+    for option in REQUIRED_WORKER_OPTIONS:
+        if option not in section.options:
+            problems.error(f"missing required option {option!r}", file=section.file,
+                           line=section.line, section=section.name)
+            ok = False
+    for key, value in section.options.items():
+        setter = WORKER_OPTIONS.get(key)
+        if setter is None:
+            spec.properties[key] = value
+            continue
+        try:
+            setter(spec, value)
+        except ValueError as exc:
+            line = section.line_of(key) + getattr(exc, "offset", 0)
+            problems.error(str(exc), file=section.file, line=line,
+                           section=section.name, option=key)
+            ok = False
+    return spec if ok else None
+
+
+def load_workers(path: str | Path, problems: Problems,
+                 display_name: str | None = None) -> list[WorkerSpec]:
+    """Read workers.cfg; a broken section is reported and left out."""
+    doc = read_ini(path, problems, display_name)
+    sections = list(doc.sections.values())
+    if doc.defaults is not None:
+        sections = [_with_defaults(s, doc.defaults) for s in sections]
+    specs = [parse_worker_section(s, problems) for s in sections]
+    return [s for s in specs if s is not None]
+
+
+def _with_defaults(section: IniSection, defaults: IniSection) -> IniSection:
+    merged = IniSection(section.name, section.file, section.line)
+    for source in (defaults, section):
+        merged.options.update(source.options)
+        merged.lines.update(source.lines)
+    return merged

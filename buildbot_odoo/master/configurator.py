@@ -1,0 +1,112 @@
+"""The entry points of SPEC 1: ``BuildoutsConfigurator`` and ``configure_from_buildouts``.
+
+Loading and checking is done by :mod:`buildbot_odoo.planning` on plain data;
+only once everything is valid are Buildbot objects made, and only then is the
+user's ``BuildmasterConfig`` touched (appended to, never replaced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from pathlib import Path
+
+from ..capability.definitions import builtin_capabilities, validate_definition
+from ..config.manifest import BUILTIN_POST_BUILDOUT_STEPS
+from ..errors import ConfigError, Problem
+from ..planning import Plan, make_plan
+from .builders import PriorityNextWorker, make_builder
+from .factory import make_factory
+from .subfactories.retrieval import RETRIEVERS
+from .workers import make_worker
+
+DEFAULT_MANIFESTS = ("buildouts/MANIFEST.cfg",)
+DEFAULT_WORKERS = "workers.cfg"
+CONFIG_LISTS = ("workers", "builders", "schedulers", "change_source")
+
+
+def _noop(configurator, options, buildout_path, environ) -> list:
+    """The default post-download subfactory: nothing to do."""
+    return []
+
+
+class BuildoutsConfigurator:
+    """Turns a master directory's workers.cfg and manifests into Buildbot config."""
+
+    def __init__(self, basedir: str | Path, manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
+                 workers_path: str | Path = DEFAULT_WORKERS,
+                 capabilities: Mapping[str, Mapping] | None = None):
+        self.basedir = Path(basedir)
+        self.manifest_paths = list(manifest_paths)
+        self.workers_path = workers_path
+        self.capabilities = (builtin_capabilities() if capabilities is None
+                             else {k: dict(v) for k, v in capabilities.items()})
+        self.buildout_retrievers = dict(RETRIEVERS)
+        self.post_dl_steps = {"noop": _noop}
+        self.post_buildout_steps: dict = {}
+        self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
+        self.tree_stable_timer = 600
+        self.plan: Plan | None = None
+
+    def add_capability_environ(self, name: str, definition: Mapping) -> None:
+        """Register (or replace) a capability definition; checked right away."""
+        try:
+            validate_definition(name, definition)
+        except ValueError as exc:
+            raise ConfigError([Problem(str(exc), file="master.cfg")]) from None
+        self.capabilities[name] = dict(definition)
+
+    def load(self) -> Plan:
+        """Everything read and checked, as plain data; problems are in ``plan.problems``."""
+        names = [*BUILTIN_POST_BUILDOUT_STEPS, *self.post_buildout_steps]
+        options = {name: getattr(sub, "options", None)
+                   for name, sub in self.post_buildout_steps.items()}
+        return make_plan(self.basedir, self.manifest_paths, self.workers_path,
+                         self.capabilities, list(dict.fromkeys(names)), options)
+
+    def populate(self, config: MutableMapping) -> None:
+        """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
+
+        Raises :class:`ConfigError` (every problem, with file and line) before
+        anything is added when the input is invalid.
+        """
+        plan = self.load()
+        plan.problems.raise_if_errors()
+        self.plan = plan
+        made = self.make_objects(plan)
+        for key in CONFIG_LISTS:
+            existing = config.get(key)
+            if existing is None:
+                config[key] = []
+            elif not isinstance(existing, list):
+                config[key] = [existing]
+        for key, objects in made.items():
+            config[key].extend(objects)
+
+    def make_objects(self, plan: Plan) -> dict[str, list]:
+        next_worker = PriorityNextWorker({w.name: w.worker_priority for w in plan.workers})
+        builders = [make_builder(p, make_factory(self, p, plan.definitions), next_worker)
+                    for p in plan.dispatch.builders]
+        schedulers, change_sources = self.make_scheduling(plan)
+        return {
+            "workers": [make_worker(w) for w in plan.workers],
+            "builders": builders,
+            "schedulers": schedulers,
+            "change_source": change_sources,
+        }
+
+    def make_scheduling(self, plan: Plan) -> tuple[list, list]:
+        """Schedulers and pollers for the plan's builders."""
+        return [], []
+
+    def build_steps(self, options, buildout_path: str, environ) -> list:
+        """Steps after retrieval and capability resolution (SPEC 6, 3 to 8)."""
+        return []
+
+
+def configure_from_buildouts(basedir: str | Path, BuildmasterConfig: MutableMapping,  # noqa: N803
+                             manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
+                             workers_path: str | Path = DEFAULT_WORKERS) -> BuildoutsConfigurator:
+    """The one-call form for a master.cfg that needs no customisation."""
+    configurator = BuildoutsConfigurator(basedir, manifest_paths, workers_path)
+    configurator.populate(BuildmasterConfig)
+    return configurator

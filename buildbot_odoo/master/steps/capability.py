@@ -1,0 +1,131 @@
+"""The capability step and environment: worker-local settings at build time (SPEC 4).
+
+:class:`SetCapabilityProperties` runs early in every build: it reads the
+``capability`` property of the worker that got the build, resolves each
+capability the builder uses (the builder's version for build-for, the single
+matching declaration for build-requires) and sets ``cap_<name>_<option>``
+properties.  :class:`CapabilityEnvironment` is the ``env`` of every later
+command: it renders the capability templates from those properties, prepends
+PATH-like values without ever adding an empty entry, and takes passwords from
+Buildbot secrets so they never become properties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from buildbot.interfaces import IRenderable
+from buildbot.process import buildstep
+from buildbot.process.properties import Interpolate, Secret
+from buildbot.process.results import FAILURE, SUCCESS
+from twisted.internet import defer
+from zope.interface import implementer
+
+from ...capability.definitions import PATH_LIKE, CapabilityDef, default_definition
+from ...capability.resolve import CapabilityResolutionError, CapabilityUse, resolve
+from ...capability.templates import property_name
+
+PROPERTY_SOURCE = "Capability"
+
+
+class SetCapabilityProperties(buildstep.BuildStep):
+    """Resolve the builder's capabilities on this build's worker into properties."""
+
+    name = "capabilities"
+    description = ["resolving", "capabilities"]
+    descriptionDone = ["capabilities"]
+
+    def __init__(self, uses: Sequence[CapabilityUse], definitions: dict[str, CapabilityDef],
+                 **kwargs):
+        kwargs.setdefault("haltOnFailure", True)
+        super().__init__(**kwargs)
+        self.uses = list(uses)
+        self.definitions = definitions
+        self._summary = ""
+
+    @defer.inlineCallbacks
+    def run(self):
+        worker_caps = self.getProperty("capability") or {}
+        worker_name = self.getProperty("workername") or "this worker"
+        lines = []
+        for use in self.uses:
+            try:
+                resolved = resolve(worker_caps, use, f"worker {worker_name}")
+            except CapabilityResolutionError as exc:
+                self._summary = str(exc)
+                yield self.addCompleteLog("capabilities", "\n".join([*lines, str(exc)]) + "\n")
+                return FAILURE
+            lines.extend(self._apply(resolved.name, resolved.version, resolved.options))
+        yield self.addCompleteLog("capabilities", "\n".join(lines) + "\n" if lines else "none\n")
+        self._summary = ", ".join(
+            f"{u.name} {self.getProperty(self._definition(u.name).version_prop) or ''}".strip()
+            for u in self.uses) or "none used"
+        return SUCCESS
+
+    def _definition(self, name: str) -> CapabilityDef:
+        return self.definitions.get(name) or default_definition(name)
+
+    def _apply(self, name: str, version: str | None, options: dict[str, str]) -> list[str]:
+        definition = self._definition(name)
+        lines = []
+        if version is not None:
+            self.setProperty(definition.version_prop, version, PROPERTY_SOURCE, runtime=True)
+            lines.append(f"{definition.version_prop} = {version}")
+        for option, value in sorted(options.items()):
+            prop = property_name(name, option)
+            self.setProperty(prop, value, PROPERTY_SOURCE, runtime=True)
+            lines.append(f"{prop} = {value}")
+        return lines
+
+    def getResultSummary(self):
+        return {"step": self._summary or "capabilities"}
+
+
+@implementer(IRenderable)
+class CapabilityEnvironment:
+    """Renders the environment the capabilities give a command (SPEC 4).
+
+    ``extra`` entries (plain strings or renderables) are applied last, so a
+    subfactory can add its own variables on top.
+    """
+
+    def __init__(self, definitions: Sequence[CapabilityDef], extra: dict | None = None):
+        self.definitions = list(definitions)
+        self.extra = dict(extra or {})
+
+    def with_extra(self, **extra: object) -> CapabilityEnvironment:
+        return CapabilityEnvironment(self.definitions, {**self.extra, **extra})
+
+    @defer.inlineCallbacks
+    def getRenderingFor(self, props):
+        env: dict[str, object] = {}
+        paths: dict[str, list[str]] = {var: [] for var in PATH_LIKE}
+        for definition in self.definitions:
+            for var, template in definition.environ.items():
+                value = yield props.render(Interpolate(template))
+                if not value:
+                    continue  # an empty value adds nothing, and leaves libpq defaults alone
+                if var in paths:
+                    paths[var].extend(entry for entry in str(value).split(":") if entry)
+                else:
+                    env[var] = str(value)
+            for var, option in definition.secret_environ.items():
+                secret_name = props.getProperty(property_name(definition.name, option))
+                if secret_name:
+                    env[var] = yield props.render(Secret(secret_name))
+        worker_environ = _worker_environ(props)
+        for var, entries in paths.items():
+            if entries:
+                existing = worker_environ.get(var) if worker_environ is not None else "x"
+                env[var] = entries + ([f"${{{var}}}"] if existing else [])
+        for var, value in self.extra.items():
+            env[var] = yield props.render(value)
+        return env
+
+
+def _worker_environ(props) -> dict | None:
+    """The environment the worker reported at connection; None when unknown."""
+    try:
+        return props.getBuild().workerforbuilder.worker.worker_environ
+    except AttributeError:
+        return None

@@ -1,0 +1,87 @@
+"""From the master directory's files to a checked plan, without Buildbot.
+
+This is what ``populate`` builds Buildbot objects from, and what the
+``check`` and ``plan`` commands print: one loading path for all of them, so
+what the command line validates is exactly what the master will configure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .capability.definitions import CapabilityDef, validate_definitions
+from .capability.dispatch import DispatchResult, dispatch
+from .config.manifest import BuildSpec, load_manifests
+from .config.workers import WorkerSpec, load_workers
+from .errors import Problems
+
+
+@dataclass
+class Plan:
+    basedir: Path
+    workers: list[WorkerSpec]
+    builds: list[BuildSpec]
+    definitions: dict[str, CapabilityDef]
+    dispatch: DispatchResult
+    problems: Problems = field(default_factory=Problems)
+
+
+def resolve_path(basedir: Path, path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else basedir / path
+
+
+def shown_name(basedir: Path, path: Path) -> str:
+    """How a file is named in messages: relative to the master directory when inside it."""
+    try:
+        return str(path.relative_to(basedir))
+    except ValueError:
+        return str(path)
+
+
+def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
+              workers_path: str | Path, capabilities: Mapping[str, Mapping],
+              post_buildout_steps: Collection[str],
+              subfactory_options: Mapping[str, Collection[str] | None] | None = None) -> Plan:
+    """Load and check everything; problems are collected in ``plan.problems``."""
+    base = Path(basedir)
+    problems = Problems()
+    try:
+        definitions = validate_definitions(capabilities)
+    except ValueError as exc:
+        problems.error(str(exc), file="master.cfg")
+        definitions = {}
+    workers_file = resolve_path(base, workers_path)
+    workers = load_workers(workers_file, problems, shown_name(base, workers_file))
+    _check_unique_workers(workers, problems)
+    manifests = [resolve_path(base, p) for p in manifest_paths]
+    builds = load_manifests([(m, shown_name(base, m)) for m in manifests], problems,
+                            post_buildout_steps, subfactory_options)
+    result = dispatch(builds, workers, definitions)
+    for missing in result.unassigned:
+        problems.warning(f"no builder made: {missing.reason}",
+                         file=missing.build.file, line=missing.build.line,
+                         section=missing.build.name)
+    _check_unique_builders(result, problems)
+    return Plan(base, workers, builds, definitions, result, problems)
+
+
+def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> None:
+    seen: set[str] = set()
+    for worker in workers:
+        if worker.name in seen:
+            problems.error("worker name used twice", file=worker.file, line=worker.line,
+                           section=worker.name)
+        seen.add(worker.name)
+
+
+def _check_unique_builders(result: DispatchResult, problems: Problems) -> None:
+    """Demultiplied names may collide with another build's name (``a-pg15`` vs ``a``+pg15)."""
+    seen: dict[str, BuildSpec] = {}
+    for plan in result.builders:
+        if plan.name in seen and seen[plan.name] is not plan.build:
+            problems.error(f"builder name {plan.name!r} is also made by build "
+                           f"{seen[plan.name].name!r}", **plan.build.location())
+        seen.setdefault(plan.name, plan.build)

@@ -1,0 +1,198 @@
+"""MANIFEST.cfg parsing (SPEC 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from buildbot_odoo.capability.versions import VersionFilter
+from buildbot_odoo.config.manifest import WatchSpec, load_manifests
+from buildbot_odoo.errors import Problems
+
+
+def load(*paths: Path):
+    problems = Problems()
+    builds = load_manifests([(p, p.name) for p in paths], problems)
+    return {b.name: b for b in builds}, problems
+
+
+@pytest.fixture
+def manifest(write):
+    write("buildouts/sample.cfg", "[buildout]\nparts =\n")
+
+    def _manifest(text: str, name: str = "buildouts/MANIFEST.cfg") -> Path:
+        return write(name, text)
+
+    return _manifest
+
+
+def test_options_defaults_and_inherit_chain(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        build-category = odoo
+
+        [base]
+        buildout = standalone sample.cfg
+        build-for = postgresql >= 9.1 < 9.3
+                    python 3.11 OR > 3.11
+        odoo-addons = sale, stock
+
+        [child]
+        inherit = base
+        build-requires = rabbitmq
+
+        [grandchild]
+        inherit = child
+        build-category = special
+        post-buildout-steps = install-modules-test pytest
+        """))
+    assert not problems.errors, [str(p) for p in problems]
+    base, child, grand = builds["base"], builds["child"], builds["grandchild"]
+    assert base.category == "odoo"
+    assert base.build_for == [VersionFilter.parse("postgresql >= 9.1 < 9.3"),
+                              VersionFilter.parse("python == 3.11 OR > 3.11")]
+    assert child.odoo_addons == ["sale", "stock"] and child.buildout == base.buildout
+    assert child.build_requires == [VersionFilter.parse("rabbitmq")]
+    assert grand.build_requires == child.build_requires
+    assert grand.category == "special"
+    assert grand.post_buildout_steps == ["install-modules-test", "pytest"]
+    assert base.post_buildout_steps == ["install-modules-test"]
+    assert base.test_command == "bin/test_odoo" and base.start_command == "bin/start_odoo"
+    assert base.buildout.local_path.read_text().startswith("[buildout]")
+
+
+def test_parent_option_overrides_default(manifest):
+    builds, _ = load(manifest("""
+        [DEFAULT]
+        db_template = template0
+
+        [base]
+        buildout = standalone sample.cfg
+        db_template = base_tpl
+
+        [child]
+        inherit = base
+        """))
+    assert builds["child"].db_template == "base_tpl"
+
+
+def test_inherit_cycle_and_missing_parent(manifest):
+    _, problems = load(manifest("""
+        [a]
+        inherit = b
+        [b]
+        inherit = a
+        [c]
+        inherit = nowhere
+        """))
+    messages = [str(p) for p in problems.errors]
+    assert any("inheritance cycle: a -> b -> a" in m for m in messages)
+    assert any("'nowhere' is not a section of any manifest" in m and ":5: c: inherit:" in m
+               for m in messages)
+
+
+def test_unique_names_across_manifests(manifest):
+    first = manifest("[x]\nbuildout = standalone sample.cfg\n")
+    second = manifest("[x]\nbuildout = standalone sample.cfg\n", "buildouts/OTHER.cfg")
+    builds, problems = load(first, second)
+    (error,) = problems.errors
+    assert "already used at MANIFEST.cfg:1" in error.message and error.file == "OTHER.cfg"
+
+
+def test_inherit_across_manifests(manifest):
+    first = manifest("[base]\nbuildout = standalone sample.cfg\nbuild-category = a\n")
+    second = manifest("[child]\ninherit = base\n", "buildouts/OTHER.cfg")
+    builds, problems = load(first, second)
+    assert builds["child"].category == "a" and not problems.errors
+
+
+def test_unknown_option_warns_with_closest(manifest):
+    builds, problems = load(manifest("""
+        [a]
+        buildout = standalone sample.cfg
+        build-require = postgresql
+        """))
+    assert "a" in builds
+    (warning,) = problems.warnings
+    assert "unknown option 'build-require'" in warning.message
+    assert "did you mean 'build-requires'" in warning.message
+    assert warning.line == 3
+
+
+def test_subfactory_options_are_accepted(manifest):
+    _, problems = load(manifest("""
+        [a]
+        buildout = standalone sample.cfg
+        db-steps = pg_remote_copy
+        pg_remote_copy.arguments = --from prod
+        pytest.arguments = -x
+        odoo.use-port = true
+        odoo.http-port-min = 9000
+        """))
+    assert not list(problems)
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("build-for = postgresql 9.1", "'9.1' has no operator"),
+    ("build-requires = postgresql not-used", "not-used only makes sense in build-for"),
+    ("buildout = standalone missing.cfg", "does not exist"),
+    ("buildout = svn http://x y", "unknown buildout type 'svn'"),
+    ("buildout = git https://x/r.git 17.0", "expected git URL BRANCH CONF"),
+    ("buildout = git https://x/r.git 17.0 /etc/passwd", "must be a relative path"),
+    ("buildout = git https://x/r.git 17.0 b.cfg depth=1", "unknown keyword 'depth'"),
+    ("watch = svn http://x", "unknown VCS 'svn'"),
+    ("watch = git http://x", "expected git URL BRANCH"),
+    ("auto-watch = maybe", "'maybe' is not a boolean"),
+    ("tree-stable-timer = soon", "'soon' is not a whole number"),
+    ("post-buildout-steps = install-modules-tests", "did you mean 'install-modules-test'"),
+    ("db-steps = magic", "'magic' is not one of"),
+    ("odoo-addons = sale, bad-name", "'bad-name' is not an addon name"),
+    ("bootstrap-eggs = eggs", "managed by buildbot-odoo"),
+    ("build-for = postgresql >= 15\n  postgresql < 17", "appears on several lines"),
+])
+def test_bad_values_name_file_section_option(manifest, line, needle):
+    _, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message, error.message
+    option = line.split("=")[0].strip()
+    assert str(error).startswith(f"MANIFEST.cfg:{error.line}: a: {option}: ")
+
+
+def test_watch_lines_and_buildout_watch(manifest):
+    builds, problems = load(manifest("""
+        [a]
+        buildout = git https://example.org/b.git 17.0 buildout.cfg subdir=ci
+        watch = git https://example.org/addons.git main
+                hg https://example.org/hgrepo
+                bzr lp:project
+        [b]
+        buildout = hg https://example.org/b 17.0 buildout.cfg
+        watch =
+        [c]
+        watch = git https://example.org/c.git main
+        """))
+    assert not problems.errors
+    a = builds["a"]
+    assert a.buildout.subdir == "ci" and a.buildout.branch == "17.0"
+    assert a.watches() == [
+        WatchSpec("git", "https://example.org/addons.git", "main"),
+        WatchSpec("hg", "https://example.org/hgrepo", "default"),
+        WatchSpec("bzr", "lp:project"),
+        WatchSpec("git", "https://example.org/b.git", "17.0"),
+    ]
+    assert builds["b"].watches() == []
+    assert builds["c"].buildout is None and len(builds["c"].watches()) == 1
+
+
+def test_bootstrap_options(manifest):
+    builds, problems = load(manifest("""
+        [a]
+        buildout = standalone sample.cfg
+        bootstrap-version = 3.0.1
+        bootstrap-index = https://pypi.example/simple
+        bootstrap-whatever = 1
+        """))
+    assert builds["a"].bootstrap == {"version": "3.0.1", "index": "https://pypi.example/simple"}
+    (warning,) = problems.warnings
+    assert "bootstrap-whatever" in warning.message

@@ -1,0 +1,121 @@
+"""workers.cfg parsing (SPEC 2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from buildbot_odoo.capability.versions import Version
+from buildbot_odoo.config.workers import load_workers, parse_capability_line
+from buildbot_odoo.errors import Problems
+
+
+def load(write, text):
+    problems = Problems()
+    workers = load_workers(write("workers.cfg", text), problems, "workers.cfg")
+    return workers, problems
+
+
+def test_full_worker(write):
+    workers, problems = load(write, """
+        [w1]
+        password = s3cret
+        capability = postgresql 8.4
+                     postgresql 9.1 port=5433
+        \tprivate-bzr+ssh-access
+        \tselenium-server 2.3
+        build-only-if-requires = selenium-server
+        max_builds = 3
+        notify_on_missing = a@example.com, b@example.com c@example.com
+        worker_priority = 2.5
+        db_prefix = ci
+        arch = amd64
+        """)
+    assert not list(problems)
+    (w,) = workers
+    assert w.name == "w1" and w.password == "s3cret"
+    assert w.capability_property() == {
+        "postgresql": {"8.4": {}, "9.1": {"port": "5433"}},
+        "private-bzr+ssh-access": {None: {}},
+        "selenium-server": {"2.3": {}},
+    }
+    assert w.build_only_if_requires == {"selenium-server"}
+    assert w.max_builds == 3
+    assert w.notify_on_missing == ["a@example.com", "b@example.com", "c@example.com"]
+    assert w.worker_priority == 2.5
+    assert w.db_prefix == "ci"
+    assert w.properties == {"arch": "amd64"}
+    assert "s3cret" not in repr(w)
+
+
+def test_defaults(write):
+    (w,), problems = load(write, "[w]\npassword = x\n")
+    assert w.db_prefix == "odoo_buildbot" and w.worker_priority == 0.0
+    assert w.max_builds is None and w.capabilities == [] and not list(problems)
+
+
+def test_seed_devel_version_and_options():
+    decl = parse_capability_line(
+        "postgresql 9.2devel bin=/opt/postgresql/bin lib=/opt/postgresql/lib port=5434")
+    assert decl.version == Version("9.2-devel")
+    assert decl.options == {"bin": "/opt/postgresql/bin", "lib": "/opt/postgresql/lib",
+                            "port": "5434"}
+
+
+def test_options_without_version():
+    decl = parse_capability_line("wkhtmltopdf display=:1")
+    assert decl.version is None and decl.options == {"display": ":1"}
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("capability = postgresql 9.1\n  postgresql 9.1 port=5433", "declared twice"),
+    ("capability = postgresql 9.2devel\n  postgresql 9.2-devel", "declared twice"),
+    ("capability = postgresql 9..1", "'9..1'"),
+    ("capability = postgresql 9.1 port", "'port' is not KEY=VALUE"),
+    ("capability = postgresql 9.1 port=1 port=2", "'port' given twice"),
+    ("capability = postgresql 15 password=hunter2", "password-secret"),
+    ("capability = -bad 1", "'-bad' is not a capability name"),
+    ("max_builds = many", "'many' is not a whole number"),
+    ("max_builds = 0", "must be at least 1"),
+    ("worker_priority = high", "'high' is not a number"),
+    ("notify_on_missing = not-an-address", "'not-an-address' is not an e-mail address"),
+    ("db_prefix = bad prefix", "'bad prefix'"),
+])
+def test_bad_values_are_located(write, text, needle):
+    _, problems = load(write, f"[w]\npassword = x\n{text}\n")
+    (error,) = problems.errors
+    assert needle in error.message
+    assert error.file == "workers.cfg" and error.section == "w"
+    assert error.option and error.line and error.line >= 3
+    assert str(error).startswith(f"workers.cfg:{error.line}: w: {error.option}: ")
+
+
+def test_error_line_points_at_continuation_line(write):
+    _, problems = load(write, "[w]\npassword = x\ncapability = postgresql 15\n"
+                              "    postgresql 16\n    postgresql 1.x.2\n")
+    (error,) = problems.errors
+    assert error.line == 5
+
+
+def test_missing_password(write):
+    workers, problems = load(write, "[w]\ncapability = postgresql 15\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert "missing required option 'password'" in str(error)
+
+
+def test_password_never_in_message(write):
+    _, problems = load(write, "[w]\npassword =\n")
+    (error,) = problems.errors
+    assert error.option == "password" and "empty" in error.message
+
+
+def test_parse_error_reports_line(write):
+    _, problems = load(write, "[w]\npassword = x\n[w]\npassword = y\n")
+    (error,) = problems.errors
+    assert "appears twice" in error.message and error.line == 3
+
+
+def test_missing_file(tmp_path):
+    problems = Problems()
+    assert load_workers(tmp_path / "nope.cfg", problems) == []
+    assert "cannot read file" in problems.errors[0].message
