@@ -125,7 +125,7 @@ class CapabilityEnvironment:
 
 def _worker_environ(props) -> dict | None:
     """The environment the worker reported at connection; None when unknown."""
-    try:
-        return props.getBuild().workerforbuilder.worker.worker_environ
-    except AttributeError:
-        return None
+    build = props.getBuild()
+    worker = getattr(getattr(build, "workerforbuilder", None), "worker", None)
+    environ = getattr(worker, "worker_environ", None)
+    return environ if isinstance(environ, dict) else None

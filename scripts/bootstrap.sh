@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what the tests and the demo need, idempotently: system packages
+# (PostgreSQL, git, Mercurial) when missing, and a project virtualenv in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v hg >/dev/null 2>&1 || need_apt+=(mercurial)
+command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    else
+        echo "missing system packages: ${need_apt[*]} (install them, e.g. with apt-get)" >&2
+        exit 1
+    fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'

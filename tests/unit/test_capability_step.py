@@ -1,0 +1,124 @@
+"""The capability step and environment, with Buildbot's own step test helpers."""
+
+from __future__ import annotations
+
+from buildbot.process.properties import Properties
+from buildbot.process.results import FAILURE, SUCCESS
+from buildbot.test.reactor import TestReactorMixin
+from buildbot.test.steps import TestBuildStepMixin
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from buildbot_odoo.capability.definitions import (
+    builtin_capabilities,
+    validate_definition,
+    validate_definitions,
+)
+from buildbot_odoo.capability.resolve import CapabilityUse
+from buildbot_odoo.capability.versions import Version, VersionFilter
+from buildbot_odoo.master.steps.capability import CapabilityEnvironment, SetCapabilityProperties
+
+DEFS = validate_definitions(builtin_capabilities())
+WORKER_CAPS = {
+    "postgresql": {
+        "15": {"port": "5433", "bin": "/usr/lib/postgresql/15/bin"},
+        "18": {"port": "5434", "host": "/run/pg18", "bin": "/opt/pg18/bin",
+               "lib": "/opt/pg18/lib", "user": "ci", "password-secret": "pg18pass"},
+    },
+    "rabbitmq": {"2.8.4": {"base_uri": "amqp://localhost/"}},
+}
+
+
+class CapabilityStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step(with_secrets={"pg18pass": "s3cr3t"})
+
+    def _step(self, *uses):
+        step = self.setup_step(SetCapabilityProperties(list(uses), DEFS))
+        self.build.setProperty("capability", WORKER_CAPS, "Worker")
+        self.build.setProperty("workername", "alpha", "Worker")
+        return step
+
+    @defer.inlineCallbacks
+    def test_fixed_version_sets_cap_properties(self):
+        self._step(CapabilityUse("postgresql", Version("18")))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("pg_version", "18", "Capability")
+        self.expect_property("cap_postgresql_port", "5434", "Capability")
+        self.expect_property("cap_postgresql_password_secret", "pg18pass", "Capability")
+        self.expect_result_summary("postgresql 18")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_requirement_with_one_match(self):
+        self._step(CapabilityUse("rabbitmq", requirement=VersionFilter.parse("rabbitmq >= 2")))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("cap_rabbitmq_base_uri", "amqp://localhost/", "Capability")
+        self.expect_property("rabbitmq_version", "2.8.4", "Capability")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_ambiguous_version_fails_with_a_clear_message(self):
+        self._step(CapabilityUse("postgresql",
+                                 requirement=VersionFilter.parse("postgresql >= 12")))
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary(
+            "worker alpha has several postgresql versions matching (15, 18) and the build is "
+            "not split by postgresql: add a build-for line or narrow the requirement")
+        yield self.run_step()
+
+
+class CapabilityEnvironmentTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step(with_secrets={"pg18pass": "s3cr3t"})
+
+    @defer.inlineCallbacks
+    def render(self, definitions, properties, worker_environ=None):
+        self.setup_step(SetCapabilityProperties([], DEFS))
+        build = self.build
+        build.workerforbuilder.worker.worker_environ = worker_environ or {"PATH": "/usr/bin"}
+        props = Properties()
+        props.build = build
+        props.master = self.master
+        build.getProperties = lambda: props
+        for name, value in properties.items():
+            props.setProperty(name, value, "test")
+        env = yield props.render(CapabilityEnvironment(definitions))
+        return env, props
+
+    @defer.inlineCallbacks
+    def test_postgresql_environment_and_secret(self):
+        env, props = yield self.render([DEFS["postgresql"]], {
+            "cap_postgresql_port": "5434", "cap_postgresql_host": "/run/pg18",
+            "cap_postgresql_bin": "/opt/pg18/bin", "cap_postgresql_lib": "/opt/pg18/lib",
+            "cap_postgresql_user": "ci", "cap_postgresql_password_secret": "pg18pass"},
+            worker_environ={"PATH": "/usr/bin"})
+        self.assertEqual(env, {
+            "PGPORT": "5434", "PGHOST": "/run/pg18", "PGUSER": "ci",
+            "PATH": ["/opt/pg18/bin", "${PATH}"],
+            "LD_LIBRARY_PATH": ["/opt/pg18/lib"],  # the worker has none: no empty entry
+            "PGPASSWORD": "s3cr3t",
+        })
+        self.assertNotIn("s3cr3t", str(props.asDict()))
+
+    @defer.inlineCallbacks
+    def test_empty_values_add_nothing(self):
+        env, _ = yield self.render([DEFS["postgresql"]], {"cap_postgresql_port": "5433"})
+        self.assertEqual(env, {"PGPORT": "5433"})
+
+    @defer.inlineCallbacks
+    def test_custom_capability_and_default(self):
+        rabbit = validate_definition("rabbitmq", {"environ": {
+            "RMQ_BASE_URI": "%(cap(base_uri):-)s", "AMQP_CTL_SUDO": "%(cap(sudo):-TRUE)s",
+            "BRANCH": "%(branch:-main)s"}})
+        env, _ = yield self.render([rabbit], {"cap_rabbitmq_base_uri": "amqp://h/"})
+        self.assertEqual(env, {"RMQ_BASE_URI": "amqp://h/", "AMQP_CTL_SUDO": "TRUE",
+                               "BRANCH": "main"})
+
+    @defer.inlineCallbacks
+    def test_several_capabilities_prepend_in_order(self):
+        env, _ = yield self.render([DEFS["postgresql"], DEFS["python"]], {
+            "cap_postgresql_bin": "/pg/bin", "cap_python_bin": "/py/bin:/py/scripts"})
+        self.assertEqual(env["PATH"], ["/pg/bin", "/py/bin", "/py/scripts", "${PATH}"])

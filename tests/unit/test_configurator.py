@@ -1,0 +1,132 @@
+"""BuildoutsConfigurator.populate on the sample master directory (SPEC 1, 2, 9)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from buildbot.process.properties import Secret
+
+from buildbot_odoo import BuildoutsConfigurator, ConfigError, configure_from_buildouts
+from buildbot_odoo.master.builders import PriorityNextWorker
+from buildbot_odoo.master.steps.capability import SetCapabilityProperties
+
+from ..conftest import DATA
+
+
+@pytest.fixture
+def master_dir(tmp_path):
+    target = tmp_path / "master"
+    shutil.copytree(DATA / "master_fleet", target)
+    return target
+
+
+def populate(master_dir, config=None, **kwargs):
+    config = {} if config is None else config
+    conf = BuildoutsConfigurator(master_dir, **kwargs)
+    conf.add_capability_environ("rabbitmq", {"version_prop": "rabbitmq_version",
+                                             "environ": {"RMQ_BASE_URI": "%(cap(base_uri):-)s"}})
+    conf.populate(config)
+    return conf, config
+
+
+def test_populate_appends_workers_and_builders(master_dir):
+    mine = object()
+    _, config = populate(master_dir, {"builders": [mine], "workers": []})
+    assert config["builders"][0] is mine
+    names = sorted(b.name for b in config["builders"][1:])
+    assert names == ["base-pg15", "base-pg18", "queue-pg15", "sale-legacy-pg9.2devel",
+                     "sale-pg15", "sale-pg18", "ui"]
+    by_name = {b.name: b for b in config["builders"][1:]}
+    assert sorted(by_name["base-pg15"].workernames) == ["alpha", "beta"]
+    assert by_name["base-pg18"].workernames == ["alpha"]
+    assert by_name["queue-pg15"].workernames == ["beta"]
+    assert by_name["ui"].workernames == ["gamma"]
+    assert by_name["ui"].properties == {"pg_version": "not-used"}
+    assert by_name["sale-pg18"].properties == {"pg_version": "18"}
+    assert by_name["sale-pg18"].tags == ["odoo"]
+    assert isinstance(by_name["sale-pg18"].nextWorker, PriorityNextWorker)
+    for key in ("schedulers", "change_source"):
+        assert isinstance(config[key], list)
+
+
+def test_sale_legacy_goes_to_gamma_only_when_it_requires_selenium(master_dir):
+    # gamma is build-only-if-requires selenium-server; sale-legacy does not require it,
+    # so it must not be dispatched there -- unless the manifest says so.
+    _, config = populate(master_dir)
+    legacy = {b.name: b for b in config["builders"]}["sale-legacy-pg9.2devel"]
+    assert legacy.workernames == ["gamma"]
+
+
+def test_workers_properties_without_password(master_dir):
+    _, config = populate(master_dir)
+    workers = {w.name: w for w in config["workers"]}
+    assert sorted(workers) == ["alpha", "beta", "gamma"]
+    alpha = workers["alpha"]
+    props = alpha.properties.asDict()
+    assert props["capability"][0]["postgresql"]["18"] == {
+        "port": "5434", "host": "/tmp/pg18", "bin": "/opt/pg18/bin", "lib": "/opt/pg18/lib"}
+    assert props["db_prefix"][0] == "sample"
+    assert "alpha-secret" not in repr(props)
+    assert alpha.max_builds == 2
+    assert workers["beta"].notify_on_missing == ["ops@example.com", "dev@example.com"]
+    assert workers["beta"].properties.getProperty("arch") == "amd64"
+
+
+def test_secret_worker_password(master_dir):
+    text = (master_dir / "workers.cfg").read_text().replace(
+        "password = alpha-secret", "password = secret:alpha_pw")
+    (master_dir / "workers.cfg").write_text(text)
+    _, config = populate(master_dir)
+    alpha = next(w for w in config["workers"] if w.name == "alpha")
+    assert isinstance(alpha.password, Secret) and alpha.password.secret_name == "alpha_pw"
+
+
+def test_factory_resolves_capabilities(master_dir):
+    _, config = populate(master_dir)
+    queue = next(b for b in config["builders"] if b.name == "queue-pg15")
+    step = next(s for s in queue.factory.steps if s.step_class is SetCapabilityProperties)
+    uses = step.kwargs.get("uses") or step.args[0]
+    assert [(u.name, str(u.version) if u.version else None, str(u.requirement or ""))
+            for u in uses] == [("postgresql", "15", ""), ("rabbitmq", None, "rabbitmq >= 2.8")]
+
+
+def test_errors_leave_config_untouched(master_dir):
+    (master_dir / "workers.cfg").write_text("[w]\ncapability = postgresql x.y\n")
+    config = {"builders": ["mine"]}
+    with pytest.raises(ConfigError) as info:
+        populate(master_dir, config)
+    text = str(info.value)
+    assert "workers.cfg:1: w: missing required option 'password'" in text
+    assert "workers.cfg:2: w: capability:" in text and "'x.y'" in text
+    assert config == {"builders": ["mine"]}
+
+
+def test_bad_capability_definition_is_a_config_error(master_dir):
+    conf = BuildoutsConfigurator(master_dir)
+    with pytest.raises(ConfigError, match="RMQ"):
+        conf.add_capability_environ("rabbitmq", {"environ": {"RMQ": "100%"}})
+
+
+def test_configure_from_buildouts_and_custom_paths(master_dir):
+    (master_dir / "buildouts" / "MANIFEST.cfg").rename(master_dir / "builds.cfg")
+    config = {}
+    conf = configure_from_buildouts(master_dir, config, manifest_paths=["builds.cfg"],
+                                    workers_path=master_dir / "workers.cfg")
+    assert conf.plan is not None
+    # rabbitmq has no definition here: the default one names it after itself
+    assert "queue-pg15" in [b.name for b in config["builders"]]
+
+
+class FakeWFB:
+    def __init__(self, name):
+        self.worker = type("W", (), {"workername": name})()
+
+
+def test_priority_next_worker():
+    chooser = PriorityNextWorker({"a": 1.0, "b": 5.0, "c": 5.0})
+    workers = [FakeWFB("a"), FakeWFB("b"), FakeWFB("c")]
+    picked = {chooser(None, workers, None).worker.workername for _ in range(50)}
+    assert picked == {"b", "c"}
+    assert chooser(None, [FakeWFB("a")], None).worker.workername == "a"
+    assert chooser(None, [], None) is None
