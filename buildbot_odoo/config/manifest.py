@@ -111,7 +111,8 @@ class BuildSpec:
     db_template: str = "template1"
     db_steps: str = "simple_create"
     post_dl_steps: list[str] = field(default_factory=lambda: ["noop"])
-    post_buildout_steps: list[str] = field(default_factory=lambda: list(DEFAULT_POST_BUILDOUT_STEPS))
+    post_buildout_steps: list[str] = field(
+        default_factory=lambda: list(DEFAULT_POST_BUILDOUT_STEPS))
     odoo_addons: list[str] = field(default_factory=lambda: ["all"])
     use_port: bool = False
     http_port_min: int = 8069

@@ -32,7 +32,8 @@ def _noop(configurator, options, buildout_path, environ) -> list:
 class BuildoutsConfigurator:
     """Turns a master directory's workers.cfg and manifests into Buildbot config."""
 
-    def __init__(self, basedir: str | Path, manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
+    def __init__(self, basedir: str | Path,
+                 manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
                  workers_path: str | Path = DEFAULT_WORKERS,
                  capabilities: Mapping[str, Mapping] | None = None):
         self.basedir = Path(basedir)
@@ -103,7 +104,7 @@ class BuildoutsConfigurator:
         return []
 
 
-def configure_from_buildouts(basedir: str | Path, BuildmasterConfig: MutableMapping,  # noqa: N803
+def configure_from_buildouts(basedir: str | Path, BuildmasterConfig: MutableMapping,
                              manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
                              workers_path: str | Path = DEFAULT_WORKERS) -> BuildoutsConfigurator:
     """The one-call form for a master.cfg that needs no customisation."""

@@ -33,3 +33,13 @@ def test_buildbot_checkconfig_reports_our_errors(tmp_path):
     output = run.stdout + run.stderr
     assert "buildouts/MANIFEST.cfg:" in output and "broken: build-for:" in output
     assert "'9.1' has no operator" in output
+
+
+def test_buildbot_checkconfig_accepts_init_directory(tmp_path):
+    master = tmp_path / "fresh"
+    init = subprocess.run([sys.executable, "-m", "buildbot_odoo.cli", "init", str(master)],
+                          capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    run = subprocess.run([str(BUILDBOT), "checkconfig", str(master)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr

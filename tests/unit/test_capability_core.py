@@ -15,7 +15,7 @@ from buildbot_odoo.capability.versions import Version, VersionFilter
 
 @pytest.mark.parametrize("module", [templates, definitions, resolve])
 def test_doctests(module):
-    failures, tests = doctest.testmod(module)
+    failures, _ = doctest.testmod(module)
     assert failures == 0
 
 

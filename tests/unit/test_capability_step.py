@@ -47,7 +47,7 @@ class CapabilityStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCas
         self.expect_property("pg_version", "18", "Capability")
         self.expect_property("cap_postgresql_port", "5434", "Capability")
         self.expect_property("cap_postgresql_password_secret", "pg18pass", "Capability")
-        self.expect_result_summary("postgresql 18")
+        self.expect_result_summary({"step": "postgresql 18"})
         yield self.run_step()
 
     @defer.inlineCallbacks
@@ -63,9 +63,9 @@ class CapabilityStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCas
         self._step(CapabilityUse("postgresql",
                                  requirement=VersionFilter.parse("postgresql >= 12")))
         self.expect_outcome(result=FAILURE)
-        self.expect_result_summary(
+        self.expect_result_summary({"step": (
             "worker alpha has several postgresql versions matching (15, 18) and the build is "
-            "not split by postgresql: add a build-for line or narrow the requirement")
+            "not split by postgresql: add a build-for line or narrow the requirement")})
         yield self.run_step()
 
 

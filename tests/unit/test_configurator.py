@@ -35,8 +35,7 @@ def test_populate_appends_workers_and_builders(master_dir):
     _, config = populate(master_dir, {"builders": [mine], "workers": []})
     assert config["builders"][0] is mine
     names = sorted(b.name for b in config["builders"][1:])
-    assert names == ["base-pg15", "base-pg18", "queue-pg15", "sale-legacy-pg9.2devel",
-                     "sale-pg15", "sale-pg18", "ui"]
+    assert names == ["base-pg15", "base-pg18", "queue-pg15", "sale-pg15", "sale-pg18", "ui"]
     by_name = {b.name: b for b in config["builders"][1:]}
     assert sorted(by_name["base-pg15"].workernames) == ["alpha", "beta"]
     assert by_name["base-pg18"].workernames == ["alpha"]
@@ -50,9 +49,17 @@ def test_populate_appends_workers_and_builders(master_dir):
         assert isinstance(config[key], list)
 
 
-def test_sale_legacy_goes_to_gamma_only_when_it_requires_selenium(master_dir):
-    # gamma is build-only-if-requires selenium-server; sale-legacy does not require it,
-    # so it must not be dispatched there -- unless the manifest says so.
+def test_reserved_worker_takes_a_build_only_when_it_requires_the_capability(master_dir):
+    # gamma alone has postgresql 9.2devel, but it is build-only-if-requires selenium-server:
+    # sale-legacy does not require it, so it gets no builder -- until the manifest says so.
+    conf, config = populate(master_dir)
+    assert "sale-legacy-pg9.2devel" not in [b.name for b in config["builders"]]
+    assert "build-only-if-requires: gamma" in {
+        u.build.name: u.reason for u in conf.plan.dispatch.unassigned}["sale-legacy"]
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "build-for = postgresql < 10",
+        "build-for = postgresql < 10\nbuild-requires = selenium-server"))
     _, config = populate(master_dir)
     legacy = {b.name: b for b in config["builders"]}["sale-legacy-pg9.2devel"]
     assert legacy.workernames == ["gamma"]
@@ -110,6 +117,7 @@ def test_bad_capability_definition_is_a_config_error(master_dir):
 
 def test_configure_from_buildouts_and_custom_paths(master_dir):
     (master_dir / "buildouts" / "MANIFEST.cfg").rename(master_dir / "builds.cfg")
+    (master_dir / "buildouts" / "sample.cfg").rename(master_dir / "sample.cfg")
     config = {}
     conf = configure_from_buildouts(master_dir, config, manifest_paths=["builds.cfg"],
                                     workers_path=master_dir / "workers.cfg")
