@@ -47,6 +47,8 @@ SUBFACTORY_OPTIONS: dict[str, Collection[str] | None] = {
     "odoo": ("use-port", "http-port-min", "http-port-max", "http-port-step"),
     "install": ("demo-data",),
     "pg_remote_copy": ("arguments", "executable", "db_option", "timeout"),
+    "buildout": ("timeout",),
+    "archive": ("root-dir",),
 }
 _WATCH_ARITY = {"git": (2, 2), "hg": (1, 2), "bzr": (1, 1)}
 _BUILD_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")

@@ -15,6 +15,7 @@ from ..config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from ..errors import ConfigError, Problem
 from ..planning import Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
+from .buildsteps import build_steps as assemble_build_steps
 from .factory import make_factory
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
@@ -101,7 +102,7 @@ class BuildoutsConfigurator:
 
     def build_steps(self, options, buildout_path: str, environ) -> list:
         """Steps after retrieval and capability resolution (SPEC 6, 3 to 8)."""
-        return []
+        return assemble_build_steps(self, options, buildout_path, environ)
 
 
 def configure_from_buildouts(basedir: str | Path, BuildmasterConfig: MutableMapping,

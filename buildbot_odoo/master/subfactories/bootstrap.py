@@ -1,0 +1,168 @@
+"""Bootstrap and run the buildout (SPEC 6, steps 3 and 4).
+
+Bootstrap is today's way: a virtualenv in the build directory with
+zc.buildout installed by pip -- no ``bootstrap.py``.  Eggs, buildout
+downloads and pip's cache are shared by all the builds of a worker in
+``buildout-caches`` beside the builders' directories (``../buildout-caches``
+seen from a builder's directory); since neither pip nor buildout is safe
+when two processes fill the same cache, every step touching them holds the
+worker-wide exclusive lock ``buildout caches``.
+
+The buildout step passes the testing database settings the anybox.recipe.odoo
+way (``<part>:options.db_name=...``), rendered at build time from the
+capability properties, with ``False`` where the worker has no value so that
+libpq's defaults (and the capability environment) apply.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import NoReturn
+
+from buildbot.interfaces import IRenderable
+from buildbot.plugins import steps, util
+from zope.interface import implementer
+
+from ...capability.templates import property_name
+from ...dbname import TESTING_DB_PROPERTY
+from ...errors import ConfigError, Problem
+from .base import BuildOptions
+
+VENV_DIR = "venv"
+CACHES_DIR = "buildout-caches"
+CACHE_KINDS = ("eggs", "downloads", "pip")
+BUILDOUT_CACHES_LOCK = util.WorkerLock("buildout caches", maxCount=1)
+DEFAULT_BUILDOUT_TIMEOUT = 3600
+DEFAULT_PYTHON = "python3"
+POSTGRESQL = "postgresql"
+#: Odoo settings passed to the part, from the postgresql capability options
+DB_SETTINGS = ("port", "host", "user")
+#: Outgoing mail goes to a closed local port: nothing can leave the worker
+MAIL_SETTINGS = (("smtp_server", "127.0.0.1"), ("smtp_port", "1"))
+
+
+@implementer(IRenderable)
+class CacheDir:
+    """``<worker basedir>/buildout-caches/<kind>``, from the ``builddir`` property.
+
+    ``builddir`` is the builder's directory on the worker; its parent is the
+    worker's base directory, shared by all builders.
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def getRenderingFor(self, props):
+        builddir = props.getProperty("builddir")
+        if not builddir:
+            raise ValueError("the 'builddir' property is not set: is the build on a worker?")
+        return posixpath.join(posixpath.dirname(str(builddir).rstrip("/")), CACHES_DIR,
+                              self.kind)
+
+
+def _assignment(key: str, value: object) -> util.Transform:
+    return util.Transform(lambda rendered: f"{key}={rendered}", value)
+
+
+def caches_lock() -> list:
+    return [BUILDOUT_CACHES_LOCK.access("exclusive")]
+
+
+def buildout_executable(options: BuildOptions) -> str:
+    """The build virtualenv's buildout, or the worker's one with ``virtualenv = false``."""
+    if options.build.virtualenv:
+        return posixpath.join(VENV_DIR, "bin", "buildout")
+    return "buildout"
+
+
+def pip_install_command(options: BuildOptions) -> list:
+    """``pip install zc.buildout`` as the ``bootstrap-*`` options say."""
+    boot = options.build.bootstrap
+    command: list = [posixpath.join(VENV_DIR, "bin", "python"), "-m", "pip", "install",
+                     "--disable-pip-version-check", "--cache-dir", CacheDir("pip")]
+    if boot.get("index"):
+        command += ["--index-url", boot["index"]]
+    for location in boot.get("find-links", "").split():
+        command += ["--find-links", location]
+    version = boot.get("version")
+    command.append(f"zc.buildout=={version}" if version else "zc.buildout")
+    if boot.get("setuptools-version"):
+        command.append(f"setuptools=={boot['setuptools-version']}")
+    return command
+
+
+def bootstrap_steps(configurator, options: BuildOptions, buildout_path: str,
+                    environ) -> list:
+    """Cache directories, then the virtualenv with zc.buildout (when ``virtualenv``)."""
+    made = [steps.ShellCommand(
+        command=["mkdir", "-p", *(CacheDir(k) for k in CACHE_KINDS)],
+        name="cache-directories", descriptionDone="cache directories", env=environ,
+        haltOnFailure=True)]
+    if not options.build.virtualenv:
+        return made
+    python = options.build.bootstrap.get("python", DEFAULT_PYTHON)
+    made.append(steps.ShellCommand(
+        command=[python, "-m", "venv", "--clear", VENV_DIR],
+        name="virtualenv", descriptionDone="virtualenv", env=environ, haltOnFailure=True))
+    made.append(steps.ShellCommand(
+        command=pip_install_command(options), name="install-zc-buildout",
+        descriptionDone="zc.buildout installed",
+        env=environ, locks=caches_lock(), haltOnFailure=True))
+    return made
+
+
+def buildout_command(options: BuildOptions, buildout_path: str) -> list:
+    """``bin/buildout -c CONF`` with the caches and the testing database settings."""
+    command: list = [
+        buildout_executable(options), "-c", buildout_path,
+        _assignment("buildout:eggs-directory", CacheDir("eggs")),
+        _assignment("buildout:download-cache", CacheDir("downloads")),
+    ]
+    if uses_postgresql(options):
+        command += database_settings(options.build.buildout_part)
+    return command
+
+
+def database_settings(part: str) -> list:
+    """The part's ``options.db_*`` (and mail) settings, rendered at build time."""
+    settings: list = [util.Interpolate(f"{part}:options.db_name=%(prop:{TESTING_DB_PROPERTY})s")]
+    for name in DB_SETTINGS:
+        prop = property_name(POSTGRESQL, name)
+        settings.append(util.Interpolate(f"{part}:options.db_{name}=%(prop:{prop}:~False)s"))
+    settings += [f"{part}:options.{key}={value}" for key, value in MAIL_SETTINGS]
+    return settings
+
+
+def uses_postgresql(options: BuildOptions) -> bool:
+    """False for builders whose build-for says ``postgresql not-used``: no database at all."""
+    return POSTGRESQL not in options.plan.not_used
+
+
+def config_error(options: BuildOptions, option: str, message: str) -> NoReturn:
+    """Refuse the configuration, naming the manifest file, section and option."""
+    raise ConfigError([Problem(message, **options.build.location(option))])  # type: ignore[arg-type]
+
+
+def seconds_option(options: BuildOptions, option: str, default: int | None) -> int | None:
+    """A ``<subfactory>.<option>`` holding a positive number of seconds."""
+    prefix, _, name = option.partition(".")
+    text = options.build.subfactory_options(prefix).get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        config_error(options, option, f"{text!r} is not a positive number of seconds")
+    return int(text)
+
+
+def buildout_steps(configurator, options: BuildOptions, buildout_path: str,
+                   environ) -> list:
+    """The buildout run, under the caches lock, with a long timeout.
+
+    ``buildout.timeout`` (seconds, default one hour) bounds silence in the
+    output, which a first build fetching every egg can make long.
+    """
+    timeout = seconds_option(options, "buildout.timeout", DEFAULT_BUILDOUT_TIMEOUT)
+    return [steps.ShellCommand(
+        command=buildout_command(options, buildout_path),
+        name="buildout", descriptionDone="buildout",
+        env=environ, locks=caches_lock(), timeout=timeout, haltOnFailure=True)]

@@ -1,0 +1,160 @@
+"""The testing database: its name, its creation (``db-steps``), its removal (SPEC 6).
+
+The name is ``<db_prefix>-<builder name>`` made safe by
+:func:`buildbot_odoo.dbname.testing_db_name`; the prefix is a worker property,
+so the name is rendered at build time and kept as the build property
+``testing_db`` for every later step (buildout settings, tests, clean-up).
+
+Both ``db-steps`` subfactories leave outgoing mail disabled in the database
+they made: a template or a remote copy may well be a copy of a production
+database, with its real mail servers; they are deactivated before any Odoo
+process opens the database.  (An empty database has none; the buildout
+settings also point Odoo's own SMTP fallback to a closed local port.)
+
+PostgreSQL's command-line tools come from the capability environment (``bin``
+option first on PATH, ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``);
+every command is an argument list.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from buildbot.interfaces import IRenderable
+from buildbot.plugins import steps, util
+from buildbot.process.results import SUCCESS, WARNINGS
+from zope.interface import implementer
+
+from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
+from .base import BuildOptions
+from .bootstrap import config_error, seconds_option
+
+DEFAULT_COPY_EXECUTABLE = "pg_remote_copy"
+#: anybox.buildbot.odoo's option name, so existing copy scripts keep working
+DEFAULT_COPY_DB_OPTION = "--copied_db_name"
+DISABLE_MAIL_SQL = """\
+DO $$
+BEGIN
+  IF to_regclass('ir_mail_server') IS NOT NULL THEN
+    UPDATE ir_mail_server SET active = false;
+  END IF;
+  IF to_regclass('fetchmail_server') IS NOT NULL THEN
+    UPDATE fetchmail_server SET active = false;
+  END IF;
+END
+$$;
+"""
+
+
+@implementer(IRenderable)
+class BuilderTestingDb:
+    """The testing database of ``builder`` on the worker running the build."""
+
+    def __init__(self, builder: str):
+        self.builder = builder
+
+    def getRenderingFor(self, props):
+        prefix = props.getProperty("db_prefix", DEFAULT_DB_PREFIX)
+        return testing_db_name(str(prefix) if prefix is not None else None, self.builder)
+
+
+def testing_db() -> util.Property:
+    """The ``testing_db`` build property, for commands of later steps."""
+    return util.Property(TESTING_DB_PROPERTY)
+
+
+def testing_db_steps(options: BuildOptions) -> list:
+    """Set ``testing_db`` early, before anything needs it."""
+    name = BuilderTestingDb(options.plan.name)
+    return [steps.SetProperty(property=TESTING_DB_PROPERTY, value=name,
+                              name="testing-database", descriptionDone=["testing db", name],
+                              haltOnFailure=True)]
+
+
+def _done(text: str) -> util.Interpolate:
+    """A step summary naming the testing database (empty when not set yet)."""
+    return util.Interpolate(text.replace("%s", f"%(prop:{TESTING_DB_PROPERTY})s"))
+
+
+def _dropdb(environ, **kwargs) -> steps.ShellCommand:
+    return steps.ShellCommand(command=["dropdb", "--if-exists", testing_db()],
+                              descriptionDone=_done("dropped %s"), env=environ, **kwargs)
+
+
+def disable_mail_step(environ) -> steps.ShellCommand:
+    """Deactivate the mail servers a template or a copy may carry."""
+    return steps.ShellCommand(
+        command=["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", testing_db(),
+                 "-c", DISABLE_MAIL_SQL],
+        name="disable-outgoing-mail", descriptionDone="outgoing mail disabled",
+        env=environ, haltOnFailure=True)
+
+
+def simple_create(configurator, options: BuildOptions, buildout_path: str,
+                  environ) -> list:
+    """Drop, then ``createdb -T <db_template>``; mail disabled."""
+    return [
+        _dropdb(environ, name="dropdb", haltOnFailure=True),
+        steps.ShellCommand(
+            descriptionDone=_done(f"created %s from {options.build.db_template}"),
+            command=["createdb", "-T", options.build.db_template, testing_db()],
+            name="createdb", env=environ, haltOnFailure=True),
+        disable_mail_step(environ),
+    ]
+
+
+def pg_remote_copy(configurator, options: BuildOptions, buildout_path: str,
+                   environ) -> list:
+    """Drop, then let a site-specific script make the database; mail disabled.
+
+    Options: ``pg_remote_copy.arguments`` (required, split like a shell would,
+    never run by one), ``.executable`` (default ``pg_remote_copy``),
+    ``.db_option`` (default ``--copied_db_name``; empty: the database name is
+    the last positional argument), ``.timeout`` (seconds).
+    """
+    copy = options.build.subfactory_options("pg_remote_copy")
+    command = remote_copy_command(options, copy)
+    timeout = seconds_option(options, "pg_remote_copy.timeout", None)
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    return [
+        _dropdb(environ, name="dropdb", haltOnFailure=True),
+        steps.ShellCommand(command=command, name="pg_remote_copy", env=environ,
+                           descriptionDone=_done("copied %s"),
+                           haltOnFailure=True, **kwargs),
+        disable_mail_step(environ),
+    ]
+
+
+def remote_copy_command(options: BuildOptions, copy: dict[str, str]) -> list:
+    """``EXECUTABLE [DB_OPTION NAME] ARGUMENTS... [NAME]`` as an argument list."""
+    if not copy.get("arguments", "").strip():
+        config_error(options, "pg_remote_copy.arguments",
+                      "db-steps = pg_remote_copy needs the arguments of the copy script")
+    try:
+        arguments = shlex.split(copy["arguments"])
+    except ValueError as exc:
+        config_error(options, "pg_remote_copy.arguments", f"cannot split arguments: {exc}")
+    executable = copy.get("executable", "").strip() or DEFAULT_COPY_EXECUTABLE
+    db_option = copy.get("db_option", DEFAULT_COPY_DB_OPTION).strip()
+    if db_option:
+        return [executable, db_option, testing_db(), *arguments]
+    return [executable, *arguments, testing_db()]
+
+
+def drop_testing_db(configurator, options: BuildOptions, environ) -> list:
+    """Final clean-up: drop the testing database whatever happened before.
+
+    Skipped when the build stopped before the name was known; a failure only
+    warns, since the tests' verdict is already given.
+    """
+    return [_dropdb(
+        environ, name="drop-testing-database", alwaysRun=True, haltOnFailure=False,
+        decodeRC={0: SUCCESS, 1: WARNINGS}, flunkOnFailure=False, warnOnFailure=True,
+        warnOnWarnings=True,
+        doStepIf=lambda step: bool(step.getProperty(TESTING_DB_PROPERTY)))]
+
+
+simple_create.final_cleanup_steps = drop_testing_db  # type: ignore[attr-defined]
+pg_remote_copy.final_cleanup_steps = drop_testing_db  # type: ignore[attr-defined]
+
+DB_SUBFACTORIES = {"simple_create": simple_create, "pg_remote_copy": pg_remote_copy}

@@ -1,0 +1,11 @@
+"""TEST FIXTURES, not product code: helpers shared by the test suite.
+
+``postgres``          real, throw-away PostgreSQL servers (one per installed major version)
+``pg_fixtures``       pytest fixtures on it: ``pg_installations``, ``pg_servers``, ``pg_server``
+``standin``           a zc.buildout virtualenv and the odoo-standin sample buildout
+``standin_fixtures``  pytest fixtures on it: ``buildout_executable``, ``standin_source``
+
+Fixture modules are loaded with ``pytest_plugins = [...]`` in a test module;
+import helpers from ``postgres`` and ``standin`` only (importing a plugin
+module before pytest loads it defeats assertion rewriting).
+"""

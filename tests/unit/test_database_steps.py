@@ -1,0 +1,139 @@
+"""db-steps subfactories, the testing_db property and the final drop (SPEC 6)."""
+
+from __future__ import annotations
+
+import pytest
+from buildbot.process.properties import Properties
+from buildbot.process.results import FAILURE, SKIPPED, SUCCESS, WARNINGS
+from buildbot.steps.master import SetProperty
+from buildbot.test.reactor import TestReactorMixin
+from buildbot.test.steps import ExpectShell, TestBuildStepMixin
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from buildbot_odoo.errors import ConfigError
+from buildbot_odoo.master.subfactories import database
+from buildbot_odoo.master.subfactories.database import (
+    DB_SUBFACTORIES,
+    DISABLE_MAIL_SQL,
+    BuilderTestingDb,
+    drop_testing_db,
+    pg_remote_copy,
+    simple_create,
+)
+
+from .test_retrieval import options_for
+
+ENV = {"PGPORT": "5433", "PATH": ["/opt/pg/bin", "${PATH}"]}
+DB = "odoo_buildbot-sale-pg15"
+MAIL = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c", DISABLE_MAIL_SQL]
+
+
+def rendered(step, **props) -> list:
+    return Properties(testing_db=DB, **props).render(step.command).result
+
+
+def test_testing_db_is_set_from_the_worker_prefix_at_build_time():
+    [step] = database.testing_db_steps(options_for(builder="Sale-pg9.2devel"))
+    assert isinstance(step, SetProperty) and step.property == "testing_db"
+    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-9bc3b6e6"
+    assert Properties().render(BuilderTestingDb("sale")).result == "odoo_buildbot-sale"
+
+
+def test_simple_create_drops_creates_from_template_and_disables_mail():
+    dropdb, createdb, mail = simple_create(None, options_for(db_template="odoo17_base"),
+                                           "b.cfg", ENV)
+    assert rendered(dropdb) == ["dropdb", "--if-exists", DB]
+    assert rendered(createdb) == ["createdb", "-T", "odoo17_base", DB]
+    assert rendered(mail) == MAIL
+    assert all(s.env is ENV and s.haltOnFailure for s in (dropdb, createdb, mail))
+
+
+def test_pg_remote_copy_command():
+    options = options_for(db_steps="pg_remote_copy", raw={
+        "pg_remote_copy.arguments": "--from prod 'dump dir/x'",
+        "pg_remote_copy.executable": "/usr/local/bin/copy-db",
+        "pg_remote_copy.timeout": "5400"})
+    dropdb, copy, mail = pg_remote_copy(None, options, "b.cfg", ENV)
+    assert rendered(dropdb) == ["dropdb", "--if-exists", DB]
+    assert rendered(copy) == ["/usr/local/bin/copy-db", "--copied_db_name", DB,
+                              "--from", "prod", "dump dir/x"]
+    assert copy.timeout == 5400
+    assert rendered(mail) == MAIL
+
+
+def test_pg_remote_copy_positional_name_and_defaults():
+    options = options_for(raw={"pg_remote_copy.arguments": "prod",
+                               "pg_remote_copy.db_option": ""})
+    _, copy, _ = pg_remote_copy(None, options, "b.cfg", ENV)
+    assert rendered(copy) == ["pg_remote_copy", "prod", DB]
+    assert copy.timeout == 20 * 60  # Buildbot's default
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({}, "buildouts/MANIFEST.cfg:3: sale: pg_remote_copy.arguments: db-steps = "
+         "pg_remote_copy needs the arguments of the copy script"),
+    ({"pg_remote_copy.arguments": "'unclosed"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.arguments: cannot split arguments: "
+     "No closing quotation"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.timeout": "-3"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is not a positive "
+     "number of seconds"),
+])
+def test_pg_remote_copy_config_errors_are_located(raw, message):
+    with pytest.raises(ConfigError) as caught:
+        pg_remote_copy(None, options_for(raw=raw), "b.cfg", ENV)
+    assert str(caught.value) == message
+
+
+def test_both_subfactories_drop_the_database_at_the_end():
+    assert set(DB_SUBFACTORIES) == {"simple_create", "pg_remote_copy"}
+    for subfactory in DB_SUBFACTORIES.values():
+        assert subfactory.final_cleanup_steps is drop_testing_db
+    [drop] = drop_testing_db(None, options_for(), ENV)
+    assert rendered(drop) == ["dropdb", "--if-exists", DB]
+    assert drop.alwaysRun and not drop.haltOnFailure
+    assert not drop.flunkOnFailure and drop.warnOnFailure
+
+
+class DatabaseStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    @defer.inlineCallbacks
+    def test_testing_db_property_step(self):
+        [step] = database.testing_db_steps(options_for(builder="sale-pg15"))
+        self.setup_step(step)
+        self.build.setProperty("db_prefix", "alpha", "Worker")
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("testing_db", "alpha-sale-pg15")
+        self.expect_result_summary({"step": "testing db alpha-sale-pg15"})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_createdb_failure_halts(self):
+        _, createdb, _ = simple_create(None, options_for(), "b.cfg", ENV)
+        self.setup_step(createdb)
+        self.build.setProperty("testing_db", DB, "test")
+        self.expect_commands(ExpectShell(workdir="wkdir", env=ENV,
+                                         command=["createdb", "-T", "template1", DB]).exit(1))
+        self.expect_outcome(result=FAILURE)
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_final_drop_failure_only_warns(self):
+        [drop] = drop_testing_db(None, options_for(), ENV)
+        self.setup_step(drop)
+        self.build.setProperty("testing_db", DB, "test")
+        self.expect_commands(ExpectShell(workdir="wkdir", env=ENV,
+                                         command=["dropdb", "--if-exists", DB]).exit(1))
+        self.expect_outcome(result=WARNINGS)
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_final_drop_is_skipped_when_no_name_was_set(self):
+        [drop] = drop_testing_db(None, options_for(), ENV)
+        self.setup_step(drop)
+        self.expect_outcome(result=SKIPPED)
+        yield self.run_step()
