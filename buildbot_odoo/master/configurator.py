@@ -17,6 +17,8 @@ from ..planning import Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
 from .factory import make_factory
+from .scheduling import make_scheduling
+from .subfactories.odoo import ODOO_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
 
@@ -44,7 +46,7 @@ class BuildoutsConfigurator:
                              else {k: dict(v) for k, v in capabilities.items()})
         self.buildout_retrievers = dict(RETRIEVERS)
         self.post_dl_steps = {"noop": _noop}
-        self.post_buildout_steps: dict = {}
+        self.post_buildout_steps: dict = dict(ODOO_SUBFACTORIES)
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
         self.tree_stable_timer = 600
         self.plan: Plan | None = None
@@ -98,7 +100,7 @@ class BuildoutsConfigurator:
 
     def make_scheduling(self, plan: Plan) -> tuple[list, list]:
         """Schedulers and pollers for the plan's builders."""
-        return [], []
+        return make_scheduling(self, plan)
 
     def build_steps(self, options, buildout_path: str, environ) -> list:
         """Steps after retrieval and capability resolution (SPEC 6, 3 to 8)."""

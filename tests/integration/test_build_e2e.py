@@ -39,13 +39,11 @@ SUCCESS, FAILURE = 0, 2
 #: step names this build pipeline must show, in this order
 PIPELINE = ["download-buildout", "capabilities", "testing-database", "cache-directories",
             "virtualenv", "install-zc-buildout", "buildout", "dropdb", "createdb",
-            "disable-outgoing-mail", "odoo-tests", "drop-testing-database"]
+            "disable-outgoing-mail", "remove-old-odoo-log", "odoo-tests", "drop-testing-database"]
 
 MASTER_CFG = '''\
 # The e2e master: plain Buildbot around buildbot-odoo.
-from buildbot.plugins import schedulers
-
-from buildbot_odoo import BuildoutsConfigurator, configure_from_buildouts
+from buildbot_odoo import configure_from_buildouts
 
 c = BuildmasterConfig = {{}}
 c["protocols"] = {{"pb": {{"port": "tcp:{pb}:interface=127.0.0.1"}}}}
@@ -54,32 +52,7 @@ c["buildbotURL"] = "http://127.0.0.1:{www}/"
 c["db"] = {{"db_url": "sqlite:///state.sqlite"}}
 c["buildbotNetUsageData"] = None
 c["collapseRequests"] = False
-c["schedulers"] = []
-
-if "install-modules-test" in BuildoutsConfigurator(basedir).post_buildout_steps:
-    configure_from_buildouts(basedir, c)
-else:  # TODO(lead): drop once the install-modules-test subfactory is registered
-    from buildbot.plugins import steps, util
-
-    from buildbot_odoo.master.steps.odoo_tests import OdooTestStep
-
-    def _install_modules_test(configurator, options, buildout_path, environ):
-        logfile = util.Interpolate("%(prop:builddir)s/build/odoo-tests.log")
-        return [
-            steps.ShellCommand(command=["rm", "-f", "odoo-tests.log"], name="clean-odoo-log"),
-            OdooTestStep(odoo_logfile=logfile, follow_logfile=False, env=environ, command=[
-                options.build.test_command, "-i", ",".join(options.build.odoo_addons),
-                util.Interpolate("--logfile=%(kw:log)s", log=logfile)]),
-        ]
-
-    conf = BuildoutsConfigurator(basedir)
-    conf.post_buildout_steps["install-modules-test"] = _install_modules_test
-    conf.populate(c)
-
-# Until the configurator schedules builds itself, force them with our own scheduler.
-if not any(isinstance(s, schedulers.ForceScheduler) for s in c["schedulers"]):
-    c["schedulers"].append(schedulers.ForceScheduler(
-        name="force", builderNames=[b.name for b in c["builders"]]))
+configure_from_buildouts(basedir, c)
 '''
 
 #: The stand-in, plus a part whose eggs come from the index: the cold build fetches
