@@ -16,6 +16,9 @@ from .capability.dispatch import DispatchResult, dispatch
 from .config.manifest import BuildSpec, load_manifests
 from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
+from .watch import RewriteRules, WatchPlan, check_default_timer, plan_watches
+
+DEFAULT_TREE_STABLE_TIMER = 600
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Plan:
     definitions: dict[str, CapabilityDef]
     dispatch: DispatchResult
     problems: Problems = field(default_factory=Problems)
+    #: pollers, per-build schedules and auto-watch results (SPEC 7)
+    watch: WatchPlan = field(default_factory=WatchPlan)
 
 
 def resolve_path(basedir: Path, path: str | Path) -> Path:
@@ -44,8 +49,16 @@ def shown_name(basedir: Path, path: Path) -> str:
 def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
               workers_path: str | Path, capabilities: Mapping[str, Mapping],
               post_buildout_steps: Collection[str],
-              subfactory_options: Mapping[str, Collection[str] | None] | None = None) -> Plan:
-    """Load and check everything; problems are collected in ``plan.problems``."""
+              subfactory_options: Mapping[str, Collection[str] | None] | None = None,
+              rewrite_rules: object = (),
+              tree_stable_timer: object = DEFAULT_TREE_STABLE_TIMER) -> Plan:
+    """Load and check everything; problems are collected in ``plan.problems``.
+
+    ``rewrite_rules`` and ``tree_stable_timer`` are the configurator's
+    ``vcs_master_url_rewrite_rules`` and ``tree_stable_timer``, checked here;
+    the ``watch/`` directory's auto-watch files are read here too, so that
+    ``buildbot-odoo check`` and ``plan`` see what the master will poll.
+    """
     base = Path(basedir)
     problems = Problems()
     try:
@@ -65,7 +78,10 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
                          file=missing.build.file, line=missing.build.line,
                          section=missing.build.name)
     _check_unique_builders(result, problems)
-    return Plan(base, workers, builds, definitions, result, problems)
+    rules = RewriteRules.parse(rewrite_rules, problems)
+    timer = check_default_timer(tree_stable_timer, problems)
+    watch = plan_watches(builds, result.builders, base, rules, timer, problems)
+    return Plan(base, workers, builds, definitions, result, problems, watch)
 
 
 def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> None:

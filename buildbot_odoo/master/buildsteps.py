@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from .steps.autowatch import auto_watch_steps
 from .subfactories.base import BuildOptions
 from .subfactories.bootstrap import (
     bootstrap_steps,
@@ -27,17 +28,6 @@ from .subfactories.bootstrap import (
     uses_postgresql,
 )
 from .subfactories.database import DB_SUBFACTORIES, testing_db_steps
-
-# TODO(lead): the auto-watch steps (buildbot_odoo/master/steps/autowatch.py) are
-# being written by another developer; once the module exists, import
-# ``auto_watch_steps`` from it unconditionally and drop this fallback.  Only the
-# module's absence is tolerated: an import error inside it still surfaces.
-try:
-    from .steps.autowatch import auto_watch_steps
-except ModuleNotFoundError as missing:  # pragma: no cover - until the module lands
-    if missing.name != f"{__package__}.steps.autowatch":
-        raise
-    auto_watch_steps = None
 
 
 def post_buildout_subfactories(configurator, options: BuildOptions) -> list[Callable]:
@@ -61,7 +51,7 @@ def build_steps(configurator, options: BuildOptions, buildout_path: str, environ
     made = testing_db_steps(options) if db_subfactory else []
     made += bootstrap_steps(configurator, options, buildout_path, environ)
     made += buildout_steps(configurator, options, buildout_path, environ)
-    if options.build.auto_watch and auto_watch_steps is not None:
+    if options.build.auto_watch:
         made += auto_watch_steps(configurator, options, buildout_path, environ)
     used = [configurator.post_dl_steps[name] for name in options.build.post_dl_steps]
     if db_subfactory is not None:

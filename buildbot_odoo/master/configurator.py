@@ -13,11 +13,16 @@ from pathlib import Path
 from ..capability.definitions import builtin_capabilities, validate_definition
 from ..config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from ..errors import ConfigError, Problem
-from ..planning import Plan, make_plan
+from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
 from .factory import make_factory
-from .scheduling import make_scheduling
+from .scheduling import (
+    DEFAULT_POLL_INTERVAL,
+    WatchedBranchesFilter,
+    make_scheduling,
+    watched_branches_filter,
+)
 from .subfactories.odoo import ODOO_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
@@ -47,8 +52,12 @@ class BuildoutsConfigurator:
         self.buildout_retrievers = dict(RETRIEVERS)
         self.post_dl_steps = {"noop": _noop}
         self.post_buildout_steps: dict = dict(ODOO_SUBFACTORIES)
+        #: (prefix, replacement) pairs for the URLs the master polls (docs/scheduling.md)
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
-        self.tree_stable_timer = 600
+        #: seconds without commit before a build is scheduled, unless tree-stable-timer says
+        self.tree_stable_timer = DEFAULT_TREE_STABLE_TIMER
+        #: seconds between two polls of a watched branch
+        self.poll_interval = DEFAULT_POLL_INTERVAL
         self.plan: Plan | None = None
 
     def add_capability_environ(self, name: str, definition: Mapping) -> None:
@@ -65,7 +74,9 @@ class BuildoutsConfigurator:
         options = {name: getattr(sub, "options", None)
                    for name, sub in self.post_buildout_steps.items()}
         return make_plan(self.basedir, self.manifest_paths, self.workers_path,
-                         self.capabilities, list(dict.fromkeys(names)), options)
+                         self.capabilities, list(dict.fromkeys(names)), options,
+                         rewrite_rules=self.vcs_master_url_rewrite_rules,
+                         tree_stable_timer=self.tree_stable_timer)
 
     def populate(self, config: MutableMapping) -> None:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
@@ -101,6 +112,20 @@ class BuildoutsConfigurator:
     def make_scheduling(self, plan: Plan) -> tuple[list, list]:
         """Schedulers and pollers for the plan's builders."""
         return make_scheduling(self, plan)
+
+    def change_filter(self, build: str) -> WatchedBranchesFilter:
+        """The change filter of a manifest section's watches, for your own schedulers.
+
+        Meant for sections without ``buildout`` (they make no builder, so no
+        scheduler of ours): their branches are polled all the same.  Call it
+        after :meth:`populate`.
+        """
+        if self.plan is None:
+            raise RuntimeError("change_filter() needs populate() to have run")
+        branches = self.plan.watch.branches_of(build)
+        if not branches:
+            raise KeyError(f"no manifest section named {build!r} watches anything")
+        return watched_branches_filter(branches)
 
     def build_steps(self, options, buildout_path: str, environ) -> list:
         """Steps after retrieval and capability resolution (SPEC 6, 3 to 8)."""

@@ -1,0 +1,305 @@
+"""What the master watches, and which builds each commit schedules (SPEC 5, 7).
+
+Plain Python on plain data: from the builds of every manifest, the master's
+URL rewrite rules and the auto-watch files, this module works out
+
+* the distinct branches to poll, one poller each: ``(VCS, URL after the
+  rewrite rules, branch)`` -- two builds watching one branch share a poller;
+* for each build that has builders, the exact ``(repository, branch)``
+  pairs whose commits schedule it, and its tree-stable timer;
+* the watches of sections without ``buildout``: they make no builder, but
+  their branches are polled all the same and their change filter is offered
+  to the user's own schedulers (``BuildoutsConfigurator.change_filter``).
+
+Buildbot's pollers report a change with ``repository`` set to the URL they
+poll, so the filters hold rewritten URLs too: what a build is matched on is
+exactly what its poller reports.  Bazaar cannot be polled (Buildbot 4 has no
+Bazaar poller): an explicit ``watch = bzr ...`` line is an error, the
+automatic watch of a ``bzr`` buildout a warning.  See ``docs/scheduling.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .capability.dispatch import BuilderPlan
+from .config.manifest import BuildSpec, WatchSpec
+from .errors import Problems
+from .watchfiles import AutoWatchStatus, load_auto_watches
+
+#: VCS kinds the master can poll, with Buildbot's own pollers
+POLLED_VCS = ("git", "hg")
+POLLER_DIR = "pollers"
+MASTER_CFG = "master.cfg"
+RULES_OPTION = "vcs_master_url_rewrite_rules"
+TIMER_OPTION = "tree_stable_timer"
+_GIT_HEADS = "refs/heads/"
+_NO_BZR_POLLER = ("Bazaar branches cannot be polled: Buildbot 4 has no Bazaar poller "
+                  "(see docs/scheduling.md)")
+
+
+class RewriteRules:
+    """``(prefix, replacement)`` pairs applied to watched URLs before pollers are made.
+
+    The longest matching prefix wins (as with git's ``url.<base>.insteadOf``),
+    and it is applied once: a rewritten URL is not rewritten again.
+
+    >>> rules = RewriteRules([("https://github.com/", "git@mirror:"),
+    ...                       ("https://github.com/odoo/", "/srv/mirrors/odoo/")])
+    >>> rules.rewrite("https://github.com/odoo/odoo.git")
+    '/srv/mirrors/odoo/odoo.git'
+    >>> rules.rewrite("https://github.com/oca/web.git")
+    'git@mirror:oca/web.git'
+    >>> rules.rewrite("https://example.org/x.git")
+    'https://example.org/x.git'
+    """
+
+    def __init__(self, rules: Iterable[tuple[str, str]] = ()):
+        self.rules = sorted(((p, r) for p, r in rules), key=lambda rule: -len(rule[0]))
+
+    @classmethod
+    def parse(cls, raw: object, problems: Problems) -> RewriteRules:
+        """Check the configurator attribute; bad entries are errors naming the entry."""
+        if raw is None:
+            return cls()
+        if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
+            problems.error(f"must be a list of (prefix, replacement) pairs, not {raw!r}",
+                           file=MASTER_CFG, option=RULES_OPTION)
+            return cls()
+        good: dict[str, str] = {}
+        for index, rule in enumerate(raw):
+            message = _rule_problem(rule, good)
+            if message:
+                problems.error(f"rule {index + 1} {rule!r}: {message}",
+                               file=MASTER_CFG, option=RULES_OPTION)
+                continue
+            good[rule[0]] = rule[1]
+        return cls(good.items())
+
+    def rewrite(self, url: str) -> str:
+        for prefix, replacement in self.rules:
+            if url.startswith(prefix):
+                return replacement + url[len(prefix):]
+        return url
+
+
+def _rule_problem(rule: object, seen: Mapping[str, str]) -> str | None:
+    if not (isinstance(rule, (tuple, list)) and len(rule) == 2
+            and all(isinstance(part, str) for part in rule)):
+        return "is not a (prefix, replacement) pair of strings"
+    prefix, replacement = rule
+    if not prefix.strip() or not replacement.strip():
+        return "neither the prefix nor the replacement may be empty"
+    if any(c.isspace() for c in prefix + replacement):
+        return "URLs cannot contain white space"
+    if prefix in seen:
+        return f"prefix {prefix!r} already has a rule (to {seen[prefix]!r})"
+    return None
+
+
+@dataclass(frozen=True, order=True)
+class PolledBranch:
+    """One branch of one repository, as polled: one Buildbot poller each."""
+
+    vcs: str
+    url: str
+    branch: str
+
+    @property
+    def name(self) -> str:
+        """The poller's name, stable across reconfigs: Buildbot keys its state on it."""
+        return f"{self.vcs} {self.url} {self.branch}"
+
+    @property
+    def workdir(self) -> str:
+        """The poller's private directory, relative to the master's base directory."""
+        digest = hashlib.sha256(f"{self.vcs}\0{self.url}\0{self.branch}".encode()).hexdigest()
+        return f"{POLLER_DIR}/{self.vcs}-{digest[:20]}"
+
+    @property
+    def project(self) -> str:
+        """What the web UI shows as the change's project: the repository's short name."""
+        tail = self.url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        return tail[:-4] if tail.endswith(".git") else tail
+
+    @property
+    def repository(self) -> tuple[str, str]:
+        """``(repository, branch)`` as the poller reports them on a change."""
+        return (self.url, self.branch)
+
+
+@dataclass
+class BuildWatch:
+    """What schedules one build's builders on commits."""
+
+    build: str
+    branches: tuple[PolledBranch, ...]
+    tree_stable_timer: int
+    builder_names: list[str]
+
+    @property
+    def scheduler_name(self) -> str:
+        return scheduler_name(self.build)
+
+
+def scheduler_name(build: str) -> str:
+    """Unique among our schedulers (build names are), stable across reconfigs."""
+    return f"watch-{build}"
+
+
+@dataclass
+class WatchPlan:
+    """Everything commit-driven scheduling is made of, for the edge and the CLI."""
+
+    pollers: list[PolledBranch] = field(default_factory=list)
+    schedules: list[BuildWatch] = field(default_factory=list)
+    #: sections without ``buildout``: polled, no scheduler of ours
+    watch_only: dict[str, tuple[PolledBranch, ...]] = field(default_factory=dict)
+    #: builds with builders that no commit schedules (``watch =``, or nothing to watch)
+    unwatched: list[str] = field(default_factory=list)
+    #: builds with ``auto-watch = true``: what became of their watch file
+    auto_watch: dict[str, AutoWatchStatus] = field(default_factory=dict)
+    #: original URL -> polled URL, for the URLs a rule changed
+    rewritten: dict[str, str] = field(default_factory=dict)
+
+    def branches_of(self, build: str) -> tuple[PolledBranch, ...]:
+        """The branches watched by ``build`` (a build with builders or a watch-only one)."""
+        for schedule in self.schedules:
+            if schedule.build == build:
+                return schedule.branches
+        return self.watch_only.get(build, ())
+
+    def as_data(self) -> dict:
+        """JSON-friendly form, e.g. for ``buildbot-odoo plan``."""
+        def pairs(branches):
+            return [{"vcs": b.vcs, "url": b.url, "branch": b.branch} for b in branches]
+
+        return {
+            "pollers": [{"name": p.name, "vcs": p.vcs, "url": p.url, "branch": p.branch,
+                         "workdir": p.workdir} for p in self.pollers],
+            "schedulers": [{"name": s.scheduler_name, "build": s.build,
+                            "builders": list(s.builder_names),
+                            "tree_stable_timer": s.tree_stable_timer,
+                            "watch": pairs(s.branches)} for s in self.schedules],
+            "watch_only": {name: pairs(b) for name, b in self.watch_only.items()},
+            "unwatched": list(self.unwatched),
+            "auto_watch": {name: s.as_data() for name, s in self.auto_watch.items()},
+            "rewritten": dict(self.rewritten),
+        }
+
+
+def normalise_branch(spec: WatchSpec) -> str:
+    """The branch name as the pollers report it (git: without ``refs/heads/``)."""
+    branch = spec.branch or ("default" if spec.vcs == "hg" else "")
+    if spec.vcs == "git" and branch.startswith(_GIT_HEADS):
+        branch = branch[len(_GIT_HEADS):]
+    return branch
+
+
+class _Planner:
+    def __init__(self, rules: RewriteRules, problems: Problems):
+        self.rules = rules
+        self.problems = problems
+        self.rewritten: dict[str, str] = {}
+        self._reported: set[tuple] = set()
+
+    def polled(self, build: BuildSpec, specs: Iterable[WatchSpec], source: str
+               ) -> list[PolledBranch]:
+        """``specs`` as polled branches; bzr ones reported (``source`` says whence)."""
+        found = []
+        for spec in specs:
+            if spec.vcs not in POLLED_VCS:
+                self._report_unpolled(build, spec, source)
+                continue
+            url = self.rules.rewrite(spec.url)
+            if url != spec.url:
+                self.rewritten[spec.url] = url
+            found.append(PolledBranch(spec.vcs, url, normalise_branch(spec)))
+        return found
+
+    def _report_unpolled(self, build: BuildSpec, spec: WatchSpec, source: str) -> None:
+        if source == "watch":
+            where = build.location("watch")
+            key = ("error", where["file"], where["line"], str(spec))
+            if key not in self._reported:
+                self._reported.add(key)
+                self.problems.error(f"{str(spec)!r}: {_NO_BZR_POLLER}; remove the line or "
+                                    "watch a git or hg mirror of the branch", **where)
+        elif source == "buildout":
+            self.problems.warning(
+                f"the bzr buildout location {spec.url!r} is not watched: {_NO_BZR_POLLER}; "
+                "the build runs when forced, or by your own schedulers",
+                **build.location("buildout"))
+        # auto-watch sources are reported by the watch file loader
+
+
+def _own_watches(build: BuildSpec) -> tuple[list[WatchSpec], WatchSpec | None]:
+    """The build's ``watch`` lines and its buildout's own location (unless ``watch =``)."""
+    if build.watch == []:
+        return [], None
+    lines = list(build.watch or [])
+    own = build.buildout.watch() if build.buildout else None
+    return lines, (own if own not in lines else None)
+
+
+def plan_watches(builds: Sequence[BuildSpec], builders: Sequence[BuilderPlan],
+                 basedir: Path, rules: RewriteRules, default_timer: int,
+                 problems: Problems) -> WatchPlan:
+    """Pollers, per-build filters and auto-watch results for ``builds``."""
+    planner = _Planner(rules, problems)
+    auto = load_auto_watches(basedir, builds, problems)
+    names_by_build: dict[str, list[str]] = {}
+    for builder in builders:
+        names_by_build.setdefault(builder.build.name, []).append(builder.name)
+    plan = WatchPlan(auto_watch={name: status for name, status in auto.items()})
+    for build in builds:
+        lines, own = _own_watches(build)
+        branches = planner.polled(build, lines, "watch")
+        if own is not None:
+            branches += planner.polled(build, [own], "buildout")
+        status = auto.get(build.name)
+        if status is not None and status.sources and build.watch != []:
+            branches += planner.polled(build, status.sources, "auto-watch")
+        distinct = tuple(sorted(set(branches)))
+        _check_auto_watch_use(build, problems)
+        if build.buildout is None:
+            if distinct:
+                plan.watch_only[build.name] = distinct
+            continue
+        builder_names = names_by_build.get(build.name, [])
+        if not builder_names:
+            continue
+        if not distinct:
+            plan.unwatched.append(build.name)
+            continue
+        timer = default_timer if build.tree_stable_timer is None else build.tree_stable_timer
+        plan.schedules.append(BuildWatch(build.name, distinct, timer, builder_names))
+    every = {b for s in plan.schedules for b in s.branches}
+    every |= {b for branches in plan.watch_only.values() for b in branches}
+    plan.pollers = sorted(every)
+    plan.rewritten = dict(sorted(planner.rewritten.items()))
+    return plan
+
+
+def _check_auto_watch_use(build: BuildSpec, problems: Problems) -> None:
+    """``auto-watch`` where it cannot do anything is a warning, never silently ignored."""
+    if not build.auto_watch:
+        return
+    if build.buildout is None:
+        problems.warning("auto-watch needs a buildout to introspect; this section has none",
+                         **build.location("auto-watch"))
+    elif build.watch == []:
+        problems.warning("auto-watch is ignored: the empty 'watch =' turns commit-driven "
+                         "scheduling off for this build", **build.location("auto-watch"))
+
+
+def check_default_timer(value: object, problems: Problems) -> int:
+    """The configurator's ``tree_stable_timer``: whole seconds, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        problems.error(f"{value!r} is not a number of seconds (a whole number, 0 or more)",
+                       file=MASTER_CFG, option=TIMER_OPTION)
+        return 0
+    return value

@@ -1,0 +1,186 @@
+"""Auto-watch files: what a build found its buildout checks out (SPEC 1, 5, 6).
+
+A build with ``auto-watch = true`` introspects its buildout after running it
+and uploads the result to ``<master>/watch/<build name>``; the next time the
+master reads its configuration (reconfig, restart, ``buildbot-odoo check``),
+this module reads those files back and hands their branches to
+:mod:`buildbot_odoo.watch`, which merges them with the manifest's ``watch``
+lines.
+
+The files come from workers, so they are data to check, never to trust: a
+file that is not valid JSON, is not of this format, names another build,
+holds a malformed entry, or was made for another ``buildout`` than the
+manifest now gives (stale), is reported as a warning naming the file and
+skipped -- never fatal, the master keeps running with the manifest's own
+watches.  Files for builds that no longer exist or no longer ask for
+auto-watch are reported too.  The format (version 1)::
+
+    {"format": 1, "build": "sale", "buildout": "git https://... 17.0 buildout.cfg",
+     "part": "odoo",
+     "sources": [{"vcs": "git", "url": "https://...", "branch": "17.0", "option": "addons"}],
+     "fixed": [{"vcs": "git", "url": "https://...", "revision": "1a2b3c", "option": "addons"}]}
+
+``sources`` are the branches the buildout follows (watched); ``fixed`` the
+sources pinned to a tag or revision (not watched, kept for the record).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config.manifest import BuildSpec, WatchSpec
+from .errors import Problems
+
+WATCH_DIR = "watch"
+FORMAT = 1
+MAX_SIZE = 1 << 20
+#: temporary files Buildbot's FileUpload writes before renaming into place
+UPLOAD_TEMP_PREFIX = "buildbot-transfer-"
+KNOWN_VCS = ("git", "hg", "bzr")
+_TOKEN_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,2000}$")
+
+PENDING = "pending"
+MERGED = "merged"
+STALE = "stale"
+MALFORMED = "malformed"
+
+
+def watch_file(basedir: str | Path, build: str) -> Path:
+    """Where the master keeps ``build``'s auto-watch data.
+
+    Build names are validated by the manifest loader (letters, digits, ``_.+-``,
+    no leading dot), so the name is a plain file name inside ``watch/``.
+    """
+    return Path(basedir) / WATCH_DIR / build
+
+
+@dataclass
+class AutoWatchStatus:
+    """What became of one build's auto-watch file; ``sources`` are merged when MERGED."""
+
+    build: str
+    state: str
+    file: str
+    message: str = ""
+    sources: list[WatchSpec] = field(default_factory=list)
+    fixed: list[dict] = field(default_factory=list)
+
+    def as_data(self) -> dict:
+        return {"state": self.state, "file": self.file, "message": self.message,
+                "sources": [str(s) for s in self.sources]}
+
+
+class WatchFileError(ValueError):
+    """A watch file that cannot be used; the message says why."""
+
+
+def parse_watch_data(text: str, build: BuildSpec) -> tuple[list[WatchSpec], list[dict]]:
+    """``(sources, fixed)`` of a watch file's text made for ``build``.
+
+    Raises :class:`WatchFileError` for a malformed file and :class:`StaleWatchFile`
+    for one made for another buildout or part than the manifest now gives.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise WatchFileError(f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise WatchFileError("not a JSON object")
+    if data.get("format") != FORMAT:
+        raise WatchFileError(f"unknown format {data.get('format')!r} (expected {FORMAT})")
+    if data.get("build") != build.name:
+        raise WatchFileError(f"made for build {data.get('build')!r}, not {build.name!r}")
+    for key, now in (("buildout", build.options.get("buildout", "")),
+                     ("part", build.buildout_part)):
+        if data.get(key) != now:
+            raise StaleWatchFile(f"made for {key} {data.get(key)!r}, the manifest now says "
+                                 f"{now!r}; the next build will replace it")
+    sources, fixed = data.get("sources"), data.get("fixed", [])
+    if not isinstance(sources, list) or not isinstance(fixed, list):
+        raise WatchFileError("'sources' and 'fixed' must be lists")
+    return [_source(i, entry) for i, entry in enumerate(sources)], fixed
+
+
+class StaleWatchFile(WatchFileError):
+    """A well-formed file describing another buildout than the current one."""
+
+
+def _source(index: int, entry: object) -> WatchSpec:
+    where = f"sources[{index}]"
+    if not isinstance(entry, dict):
+        raise WatchFileError(f"{where} is not an object")
+    vcs, url, branch = entry.get("vcs"), entry.get("url"), entry.get("branch")
+    if vcs not in KNOWN_VCS:
+        raise WatchFileError(f"{where}: unknown vcs {vcs!r} (expected one of "
+                             f"{', '.join(KNOWN_VCS)})")
+    if not isinstance(url, str) or not _TOKEN_RE.match(url):
+        raise WatchFileError(f"{where}: {url!r} is not a URL")
+    if vcs == "bzr":
+        return WatchSpec("bzr", url)
+    if not isinstance(branch, str) or not _TOKEN_RE.match(branch):
+        raise WatchFileError(f"{where}: {branch!r} is not a branch name")
+    return WatchSpec(vcs, url, branch)
+
+
+def _read(path: Path) -> str:
+    if path.stat().st_size > MAX_SIZE:
+        raise WatchFileError(f"larger than {MAX_SIZE} bytes")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise WatchFileError(f"not UTF-8 text ({exc})") from None
+
+
+def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
+                      problems: Problems) -> dict[str, AutoWatchStatus]:
+    """The status of every auto-watch build's file; unusable files are warned about."""
+    directory = Path(basedir) / WATCH_DIR
+    statuses: dict[str, AutoWatchStatus] = {}
+    for build in builds:
+        if build.auto_watch and build.buildout is not None:
+            statuses[build.name] = _load_one(basedir, build, problems)
+    _report_orphans(directory, statuses, problems)
+    return statuses
+
+
+def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchStatus:
+    path = watch_file(basedir, build.name)
+    shown = f"{WATCH_DIR}/{build.name}"
+    if not path.is_file():
+        return AutoWatchStatus(build.name, PENDING, shown,
+                               "no data yet: the next build of this section uploads it")
+    try:
+        sources, fixed = parse_watch_data(_read(path), build)
+    except StaleWatchFile as exc:
+        problems.warning(f"stale auto-watch data, skipped: {exc}", file=shown,
+                         section=build.name)
+        return AutoWatchStatus(build.name, STALE, shown, str(exc))
+    except (WatchFileError, OSError) as exc:
+        problems.warning(f"unusable auto-watch data, skipped: {exc}", file=shown,
+                         section=build.name)
+        return AutoWatchStatus(build.name, MALFORMED, shown, str(exc))
+    for spec in sources:
+        if spec.vcs == "bzr":
+            problems.warning(f"the buildout's bzr source {spec.url!r} is not watched: Buildbot 4 "
+                             "has no Bazaar poller (see docs/scheduling.md)", file=shown,
+                             section=build.name)
+    polled = [s for s in sources if s.vcs != "bzr"]
+    return AutoWatchStatus(build.name, MERGED, shown, f"{len(polled)} branches", polled, fixed)
+
+
+def _report_orphans(directory: Path, statuses: dict[str, AutoWatchStatus],
+                    problems: Problems) -> None:
+    """Files no auto-watch build owns: left over from a removed build, or auto-watch off."""
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.iterdir()):
+        name = path.name
+        if name in statuses or name.startswith(UPLOAD_TEMP_PREFIX):
+            continue
+        problems.warning("stale auto-watch data, skipped: no build of that name has "
+                         "auto-watch = true; delete the file if the build is gone",
+                         file=f"{WATCH_DIR}/{name}")
