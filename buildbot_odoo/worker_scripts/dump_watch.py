@@ -1,11 +1,13 @@
 """List the VCS branches a buildout follows, for the master's auto-watch.
 
 Sent to the worker by the auto-watch steps and run after ``bin/buildout`` with
-the Python of the build's virtualenv, which has zc.buildout: the buildout's
-configuration is resolved by zc.buildout itself (``extends``, ``${...}``,
-the command line's ``section:option=value`` assignments, exactly as
-``bin/buildout`` saw them), offline.  The Odoo part's ``version`` and
-``addons`` options are read the anybox.recipe.odoo way::
+the Python of the build's virtualenv, which has zc.buildout.  zc.buildout
+itself resolves the ``[buildout]`` section (``extends``, ``${...}``, the
+command line's ``section:option=value`` assignments, exactly as
+``bin/buildout`` saw them, offline) and parses its record of what it
+installed (``.installed.cfg``), where the Odoo part's options are stored with
+every substitution done.  Its ``version`` and ``addons`` options are read the
+anybox.recipe.odoo way::
 
     version = git https://github.com/odoo/odoo.git odoo 17.0
     addons = git https://github.com/OCA/web.git parts/web 17.0 [OPTION=VALUE ...]
@@ -37,6 +39,7 @@ import sys
 
 FORMAT = 1
 VCS_OPTIONS = ("version", "addons")
+_SPACE_MARKER = re.compile(r"%\(__buildout_space(?:_[a-z])?__\)s")
 _HEX = {"git": re.compile(r"^[0-9a-fA-F]{7,40}$"), "hg": re.compile(r"^[0-9a-fA-F]{12,40}$")}
 
 
@@ -50,22 +53,40 @@ def parse_assignment(text: str) -> tuple[str, str, str]:
 
 
 def part_options(conf: str, part: str, assignments: list[str]) -> dict[str, str]:
-    """The part's options, resolved by zc.buildout as ``bin/buildout -c CONF ...`` did."""
+    """The part's options as ``bin/buildout -c CONF ...`` installed them.
+
+    zc.buildout resolves the ``[buildout]`` section the way ``bin/buildout``
+    did (same file, same assignments, offline) to find the buildout's
+    directories and its record of installed parts (``.installed.cfg``, option
+    ``installed``), which holds every option of each installed part with all
+    substitutions done.  Reading that record, with zc.buildout's own parser,
+    needs no recipe to be loaded: the script sees what was checked out.
+    """
     try:
-        from zc.buildout.buildout import Buildout, MissingSection
+        import zc.buildout.configparser
+        from zc.buildout.buildout import Buildout
     except ImportError:
         raise SystemExit(f"zc.buildout is not importable by {sys.executable}: run this "
                          "script with the Python of the buildout's virtualenv") from None
     options = [parse_assignment(a) for a in assignments]
     options.append(("buildout", "offline", "true"))
-    buildout = Buildout(os.path.abspath(conf), options)
-    try:
-        section = buildout[part]
-    except MissingSection:
-        raise SystemExit(f"the buildout has no part [{part}] (buildout-part)") from None
-    return {"directory": buildout["buildout"]["directory"],
-            "parts-directory": buildout["buildout"]["parts-directory"],
-            **{name: section.get(name, "") for name in VCS_OPTIONS}}
+    settings = Buildout(os.path.abspath(conf), options)["buildout"]
+    record = settings["installed"]
+    if not record or not os.path.isfile(record):
+        raise SystemExit(f"no record of installed parts ({record!r}): did bin/buildout run?")
+    with open(record, encoding="utf-8") as stream:
+        installed = zc.buildout.configparser.parse(stream, record)
+    if part not in installed:
+        raise SystemExit(f"part [{part}] is not installed by this buildout (buildout-part); "
+                         f"installed: {', '.join(sorted(installed)) or 'none'}")
+    section = installed[part]
+    return {"directory": settings["directory"], "parts-directory": settings["parts-directory"],
+            **{name: _unspace(section.get(name, "")) for name in VCS_OPTIONS}}
+
+
+def _unspace(value: str) -> str:
+    """zc.buildout records leading and trailing white space as ``%(__buildout_space…)s``."""
+    return _SPACE_MARKER.sub(" ", value)
 
 
 def vcs_lines(option: str, text: str) -> list[dict]:
