@@ -30,6 +30,8 @@ AUTO_WATCH_DIR = "autowatch"
 SCRIPT = "dump_watch.py"
 OUTPUT = "watch.json"
 DUMP_STEP = "auto-watch-introspect"
+#: a failure here marks the build with warnings, never fails or stops it
+BY_PRODUCT = {"haltOnFailure": False, "flunkOnFailure": False, "warnOnFailure": True}
 
 
 def in_builder_dir(name: str) -> util.Interpolate:
@@ -71,13 +73,11 @@ def auto_watch_steps(configurator, options: BuildOptions, buildout_path: str,
     return [
         steps.FileDownload(mastersrc=worker_script(SCRIPT),
                            workerdest=posixpath.join(AUTO_WATCH_DIR, SCRIPT), workdir=".",
-                           name="download-auto-watch-script", flunkOnFailure=False,
-                           warnOnFailure=True),
+                           name="download-auto-watch-script", **BY_PRODUCT),
         steps.ShellCommand(command=dump_command(options, buildout_path), env=environ,
                            name=DUMP_STEP, descriptionDone="auto-watch introspection",
-                           flunkOnFailure=False, warnOnFailure=True),
+                           **BY_PRODUCT),
         steps.FileUpload(workersrc=posixpath.join(AUTO_WATCH_DIR, OUTPUT), workdir=".",
                          masterdest=str(target), mode=0o644, doStepIf=dump_succeeded,
-                         name="upload-auto-watch", flunkOnFailure=False,
-                         warnOnFailure=True),
+                         name="upload-auto-watch", **BY_PRODUCT),
     ]
