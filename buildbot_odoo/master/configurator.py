@@ -18,7 +18,7 @@ from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
 from .factory import make_factory
 from .scheduling import make_scheduling
-from .subfactories.odoo import ODOO_SUBFACTORIES
+from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
 
@@ -45,8 +45,8 @@ class BuildoutsConfigurator:
         self.capabilities = (builtin_capabilities() if capabilities is None
                              else {k: dict(v) for k, v in capabilities.items()})
         self.buildout_retrievers = dict(RETRIEVERS)
-        self.post_dl_steps = {"noop": _noop}
-        self.post_buildout_steps: dict = dict(ODOO_SUBFACTORIES)
+        self.post_dl_steps = {"noop": _noop, **POST_DL_SUBFACTORIES}
+        self.post_buildout_steps: dict = dict(POST_BUILDOUT_SUBFACTORIES)
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
         self.tree_stable_timer = 600
         self.plan: Plan | None = None
