@@ -1,7 +1,8 @@
 """Reading linter output: ``PATH:LINE:COL: CODE message`` lines (ruff, flake8).
 
 Both tools write this form -- flake8 by default (``--format=default``), ruff
-with ``--output-format=concise`` -- so one reader serves both.  Lines that do
+with ``--output-format=concise`` (its syntax errors read ``invalid-syntax:
+message``) -- so one reader serves both.  Lines that do
 not have that shape (ruff's "Found 3 errors." footer, flake8's statistics)
 are not issues.  Plain Python: the Buildbot step in
 :mod:`buildbot_odoo.master.steps.static_analysis` feeds it line by line.
@@ -29,7 +30,7 @@ SUMMARY_CODES = 3
 
 _ISSUE = re.compile(
     r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):(?:(?P<column>\d+):)? "
-    r"(?P<code>[A-Z]+[0-9]*|[a-z]+(?:-[a-z]+)*)(?: \[\*\])? (?P<message>.*)$")
+    r"(?P<code>[A-Z]+[0-9]*|[a-z]+(?:-[a-z]+)*):?(?: \[\*\])? (?P<message>.*)$")
 
 
 @dataclass(frozen=True)

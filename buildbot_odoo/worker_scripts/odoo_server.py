@@ -98,8 +98,21 @@ def start(pidfile: str, output: str, url: str, wait: float, command: list[str]) 
         time.sleep(POLL_SECONDS)
     print(f"the server did not answer at {url} within {wait:g}s; end of its output:\n"
           f"{tail(output)}", file=sys.stderr)
-    stop(pidfile, grace=10)
+    stop_child(process, grace=10)
+    os.unlink(pidfile)
     return 1
+
+
+def stop_child(process: subprocess.Popen, grace: float) -> None:
+    """Stop a server this process started (and must reap), with its process group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def stop(pidfile: str, grace: float) -> int:
