@@ -30,6 +30,7 @@ import re
 from pathlib import Path
 
 from buildbot.plugins import steps, util
+from buildbot.process.results import SKIPPED
 
 from ..steps.packaging import PACKAGE_NAME_PROPERTY, SetPackageName
 from .base import BuildOptions
@@ -144,8 +145,9 @@ def packaging(configurator, options: BuildOptions, buildout_path: str, environ) 
                                 mode=0o644, workdir=".", name=name, haltOnFailure=True)
                for name, suffix in (("upload-package", ARCHIVE_SUFFIX),
                                     ("upload-package-checksum", ARCHIVE_SUFFIX + ".md5"))]
-    name = package_name_step(
-        options, doStepIf=lambda step: not step.getProperty(PACKAGE_NAME_PROPERTY))
+    name = package_name_step(  # named already by the post-download half: hidden
+        options, doStepIf=lambda step: not step.getProperty(PACKAGE_NAME_PROPERTY),
+        hideStepIf=lambda results, step: results == SKIPPED)
     return [name, send, make, *uploads]
 
 
