@@ -411,15 +411,19 @@ class OdooLogAnalyzer:
         """True when a test failed or errored, or Odoo logged an error of its own."""
         return bool(self.failures or self.errors or self.error_records)
 
-    def summary(self) -> str:
-        """One line for a step: ``12 tests, 1 failure, 0 errors: TestThing.test_bad``."""
+    def summary(self, empty: str = "no tests run") -> str:
+        """One line for a step: ``12 tests, 1 failure, 0 errors: TestThing.test_bad``.
+
+        ``empty`` is what is said when there is nothing else to say: a run
+        that installs modules without tests says it differently.
+        """
         parts = []
         if self.tests_run or self.failures or self.errors:
             parts.append(self._tests_summary())
         if self.error_records:
             parts.append(self._log_errors_summary())
         if not parts:
-            parts.append("no tests run")
+            parts.append(empty)
         if self.warnings:
             parts.append(_plural(self.warnings, "warning"))
         return "; ".join(parts)

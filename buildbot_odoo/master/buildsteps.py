@@ -6,8 +6,10 @@
 2. bootstrap and buildout;
 3. auto-watch introspection, when the build asks for it;
 4. ``db-steps`` (unless postgresql is ``not-used``);
-5. the ``post-buildout-steps`` subfactories, from the configurator's registry;
-6. the final clean-ups of every subfactory used, last one first, which run
+5. the HTTP port reservation, when the build reserves one (``odoo.use-port``,
+   or a subfactory serving HTTP itself, see :mod:`.subfactories.ports`);
+6. the ``post-buildout-steps`` subfactories, from the configurator's registry;
+7. the final clean-ups of every subfactory used, last one first, which run
    whatever happened before (they carry ``alwaysRun``).
 
 Everything is resolved when the master reads its configuration: an unknown
@@ -28,6 +30,7 @@ from .subfactories.bootstrap import (
     uses_postgresql,
 )
 from .subfactories.database import DB_SUBFACTORIES, testing_db_steps
+from .subfactories.ports import reserve_http_port, reserves_port
 
 
 def post_buildout_subfactories(configurator, options: BuildOptions) -> list[Callable]:
@@ -57,6 +60,9 @@ def build_steps(configurator, options: BuildOptions, buildout_path: str, environ
     if db_subfactory is not None:
         made += db_subfactory(configurator, options, buildout_path, environ)
         used.append(db_subfactory)
+    if reserves_port(configurator, options):
+        made += reserve_http_port(configurator, options, buildout_path, environ)
+        used.append(reserve_http_port)
     for subfactory in post_buildout:
         made += subfactory(configurator, options, buildout_path, environ)
         used.append(subfactory)

@@ -23,7 +23,7 @@ from .scheduling import (
     make_scheduling,
     watched_branches_filter,
 )
-from .subfactories.odoo import ODOO_SUBFACTORIES
+from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
 
@@ -50,8 +50,8 @@ class BuildoutsConfigurator:
         self.capabilities = (builtin_capabilities() if capabilities is None
                              else {k: dict(v) for k, v in capabilities.items()})
         self.buildout_retrievers = dict(RETRIEVERS)
-        self.post_dl_steps = {"noop": _noop}
-        self.post_buildout_steps: dict = dict(ODOO_SUBFACTORIES)
+        self.post_dl_steps = {"noop": _noop, **POST_DL_SUBFACTORIES}
+        self.post_buildout_steps: dict = dict(POST_BUILDOUT_SUBFACTORIES)
         #: (prefix, replacement) pairs for the URLs the master polls (docs/scheduling.md)
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
         #: seconds without commit before a build is scheduled, unless tree-stable-timer says

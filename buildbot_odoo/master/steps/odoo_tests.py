@@ -55,6 +55,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         failures (install tracebacks, failed registry) make the step FAILURE;
         when False they only make it WARNINGS.
     :param store_test_results: send each test outcome to Buildbot's test results.
+    :param empty_summary: the summary when the log shows neither tests nor
+        errors (an installation without tests says "no error in the Odoo log").
     :param follow_logfile: only stream what Odoo appends to the logfile
         during this step, so a log left by a previous build is not read again.
         The worker starts following after its first 2-second poll, so the very
@@ -73,7 +75,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     def __init__(self, odoo_logfile: str | IRenderable | None = None, *,
                  warnings_are_failures: bool = False, fail_on_log_errors: bool = True,
                  store_test_results: bool = True, follow_logfile: bool = True,
-                 **kwargs: Any) -> None:
+                 empty_summary: str = "no tests run", **kwargs: Any) -> None:
         if kwargs.get("command") is None:
             config.error("OdooTestStep needs a command")
         if odoo_logfile is not None:
@@ -84,6 +86,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self.warnings_are_failures = warnings_are_failures
         self.fail_on_log_errors = fail_on_log_errors
         self.store_test_results = store_test_results
+        self.empty_summary = empty_summary
         self._command_failed_rc: int | None = None
         self._analyzers = {STDIO: OdooLogAnalyzer(), ODOO_LOG: OdooLogAnalyzer()}
         for logname, analyzer in self._analyzers.items():
@@ -147,12 +150,12 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     def getCurrentSummary(self) -> dict[str, str]:
         text = join_list(self.description)
         if self.analyzer.records:
-            text += f": {self.analyzer.summary()}"
+            text += f": {self.analyzer.summary(self.empty_summary)}"
         return {"step": text}
 
     def getResultSummary(self) -> dict[str, str]:
         """The analyzer's line; when only the exit code failed, the exit code too."""
-        summary = self.analyzer.summary()
+        summary = self.analyzer.summary(self.empty_summary)
         if self._command_failed_rc is not None and not self.analyzer.is_failure():
             summary += f" (exit code {self._command_failed_rc})"
         if self.timed_out:

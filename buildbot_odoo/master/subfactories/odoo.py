@@ -1,33 +1,50 @@
-"""Post-buildout subfactories that run Odoo itself (SPEC 5 ``post-buildout-steps``, SPEC 6.7).
+"""Post-buildout subfactories running Odoo itself: install, update, install and test.
 
-``install-modules-test`` (the default) installs the build's addons in the
-testing database with Odoo's tests enabled, through the buildout's
-``bin/test_<part>``, and judges the result from the Odoo log as it streams
-(:class:`~buildbot_odoo.master.steps.odoo_tests.OdooTestStep`).
+* ``install-modules-test`` (the default): ``bin/test_<part> -d DB -i ADDONS
+  --logfile=ABS`` -- the test script adds ``--test-enable --stop-after-init``;
+* ``install-modules``: ``bin/start_<part> -d DB -i ADDONS --stop-after-init
+  --logfile=ABS``, no tests;
+* ``update-modules``: the same with ``-u ADDONS``.
+
+Each is judged from the Odoo log as it streams
+(:class:`~buildbot_odoo.master.steps.odoo_tests.OdooTestStep`): an ERROR or
+CRITICAL record, a failed test or a failing exit code fails the step.
 
 Odoo wants an absolute ``--logfile``; the build directory's absolute path is
 only known on the worker, so the path is rendered from the ``builddir``
-property.  The log of a previous build is removed first, so the step can read
-the file whole (``follow_logfile=False``) without seeing old records.
+property.  The log of a previous build is removed first, so the step can
+read the file whole (``follow_logfile=False``) without seeing old records.
+
+Common arguments: ``--without-demo=all`` when ``install.demo-data = false``;
+``--http-port=<reserved port>`` when the build reserves one (``odoo.use-port``),
+``--no-http`` otherwise so that these Odoo processes do not take the
+configured port (8069) of a worker shared by several builds.  Odoo's test
+mode starts its HTTP server whatever ``--no-http`` says (``HttpCase`` needs
+it): builds running tests concurrently on one worker need ``odoo.use-port``.
 """
 
 from __future__ import annotations
-
-import posixpath
 
 from buildbot.plugins import steps, util
 
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
+from .bootstrap import seconds_option
 from .database import testing_db
-from .retrieval import BUILD_DIR
+from .manifest_values import accepts
+from .ports import http_port_argument, reserves_port
+from .worker_side import in_build_dir
 
 ODOO_TEST_LOG = "odoo-tests.log"
+ODOO_INSTALL_LOG = "odoo-install.log"
+ODOO_UPDATE_LOG = "odoo-update.log"
+TIMEOUT_OPTION = "timeout"
+DEFAULT_ODOO_TIMEOUT = 3600
 
 
 def odoo_logfile(name: str = ODOO_TEST_LOG) -> util.Interpolate:
     """Absolute path of ``name`` in the build directory, rendered on the worker's side."""
-    return util.Interpolate(posixpath.join("%(prop:builddir)s", BUILD_DIR, name))
+    return in_build_dir(name)
 
 
 def addons_argument(options: BuildOptions) -> str:
@@ -35,23 +52,86 @@ def addons_argument(options: BuildOptions) -> str:
     return ",".join(options.build.odoo_addons)
 
 
-def install_modules_test(configurator, options: BuildOptions, buildout_path: str,
-                         environ) -> list:
-    """``bin/test_<part> -d DB -i ADDONS --logfile=ABS`` judged from the Odoo log."""
-    logfile = odoo_logfile()
-    command = [options.build.test_command, "-d", testing_db(),
-               "-i", addons_argument(options),
-               util.Interpolate("--logfile=%(kw:log)s", log=logfile)]
+def demo_arguments(options: BuildOptions) -> list[str]:
+    """``--without-demo=all`` when ``install.demo-data = false``."""
+    return [] if options.build.demo_data else ["--without-demo=all"]
+
+
+def http_arguments(configurator, options: BuildOptions) -> list:
+    """The reserved port, or no HTTP service at all."""
+    return [http_port_argument()] if reserves_port(configurator, options) else ["--no-http"]
+
+
+def odoo_timeout(options: BuildOptions, subfactory: str) -> int:
+    """``<subfactory>.timeout``: seconds of silence (stdio and Odoo log) before Buildbot stops."""
+    timeout = seconds_option(options, f"{subfactory}.{TIMEOUT_OPTION}", DEFAULT_ODOO_TIMEOUT)
+    return timeout or DEFAULT_ODOO_TIMEOUT
+
+
+def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
+                subfactory: str, step_name: str, **step_kwargs) -> list:
+    """Remove the previous log, then run ``command`` with ``--logfile`` and judge the log.
+
+    The removal step is ``remove-old-<step_name>-log``, except for the tests'
+    ``remove-old-odoo-log``, the name the pipeline always had.
+    """
+    logfile = odoo_logfile(log_name)
+    command = [*command, util.Interpolate("--logfile=%(kw:log)s", log=logfile)]
     return [
-        steps.ShellCommand(command=["rm", "-f", ODOO_TEST_LOG], name="remove-old-odoo-log",
+        steps.ShellCommand(command=["rm", "-f", log_name],
+                           name=("remove-old-odoo-log" if step_name == "odoo-tests"
+                                 else f"remove-old-{step_name}-log"),
                            descriptionDone="old Odoo log removed", env=environ,
                            haltOnFailure=True),
-        OdooTestStep(command=command, odoo_logfile=logfile, follow_logfile=False,
-                     env=environ, name="odoo-tests"),
+        OdooTestStep(command=command, odoo_logfile=logfile, follow_logfile=False, env=environ,
+                     name=step_name, timeout=odoo_timeout(options, subfactory),
+                     **step_kwargs),
     ]
 
 
-#: The built-in post-buildout subfactories, by manifest name.
+@accepts(TIMEOUT_OPTION)
+def install_modules_test(configurator, options: BuildOptions, buildout_path: str,
+                         environ) -> list:
+    """``bin/test_<part> -d DB -i ADDONS --logfile=ABS`` judged from the Odoo log."""
+    command = [options.build.test_command, "-d", testing_db(), "-i", addons_argument(options),
+               *demo_arguments(options), *http_arguments(configurator, options)]
+    return _odoo_steps(options, environ, command=command, log_name=ODOO_TEST_LOG,
+                       subfactory="install-modules-test", step_name="odoo-tests")
+
+
+@accepts(TIMEOUT_OPTION)
+def install_modules(configurator, options: BuildOptions, buildout_path: str,
+                    environ) -> list:
+    """``bin/start_<part> -d DB -i ADDONS --stop-after-init``: installation without tests."""
+    command = [options.build.start_command, "-d", testing_db(), "-i", addons_argument(options),
+               "--stop-after-init", *demo_arguments(options),
+               *http_arguments(configurator, options)]
+    return _odoo_steps(options, environ, command=command, log_name=ODOO_INSTALL_LOG,
+                       subfactory="install-modules", step_name="install-modules",
+                       description="installing", descriptionDone="installed",
+                       empty_summary="no error in the Odoo log")
+
+
+@accepts(TIMEOUT_OPTION)
+def update_modules(configurator, options: BuildOptions, buildout_path: str,
+                   environ) -> list:
+    """``bin/start_<part> -d DB -u ADDONS --stop-after-init``: an upgrade, no tests.
+
+    Typically after ``db-steps = pg_remote_copy`` (a copy of production) to
+    prove that the upgrade of the new code goes through.
+    """
+    command = [options.build.start_command, "-d", testing_db(), "-u", addons_argument(options),
+               "--stop-after-init", *demo_arguments(options),
+               *http_arguments(configurator, options)]
+    return _odoo_steps(options, environ, command=command, log_name=ODOO_UPDATE_LOG,
+                       subfactory="update-modules", step_name="update-modules",
+                       description="updating", descriptionDone="updated",
+                       empty_summary="no error in the Odoo log")
+
+
+#: The built-in subfactories running Odoo, by manifest name.
 ODOO_SUBFACTORIES = {
     "install-modules-test": install_modules_test,
+    "install-modules": install_modules,
+    "update-modules": update_modules,
 }

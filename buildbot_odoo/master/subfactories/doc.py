@@ -1,0 +1,98 @@
+"""``doc``: a Sphinx build from the buildout, published on the master per builder.
+
+1. ``remove-old-doc``: the previous output (the buildout directory of a
+   standalone buildout survives between builds);
+2. ``sphinx``: Buildbot's own ``Sphinx`` step (``sphinx-build [-b BUILDER]
+   [-E] [-W] SOURCEDIR OUTDIR``, warnings counted), with the buildout's
+   ``bin/sphinx-build``;
+3. when it succeeded: ``clear-doc-staging``, ``upload-doc`` (Buildbot's
+   ``DirectoryUpload``) into ``<doc.upload-dir>/<builder>.uploading`` on the
+   master, then ``publish-doc`` swaps it with ``<doc.upload-dir>/<builder>``:
+   the published tree is always one whole build's output, files removed from
+   the project disappear, and a failed build leaves the last good one online.
+
+``doc.upload-dir`` is relative to the master's base directory (or absolute);
+serve it with any web server, and give its URL as ``doc.base-url`` to get a
+link on the build page.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from buildbot.plugins import steps
+from buildbot.process.results import SUCCESS, WARNINGS
+from twisted.internet import defer
+
+from ..steps.master_files import ClearMasterDirectory, PublishMasterDirectory
+from .base import BuildOptions
+from .bootstrap import config_error, seconds_option
+from .manifest_values import accepts, boolean, executable, is_safe_relative, relative_path, text
+from .retrieval import BUILD_DIR
+
+DOC_BUILT_PROPERTY = "doc_built"
+DEFAULT_UPLOAD_DIR = "docs"
+STAGING_SUFFIX = ".uploading"
+_BUILDER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class SphinxDoc(steps.Sphinx):
+    """Buildbot's Sphinx step, recording that the documentation was built."""
+
+    @defer.inlineCallbacks
+    def run(self):
+        result = yield super().run()
+        if result in (SUCCESS, WARNINGS):
+            self.setProperty(DOC_BUILT_PROPERTY, True, "Sphinx", runtime=True)
+        return result
+
+
+def _built(step) -> bool:
+    return bool(step.getProperty(DOC_BUILT_PROPERTY))
+
+
+def master_directory(configurator, options: BuildOptions, option: str, default: str) -> str:
+    """A directory on the master: absolute, or relative to its base directory without '..'."""
+    value = text(options, option, default)
+    if Path(value).is_absolute():
+        return str(Path(value))
+    if not is_safe_relative(value):
+        config_error(options, option, f"{value!r} must be absolute, or relative to the master "
+                     f"directory without '..'")
+    return str(Path(configurator.basedir) / value)
+
+
+@accepts("sourcedir", "outdir", "builder", "sphinx", "mode", "strict", "upload-dir",
+         "base-url", "timeout")
+def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
+    """Build the documentation with Sphinx and publish it on the master."""
+    sourcedir = relative_path(options, "doc.sourcedir", "doc")
+    builder = text(options, "doc.builder", "html")
+    if not _BUILDER_RE.match(builder):
+        config_error(options, "doc.builder", f"{builder!r} is not a Sphinx builder name")
+    outdir = relative_path(options, "doc.outdir", posixpath.join(sourcedir, "_build", builder))
+    mode = text(options, "doc.mode", "full")
+    if mode not in ("full", "incremental"):
+        config_error(options, "doc.mode", f"{mode!r} is not 'full' or 'incremental'")
+    published = str(Path(master_directory(configurator, options, "doc.upload-dir",
+                                          DEFAULT_UPLOAD_DIR)) / options.plan.name)
+    staging = published + STAGING_SUFFIX
+    base_url = text(options, "doc.base-url").rstrip("/")
+    timeout = seconds_option(options, "doc.timeout", None)
+    return [
+        # RemoveDirectory's dir is relative to the builder's directory, not the workdir
+        steps.RemoveDirectory(dir=posixpath.join(BUILD_DIR, outdir), name="remove-old-doc",
+                              haltOnFailure=True),
+        SphinxDoc(sphinx_sourcedir=sourcedir, sphinx_builddir=outdir, sphinx_builder=builder,
+                  sphinx=executable(options, "doc.sphinx", "bin/sphinx-build"), mode=mode,
+                  strict_warnings=boolean(options, "doc.strict", False), env=environ,
+                  name="sphinx", haltOnFailure=False,
+                  **({} if timeout is None else {"timeout": timeout})),
+        ClearMasterDirectory(staging, name="clear-doc-staging", doStepIf=_built),
+        steps.DirectoryUpload(workersrc=outdir, masterdest=staging, compress="gz",
+                              url=f"{base_url}/{options.plan.name}/" if base_url else None,
+                              name="upload-doc", haltOnFailure=True, doStepIf=_built),
+        PublishMasterDirectory(staging, published, name="publish-doc", doStepIf=_built),
+    ]
