@@ -1,9 +1,19 @@
 """Benchmark: populate a config for a synthetic fleet vs. making BuilderConfigs by hand.
 
-Prints, for several fleet sizes, the time ``BuildoutsConfigurator.populate``
-takes (parsing both files, dispatch, Buildbot objects) next to the time to
-construct the same number of ``BuilderConfig`` objects directly (each with a
-one-step factory), and their ratio.  Run: ``.venv/bin/python benchmarks/dispatch.py``.
+For several fleet sizes, prints the time ``BuildoutsConfigurator.populate``
+takes (parsing both files, dispatch, Buildbot objects), split into *load*
+(parsing, validation and dispatch: plain Python) and the rest (Buildbot
+objects), next to two baselines made in the same run:
+
+* ``1-step``: the same number of ``BuilderConfig`` objects, each with a
+  one-step factory -- the cheapest builders Buildbot can have;
+* ``N-step``: the same number of ``BuilderConfig`` objects whose factories have
+  as many ``ShellCommand`` steps as ours -- what writing these builders by hand
+  in a master.cfg would cost.
+
+The ratio against ``N-step`` is the overhead of the package itself; the load
+column shows dispatch is not quadratic in workers x builds.
+Run: ``.venv/bin/python benchmarks/dispatch.py``.
 """
 
 from __future__ import annotations
@@ -46,17 +56,24 @@ def write_fleet(directory: Path, n_workers: int, n_builds: int, seed: int = 42) 
     (directory / "buildouts" / "MANIFEST.cfg").write_text("\n".join(builds))
 
 
-def time_populate(directory: Path) -> tuple[float, int]:
+def time_populate(directory: Path) -> tuple[float, float, int, int]:
+    """(populate seconds, load seconds, builders made, steps per builder)."""
     start = time.perf_counter()
+    BuildoutsConfigurator(directory).load()
+    load = time.perf_counter() - start
     config: dict = {}
+    start = time.perf_counter()
     BuildoutsConfigurator(directory).populate(config)
-    return time.perf_counter() - start, len(config["builders"])
+    populate = time.perf_counter() - start
+    builders = config["builders"]
+    return populate, load, len(builders), len(builders[0].factory.steps)
 
 
-def time_baseline(n_builders: int, workernames: list[str]) -> float:
+def time_baseline(n_builders: int, n_steps: int, workernames: list[str]) -> float:
     start = time.perf_counter()
     for i in range(n_builders):
-        factory = util.BuildFactory([steps.ShellCommand(command=["true"])])
+        factory = util.BuildFactory([steps.ShellCommand(command=["true", str(n)])
+                                     for n in range(n_steps)])
         BuilderConfig(name=f"b{i}", workernames=workernames, factory=factory)
     return time.perf_counter() - start
 
@@ -66,13 +83,16 @@ def measure(n_workers: int, n_builds: int, repeat: int) -> None:
         directory = Path(tmp)
         write_fleet(directory, n_workers, n_builds)
         runs = [time_populate(directory) for _ in range(repeat)]
-        populate = statistics.median(r[0] for r in runs)
-        n_builders = runs[0][1]
-        names = [f"w{i}" for i in range(min(n_workers, 50))]
-        baseline = statistics.median(time_baseline(n_builders, names) for _ in range(repeat))
-    print(f"{n_workers:>5} workers {n_builds:>4} builds -> {n_builders:>5} builders: "
-          f"populate {populate * 1000:8.1f} ms, BuilderConfig x{n_builders} "
-          f"{baseline * 1000:8.1f} ms, ratio {populate / baseline:5.2f}")
+    populate = statistics.median(r[0] for r in runs)
+    load = statistics.median(r[1] for r in runs)
+    n_builders, n_steps = runs[0][2], runs[0][3]
+    names = [f"w{i}" for i in range(min(n_workers, 50))]
+    one = statistics.median(time_baseline(n_builders, 1, names) for _ in range(repeat))
+    same = statistics.median(time_baseline(n_builders, n_steps, names) for _ in range(repeat))
+    print(f"{n_workers:>5} workers {n_builds:>4} builds -> {n_builders:>5} builders "
+          f"({n_steps} steps): populate {populate * 1000:7.1f} ms (load {load * 1000:6.1f} ms) | "
+          f"1-step {one * 1000:6.1f} ms, ratio {populate / one:5.1f} | "
+          f"{n_steps}-step {same * 1000:7.1f} ms, ratio {populate / same:4.2f}")
 
 
 def main() -> None:
