@@ -292,15 +292,20 @@ class DemoWorker:
 
 
 def demo_workers(old: PgServer, new: PgServer) -> list[DemoWorker]:
-    """Three workers with different capabilities (docs/demo.md)."""
+    """Three workers with different capabilities (docs/demo.md).
+
+    They share the two clusters, so each has its own ``db_prefix``: two builds
+    of one builder on two workers would otherwise use the same testing database.
+    """
     rabbitmq = " ".join(f"{k}={v}" for k, v in RABBITMQ.items())
     return [
         DemoWorker("pg-both", [capability_line(old), capability_line(new)],
-                   {"max_builds": "2", "worker_priority": "1"}),
+                   {"max_builds": "2", "worker_priority": "1", "db_prefix": "pg-both"}),
         DemoWorker("pg-new-rabbitmq", [capability_line(new), f"rabbitmq 3.12.1 {rabbitmq}"],
-                   {"max_builds": "1"}, indent="\t"),
+                   {"max_builds": "1", "db_prefix": "pg-new-rabbitmq"}, indent="\t"),
         DemoWorker("selenium", [capability_line(old), "selenium-server 4.21"],
-                   {"build-only-if-requires": "selenium-server", "max_builds": "1"}),
+                   {"build-only-if-requires": "selenium-server", "max_builds": "1",
+                    "db_prefix": "selenium"}),
     ]
 
 
