@@ -37,6 +37,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dir", type=Path, default=REPO / ".demo",
                         help="where everything goes (default: .demo in the repository); "
                              "removed when the demo stops")
+    parser.add_argument("--with-failure", action="store_true",
+                        help="add a build whose tests fail on purpose (the stand-in's "
+                             "standin_failing addon)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the directory (logs, master, workers) after stopping")
     return parser.parse_args(argv)
@@ -46,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    fleet = Fleet(args.dir)
+    fleet = Fleet(args.dir, with_failure=args.with_failure)
     failed: list[str] | None = None  # set once the builds are done
     try:
         fleet.start()

@@ -339,8 +339,9 @@ class Fleet:
     """
 
     def __init__(self, root: Path, servers: Sequence[PgServer] | None = None,
-                 progress: Callable[[str], None] = say):
+                 progress: Callable[[str], None] = say, with_failure: bool = False):
         self.root = Path(root).resolve()
+        self.with_failure = with_failure
         self.say = progress
         self.own_servers = servers is None
         self.servers = list(servers) if servers is not None else []
@@ -441,12 +442,15 @@ class Fleet:
         old, new = self.servers[0], self.servers[-1]
         run([BIN / "buildbot-odoo", "init", self.master_dir], what="buildbot-odoo init")
         self.workers = demo_workers(old, new)
-        values = {"pb_port": self.pb_port, "www_port": self.www_port,
-                  "fixtures": FIXTURES, "old_major": old.install.major_version}
-        for name, target in (("master.cfg", "master.cfg"),
-                             ("MANIFEST.cfg", "buildouts/MANIFEST.cfg"),
-                             ("standin.cfg", "buildouts/standin.cfg")):
-            text = string.Template((TEMPLATES / name).read_text()).substitute(values)
+        values = {"pb_port": self.pb_port, "www_port": self.www_port, "fixtures": FIXTURES,
+                  "old_major": old.install.major_version, "new_major": new.install.major_version}
+        files = {"master.cfg": ["master.cfg"], "buildouts/MANIFEST.cfg": ["MANIFEST.cfg"],
+                 "buildouts/standin.cfg": ["standin.cfg"]}
+        if self.with_failure:
+            files["buildouts/MANIFEST.cfg"].append("MANIFEST-failing.cfg")
+        for target, sources in files.items():
+            text = "".join(string.Template((TEMPLATES / name).read_text()).substitute(values)
+                           for name in sources)
             (self.master_dir / target).write_text(text)
         (self.master_dir / "buildouts" / "odoo-17.cfg").unlink(missing_ok=True)
         (self.master_dir / "workers.cfg").write_text(
