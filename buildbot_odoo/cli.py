@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .capability.dispatch import BuilderPlan
+from .config.workers import WorkerSpec
 from .errors import ConfigError, Problem, Problems
 from .planning import Plan
 
@@ -188,7 +190,7 @@ def plan_as_data(loaded: Loaded) -> dict:
     }
 
 
-def _builder_data(plan: Plan, builder) -> dict:
+def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
     targets = []
     for f in builder.build.build_for:
         definition = plan.definitions.get(f.name)
@@ -208,7 +210,7 @@ def _builder_data(plan: Plan, builder) -> dict:
     }
 
 
-def _worker_data(worker, builders: list[str]) -> dict:
+def _worker_data(worker: WorkerSpec, builders: list[str]) -> dict:
     return {
         "name": worker.name,
         "file": worker.file,

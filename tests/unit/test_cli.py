@@ -238,9 +238,9 @@ def test_plan_table(master_dir, capsys):
 
 
 def test_plan_shows_idle_workers(master_dir, capsys):
+    # ui no longer requires selenium-server: nothing is left for the reserved worker
     manifest = master_dir / "buildouts" / "MANIFEST.cfg"
-    manifest.write_text(manifest.read_text().replace("[ui]", "[ui]\nbuildout-part = odoo\n"
-                                                     "[old-ui]").replace(
+    manifest.write_text(manifest.read_text().replace(
         "build-requires = selenium-server", "build-requires = python"))
     code, out, _ = run(capsys, "plan", master_dir)
     assert code == 0
