@@ -148,8 +148,8 @@ class BuildoutsConfigurator:
                 problems.extend(exc.problems)
                 continue
             builders.append(make_builder(builder_plan, factory, next_worker))
-        if problems:
-            raise ConfigError(problems)
+        if problems:  # builders of one build share its problems: each is told once
+            raise ConfigError(list(dict.fromkeys(problems)))
         schedulers, change_sources = self.make_scheduling(plan)
         return {
             "workers": [make_worker(w) for w in plan.workers],
