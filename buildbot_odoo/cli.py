@@ -1,122 +1,334 @@
 """The ``buildbot-odoo`` command: init, check and plan a master directory (SPEC 8).
 
-``check`` and ``plan`` load the directory through the very code path a master
-uses (:meth:`BuildoutsConfigurator.load`), without starting Buildbot, so what
-they accept is what the master will configure.
+``check`` and ``plan`` run the directory's ``master.cfg`` the way Buildbot
+does (with ``basedir`` set, from the master directory) but with the
+configurators in collecting mode
+(:func:`~buildbot_odoo.master.configurator.collecting_configurators`): they
+learn the capabilities, subfactories and file paths that master.cfg sets up,
+and every problem is collected instead of the first one stopping the run.
+Nothing is started: no database, no port, no process.  Without a master.cfg
+(or with ``--no-master-cfg``) the default files are checked with the built-in
+capabilities and subfactories.
+
+The JSON form of ``plan`` is a documented, stable interface (docs/cli.md):
+its ``schema`` field changes when a field changes meaning or disappears.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import runpy
 import secrets
 import shutil
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .errors import Problem
+from .capability.dispatch import BuilderPlan
+from .config.workers import WorkerSpec
+from .errors import ConfigError, Problem, Problems
 from .planning import Plan
 
 DEFAULT_MANIFEST = "buildouts/MANIFEST.cfg"
 DEFAULT_WORKERS = "workers.cfg"
+MASTER_CFG = "master.cfg"
+#: the ``schema`` field of ``plan --format json``
+PLAN_SCHEMA = "buildbot-odoo-plan/1"
+#: the worker the ``init`` sample declares; its password goes to secrets/<name>
+SAMPLE_WORKER = "local-worker"
 
 
-def _load(args: argparse.Namespace) -> Plan:
+@dataclass
+class Loaded:
+    """What ``check`` and ``plan`` found in a master directory."""
+
+    directory: Path
+    plans: list[Plan] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
+    used_master_cfg: bool = False
+
+    def all_problems(self) -> list[Problem]:
+        """Every problem once, ordered by file, line, then errors before warnings."""
+        merged = Problems()
+        merged.extend(self.problems)
+        for plan in self.plans:
+            merged.extend(plan.problems)
+        return sorted(merged, key=lambda p: (p.file or "", p.line or 0, not p.is_error))
+
+
+# --------------------------------------------------------------------------
+# loading a master directory
+
+
+def load_directory(directory: str | Path, manifests: Sequence[str] | None = None,
+                   workers: str | None = None, use_master_cfg: bool = True) -> Loaded:
+    """Check a master directory as its master would configure it, collecting all problems."""
     from .master.configurator import BuildoutsConfigurator
 
-    manifests = args.manifest or [DEFAULT_MANIFEST]
-    conf = BuildoutsConfigurator(args.directory, manifest_paths=manifests,
-                                 workers_path=args.workers)
-    return conf.load()
+    loaded = Loaded(Path(directory).resolve())
+    if not loaded.directory.is_dir():
+        loaded.problems.error("no such directory", file=str(directory))
+        return loaded
+    configurators = []
+    if use_master_cfg and (loaded.directory / MASTER_CFG).is_file():
+        loaded.used_master_cfg = True
+        configurators = _run_master_cfg(loaded.directory, loaded.problems)
+    if not configurators:
+        configurators = [BuildoutsConfigurator(loaded.directory)]
+    for conf in configurators:
+        if manifests:
+            conf.manifest_paths = list(manifests)
+        if workers:
+            conf.workers_path = workers
+        if conf.plan is None or manifests or workers:
+            conf.check()
+        loaded.plans.append(conf.plan)
+    return loaded
 
 
-def _sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, not p.is_error))
+def _run_master_cfg(directory: Path, problems: Problems) -> list:
+    """Run master.cfg as Buildbot would, and return the configurators it populated.
+
+    Buildbot's own loader (``buildbot.config.master.loadConfigDict``) sends
+    tracebacks to the twistd log, which a command line does not have; here an
+    exception is reported with the master.cfg line it came from.
+    """
+    from .master.configurator import collecting_configurators
+
+    path = directory / MASTER_CFG
+    old_path = sys.path[:]
+    sys.path.append(str(directory))
+    try:
+        with collecting_configurators() as found, contextlib.chdir(directory):
+            try:
+                namespace = runpy.run_path(str(path), init_globals={"basedir": str(directory)})
+            except ConfigError as exc:
+                line = _master_cfg_line(exc, path)
+                problems.extend(_located(p, line) for p in exc.problems)
+            except Exception as exc:  # the user's Python: report it, never a traceback
+                problems.error(_describe_exception(exc), file=MASTER_CFG,
+                               line=_master_cfg_line(exc, path))
+            else:
+                if "BuildmasterConfig" not in namespace:
+                    problems.error("does not define BuildmasterConfig", file=MASTER_CFG)
+    finally:
+        sys.path[:] = old_path
+    if not found and not problems.errors:
+        problems.warning("no BuildoutsConfigurator.populate() or configure_from_buildouts() "
+                         "call; the default files were checked", file=MASTER_CFG)
+    return found
+
+
+def _describe_exception(exc: BaseException) -> str:
+    messages = getattr(exc, "errors", None)  # buildbot.config.errors.ConfigErrors
+    if isinstance(messages, list) and messages:
+        return "; ".join(str(m) for m in messages)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _master_cfg_line(exc: BaseException, path: Path) -> int | None:
+    """The innermost line of master.cfg in the exception's traceback."""
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__)
+             if Path(frame.filename) == path]
+    return lines[-1] if lines else None
+
+
+def _located(problem: Problem, line: int | None) -> Problem:
+    if problem.file == MASTER_CFG and problem.line is None and line is not None:
+        return Problem(problem.message, problem.file, line, problem.section, problem.option,
+                       problem.severity)
+    return problem
+
+
+# --------------------------------------------------------------------------
+# check
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Print every problem as ``file:line: section: message``; exit 1 on errors."""
-    plan = _load(args)
-    for problem in _sorted_problems(list(plan.problems)):
-        print(problem, file=sys.stderr if problem.is_error else sys.stdout)
-    errors, warnings = len(plan.problems.errors), len(plan.problems.warnings)
-    print(f"{len(plan.workers)} workers, {len(plan.builds)} builds, "
-          f"{len(plan.dispatch.builders)} builders: {errors} errors, {warnings} warnings")
+    loaded = _load(args)
+    problems = loaded.all_problems()
+    for problem in problems:
+        print(problem)
+    errors = sum(p.is_error for p in problems)
+    workers = sum(len(p.workers) for p in loaded.plans)
+    builds = sum(len(p.builds) for p in loaded.plans)
+    builders = sum(len(p.dispatch.builders) for p in loaded.plans)
+    print(f"{workers} workers, {builds} builds, {builders} builders: "
+          f"{errors} errors, {len(problems) - errors} warnings")
     return 1 if errors else 0
 
 
-def plan_as_data(plan: Plan) -> dict:
-    """The dispatch table as JSON-friendly data."""
+# --------------------------------------------------------------------------
+# plan
+
+
+def plan_as_data(loaded: Loaded) -> dict:
+    """The dispatch table as JSON-friendly data (schema in docs/cli.md)."""
+    builders = [_builder_data(plan, b) for plan in loaded.plans for b in plan.dispatch.builders]
+    by_worker: dict[str, list[str]] = {}
+    for builder in builders:
+        for worker in builder["workers"]:
+            by_worker.setdefault(worker, []).append(builder["name"])
+    workers = {w.name: _worker_data(w, by_worker.get(w.name, []))
+               for plan in loaded.plans for w in plan.workers}
     return {
-        "builders": [
-            {"name": b.name, "build": b.build.name, "workers": sorted(b.workers),
-             "versions": {cap: str(v) for cap, v in b.versions.items()},
-             "properties": dict(b.properties), "tags": b.tags}
-            for b in plan.dispatch.builders
-        ],
-        "unassigned": [{"build": u.build.name, "reason": u.reason}
-                       for u in plan.dispatch.unassigned],
-        "problems": [str(p) for p in plan.problems],
+        "schema": PLAN_SCHEMA,
+        "directory": str(loaded.directory),
+        "builders": builders,
+        "unassigned": [{"build": u.build.name, "file": u.build.file, "line": u.build.line,
+                        "reason": u.reason}
+                       for plan in loaded.plans for u in plan.dispatch.unassigned],
+        "workers": list(workers.values()),
+        "problems": [_problem_data(p) for p in loaded.all_problems()],
     }
 
 
-def _print_table(data: dict) -> None:
-    rows = [(b["name"], ", ".join(f"{k} {v}" for k, v in b["versions"].items()) or "-",
-             ", ".join(b["workers"])) for b in data["builders"]]
-    headers = ("BUILDER", "VERSIONS", "WORKERS")
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers[:2])]
-    for row in [headers, *rows]:
-        print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}")
+def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
+    targets = []
+    for f in builder.build.build_for:
+        definition = plan.definitions.get(f.name)
+        prop = definition.version_prop if definition else f"{f.name}_version"
+        targets.append({"capability": f.name, "version": builder.properties.get(prop),
+                        "property": prop, "requirement": str(f)})
+    return {
+        "name": builder.name,
+        "build": builder.build.name,
+        "file": builder.build.file,
+        "line": builder.build.line,
+        "workers": sorted(builder.workers),
+        "targets": targets,
+        "requires": [str(f) for f in builder.build.build_requires],
+        "properties": dict(builder.properties),
+        "tags": builder.tags,
+    }
+
+
+def _worker_data(worker: WorkerSpec, builders: list[str]) -> dict:
+    return {
+        "name": worker.name,
+        "file": worker.file,
+        "line": worker.line,
+        "capabilities": worker.capability_property(),
+        "build_only_if_requires": sorted(worker.build_only_if_requires),
+        "max_builds": worker.max_builds,
+        "worker_priority": worker.worker_priority,
+        "builders": builders,
+    }
+
+
+def _problem_data(problem: Problem) -> dict:
+    return {"file": problem.file, "line": problem.line, "section": problem.section,
+            "option": problem.option, "severity": problem.severity,
+            "message": problem.message}
+
+
+def _targets_text(builder: dict) -> str:
+    parts = [f"{t['capability']} {t['version']} ({t['property']}={t['version']})"
+             for t in builder["targets"]]
+    return ", ".join(parts) or "-"
+
+
+def _print_columns(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    rows = [headers, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(headers) - 1)]
+    for row in rows:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
+def print_plan(data: dict) -> None:
+    """The human form: one row per builder, then what got no worker or no builder."""
+    _print_columns(("BUILDER", "TARGETS", "REQUIRES", "WORKERS"), [
+        (b["name"], _targets_text(b), ", ".join(b["requires"]) or "-", ", ".join(b["workers"]))
+        for b in data["builders"]])
     if data["unassigned"]:
-        print("\nBuilds without any worker:")
+        print("\nBuilds without any worker (no builder made):")
         for item in data["unassigned"]:
-            print(f"  {item['build']}: {item['reason']}")
+            print(f"  {item['file']}:{item['line']}: {item['build']}: {item['reason']}")
+    idle = [w for w in data["workers"] if not w["builders"]]
+    if idle:
+        print("\nWorkers without any builder:")
+        for worker in idle:
+            reserved = " ".join(worker["build_only_if_requires"])
+            why = f" (build-only-if-requires {reserved})" if reserved else ""
+            print(f"  {worker['file']}:{worker['line']}: {worker['name']}{why}")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Print the dispatch table (builders, workers, versions) and the builds left out."""
-    plan = _load(args)
-    if plan.problems.errors:
-        for problem in _sorted_problems(plan.problems.errors):
+    loaded = _load(args)
+    problems = loaded.all_problems()
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        for problem in errors:
             print(problem, file=sys.stderr)
+        print(f"{len(errors)} errors: no plan (see `buildbot-odoo check`)", file=sys.stderr)
         return 1
-    data = plan_as_data(plan)
+    data = plan_as_data(loaded)
     if args.format == "json":
         json.dump(data, sys.stdout, indent=2, sort_keys=True)
         print()
-    else:
-        _print_table(data)
+        return 0
+    for problem in problems:
+        if not problem.message.startswith("no builder made"):  # shown in the table below
+            print(problem, file=sys.stderr)
+    print_plan(data)
     return 0
+
+
+def _load(args: argparse.Namespace) -> Loaded:
+    return load_directory(args.directory, args.manifest, args.workers,
+                          use_master_cfg=not args.no_master_cfg)
+
+
+# --------------------------------------------------------------------------
+# init
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Make a ready master directory; refuse to overwrite an existing configuration."""
     target = Path(args.directory)
-    if (target / "master.cfg").exists() and not args.force:
-        print(f"{target / 'master.cfg'} exists; use --force to overwrite", file=sys.stderr)
+    if (target / MASTER_CFG).exists() and not args.force:
+        print(f"{target / MASTER_CFG} exists; use --force to overwrite", file=sys.stderr)
         return 1
     template = resources.files("buildbot_odoo") / "templates" / "master"
     with resources.as_file(template) as source:
         shutil.copytree(source, target, dirs_exist_ok=True)
-    _write_worker_secret(target / "secrets", "local-worker")
+    secret = write_secret(target / "secrets", SAMPLE_WORKER)
     print(f"master directory ready in {target}\n"
-          f"  edit {target / 'workers.cfg'} and {target / DEFAULT_MANIFEST}, then:\n"
-          f"  buildbot-odoo check {target}\n"
-          f"  buildbot create-master {target} && buildbot start {target}")
+          f"  1. describe your fleet in {target / DEFAULT_WORKERS} and your builds in "
+          f"{target / DEFAULT_MANIFEST}\n"
+          f"  2. buildbot-odoo check {target} && buildbot-odoo plan {target}\n"
+          f"  3. buildbot create-master {target} && buildbot start {target}\n"
+          f"  the sample worker's password is in {secret} (readable by you only):\n"
+          f"     buildbot-worker create-worker WORKER_DIR localhost:9989 {SAMPLE_WORKER} "
+          f"\"$(cat {secret})\"\n"
+          f"  the web UI (http://localhost:8010/) is read-only until you configure "
+          f"authentication in master.cfg")
     return 0
 
 
-def _write_worker_secret(directory: Path, name: str) -> None:
-    """A random password per init, readable by the master's user only."""
+def write_secret(directory: Path, name: str) -> Path:
+    """A random password, readable by the master's user only; kept if it exists."""
     directory.mkdir(mode=0o700, exist_ok=True)
     os.chmod(directory, 0o700)
     path = directory / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
-        os.chmod(path, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as stream:
+            stream.write(secrets.token_urlsafe(24))
+    return path
+
+
+# --------------------------------------------------------------------------
+# command line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,12 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (("check", cmd_check, "validate workers.cfg and the manifests"),
                              ("plan", cmd_plan, "print the dispatch table")):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("directory")
+        sub.add_argument("directory", help="the master directory")
         sub.add_argument("--manifest", action="append",
-                         help=f"manifest path relative to DIRECTORY (default {DEFAULT_MANIFEST}"
-                              "; repeat for several)")
-        sub.add_argument("--workers", default=DEFAULT_WORKERS,
-                         help=f"workers file (default {DEFAULT_WORKERS})")
+                         help="manifest path relative to DIRECTORY, instead of master.cfg's "
+                              f"(default {DEFAULT_MANIFEST}); repeat for several")
+        sub.add_argument("--workers",
+                         help="workers file, instead of master.cfg's "
+                              f"(default {DEFAULT_WORKERS})")
+        sub.add_argument("--no-master-cfg", action="store_true",
+                         help="do not run master.cfg: built-in capabilities and subfactories "
+                              "only")
         if name == "plan":
             sub.add_argument("--format", choices=("table", "json"), default="table")
         sub.set_defaults(func=func)
@@ -143,7 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `buildbot-odoo plan DIR | head`: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

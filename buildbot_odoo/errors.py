@@ -64,22 +64,30 @@ class ConfigError(ValueError):
 
 
 class Problems:
-    """Collects problems while loading, so loaders can report everything at once."""
+    """Collects problems while loading, so loaders can report everything at once.
+
+    The same problem reported twice (a section and the sections inheriting
+    from it meet the same bad option) is kept once.
+    """
 
     def __init__(self) -> None:
         self._items: list[Problem] = []
+        self._seen: set[Problem] = set()
 
     def error(self, message: str, **where: object) -> None:
-        self._items.append(Problem(message, severity=ERROR, **where))  # type: ignore[arg-type]
+        self.add(Problem(message, severity=ERROR, **where))  # type: ignore[arg-type]
 
     def warning(self, message: str, **where: object) -> None:
-        self._items.append(Problem(message, severity=WARNING, **where))  # type: ignore[arg-type]
+        self.add(Problem(message, severity=WARNING, **where))  # type: ignore[arg-type]
 
     def add(self, problem: Problem) -> None:
-        self._items.append(problem)
+        if problem not in self._seen:
+            self._seen.add(problem)
+            self._items.append(problem)
 
     def extend(self, problems: Iterable[Problem]) -> None:
-        self._items.extend(problems)
+        for problem in problems:
+            self.add(problem)
 
     def __iter__(self) -> Iterator[Problem]:
         return iter(self._items)

@@ -450,8 +450,9 @@ def _parse_record(match: re.Match[str]) -> LogRecord:
         time: datetime | None = datetime.strptime(match["time"], _TIME_FORMAT)
     except ValueError:  # a prefix-shaped line with an impossible date
         time = None
+    # Odoo's format ends with " %(perf_info)s": an empty perf_info leaves a trailing space
     return LogRecord(time, int(match["pid"]), match["level"], match["db"], match["logger"],
-                     match["message"])
+                     match["message"].rstrip())
 
 
 def _is_test_logger(logger: str) -> bool:

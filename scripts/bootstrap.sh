@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PYTHON=${PYTHON:-python3}
 need_apt=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
+# .venv, the demo's worker virtualenv and every build's virtualenv need venv + ensurepip
+"$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v hg >/dev/null 2>&1 || need_apt+=(mercurial)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
@@ -19,7 +22,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fi
 fi
 
-PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi

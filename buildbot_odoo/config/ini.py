@@ -60,14 +60,30 @@ def read_ini(path: str | Path, problems: Problems, display_name: str | None = No
 
 
 def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
+    """Parse ``text``, reporting *every* structural problem, not only the first.
+
+    configparser stops at the first duplicate or at text before any header, so
+    those are found by a scan of our own first (and the stray lines blanked,
+    keeping line numbers); its remaining complaints (lines that are neither
+    ``option = value`` nor a header) come all at once at the end of its read,
+    after it has parsed everything else.  A file with problems still yields its
+    sections, so the options of the good ones are checked too.
+    """
+    text, line_sections = _scan_structure(text, name, problems)
     parser = configparser.ConfigParser(
-        interpolation=None, strict=True, default_section=_NO_DEFAULT, empty_lines_in_values=False
+        interpolation=None, strict=False, default_section=_NO_DEFAULT, empty_lines_in_values=False
     )
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text, source=name)
-    except configparser.Error as exc:
-        problems.error(_describe_parse_error(exc), file=name, line=getattr(exc, "lineno", None))
+    except configparser.ParsingError as exc:
+        lines = text.splitlines()
+        for lineno, _ in exc.errors:
+            problems.error(f"cannot parse {lines[lineno - 1].strip()!r}: expected "
+                           "'option = value', an indented continuation line or a [section]",
+                           file=name, line=lineno, section=line_sections.get(lineno))
+    except configparser.Error as exc:  # not expected after the scan; never a traceback
+        problems.error(str(exc), file=name, line=getattr(exc, "lineno", None))
         return IniDocument(name, {})
     line_map = _line_numbers(text)
     sections: dict[str, IniSection] = {}
@@ -82,17 +98,45 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     return IniDocument(name, sections, defaults)
 
 
-def _describe_parse_error(exc: configparser.Error) -> str:
-    if isinstance(exc, configparser.DuplicateSectionError):
-        return f"section [{exc.section}] appears twice"
-    if isinstance(exc, configparser.DuplicateOptionError):
-        return f"[{exc.section}] option {exc.option!r} appears twice"
-    if isinstance(exc, configparser.MissingSectionHeaderError):
-        return f"text before any [section] header: {exc.line.strip()!r}"
-    if isinstance(exc, configparser.ParsingError):
-        bad = "; ".join(f"line {lineno}: {line.strip()!r}" for lineno, line in exc.errors)
-        return f"cannot parse {bad}"
-    return str(exc)
+def _scan_structure(text: str, name: str,
+                    problems: Problems) -> tuple[str, dict[int, str]]:
+    """Report duplicates and text before the first header; blank that text out.
+
+    Returns the text to hand to configparser and the section of each line.
+    An option repeated in one section is an error (configparser would keep
+    the last value silently); a repeated section is an error too, and its
+    options are merged for the rest of the checks.
+    """
+    kept: list[str] = []
+    line_sections: dict[int, str] = {}
+    headers: dict[str, int] = {}
+    current: str | None = None
+    seen_options: dict[str, int] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        header = _SECTION_RE.match(line)
+        if header:
+            current = header.group("name")
+            if current in headers:
+                problems.error(f"section [{current}] appears twice (first at line "
+                               f"{headers[current]})", file=name, line=lineno, section=current)
+            headers.setdefault(current, lineno)
+            seen_options = {}
+        elif current is None:
+            if line.strip() and not line.lstrip().startswith(("#", ";")):
+                problems.error(f"text before any [section] header: {line.strip()!r}",
+                               file=name, line=lineno)
+                line = ""
+        else:
+            line_sections[lineno] = current
+            option = _OPTION_RE.match(line)
+            if option:
+                key = option.group("key").strip()
+                if key in seen_options:
+                    problems.error(f"appears twice (first at line {seen_options[key]})",
+                                   file=name, line=lineno, section=current, option=key)
+                seen_options.setdefault(key, lineno)
+        kept.append(line)
+    return "\n".join(kept) + "\n", line_sections
 
 
 def _line_numbers(text: str) -> dict[str, dict[str | None, int]]:

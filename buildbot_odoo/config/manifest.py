@@ -442,20 +442,24 @@ class ManifestLoader:
         build.options = {k: v[0] for k, v in resolved.items()}
         build.where = {k: v[1:] for k, v in resolved.items()}
         ctx = ParseContext(directory, self.post_buildout_steps)
-        errors_before = len(self.problems.errors)
-        if not _BUILD_NAME_RE.match(section.name):
+        # counted here, not from self.problems: an error inherited from a parent
+        # section is reported once, but makes every inheriting build invalid too
+        ok = bool(_BUILD_NAME_RE.match(section.name))
+        if not ok:
             self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
                                 file=section.file, line=section.line, section=section.name)
         for key, value in build.options.items():
-            self._parse_option(build, ctx, key, value)
+            ok = self._parse_option(build, ctx, key, value) and ok
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
         build.test_command = build.test_command or f"bin/test_{build.buildout_part}"
         if build.http_port_min > build.http_port_max:
             self.problems.error("odoo.http-port-min is above odoo.http-port-max",
                                 **build.location("odoo.http-port-min"))
-        return build if len(self.problems.errors) == errors_before else None
+            ok = False
+        return build if ok else None
 
-    def _parse_option(self, build: BuildSpec, ctx: ParseContext, key: str, value: str) -> None:
+    def _parse_option(self, build: BuildSpec, ctx: ParseContext, key: str, value: str) -> bool:
+        """Parse one option into ``build``; False when it is an error (reported)."""
         decl = MANIFEST_OPTIONS.get(key)
         try:
             if decl is not None:
@@ -467,6 +471,8 @@ class ManifestLoader:
                 self._warn_unknown(build, key)
         except ValueError as exc:
             self.problems.error(str(exc), **build.location(key))
+            return False
+        return True
 
     def _bootstrap_option(self, build: BuildSpec, name: str, value: str) -> None:
         if name in BOOTSTRAP_REFUSED:

@@ -19,6 +19,8 @@ from .ini import IniSection, read_ini
 DEFAULT_DB_PREFIX = "odoo_buildbot"
 CAPABILITY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+#: worker properties are identifiers (letters, digits, '_', '-', '.'), never phrases
+_PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _DB_PREFIX_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 #: capability options that must never be written in clear: they would become properties
@@ -197,6 +199,11 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
             ok = False
     for key, value in section.options.items():
         setter = WORKER_OPTIONS.get(key)
+        if setter is None and not _PROPERTY_RE.match(key):
+            problems.error(_bad_property_name(key, value), file=section.file,
+                           line=section.line_of(key), section=section.name)
+            ok = False
+            continue
         if setter is None:
             spec.properties[key] = value
             continue
@@ -208,6 +215,17 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                            section=section.name, option=key)
             ok = False
     return spec if ok else None
+
+
+def _bad_property_name(key: str, value: str) -> str:
+    """``capability postgresql 9.1 port=5433`` (no ``=`` after the option) reads as an
+    option ``capability postgresql 9.1 port``: say what was probably meant."""
+    first = key.split()[0] if key.split() else key
+    message = f"{key!r} is not an option nor a property name"
+    if first in WORKER_OPTIONS:
+        rest = key[len(first):].strip()
+        message += f" (did you mean '{first} = {rest}={value}'?)"
+    return message
 
 
 def load_workers(path: str | Path, problems: Problems,

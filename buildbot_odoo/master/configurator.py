@@ -7,7 +7,9 @@ user's ``BuildmasterConfig`` touched (appended to, never replaced).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from ..capability.definitions import builtin_capabilities, validate_definition
@@ -30,6 +32,28 @@ from .workers import make_worker
 DEFAULT_MANIFESTS = ("buildouts/MANIFEST.cfg",)
 DEFAULT_WORKERS = "workers.cfg"
 CONFIG_LISTS = ("workers", "builders", "schedulers", "change_source")
+#: set while ``buildbot-odoo check`` runs a master.cfg: see :func:`collecting_configurators`
+_COLLECTOR: ContextVar[list[BuildoutsConfigurator] | None] = ContextVar(
+    "buildbot_odoo_collector", default=None)
+
+
+@contextmanager
+def collecting_configurators() -> Iterator[list[BuildoutsConfigurator]]:
+    """Run a master.cfg in this block to learn its configurators without failing on errors.
+
+    Inside the block, :meth:`BuildoutsConfigurator.populate` records the
+    configurator (with its checked plan in ``.plan``) in the yielded list and
+    does not raise on configuration problems, so ``buildbot-odoo check`` can
+    report every problem with the capabilities, subfactories and paths the
+    user's master.cfg sets up.  A valid configuration is still appended to the
+    config, so the rest of master.cfg sees what it expects.
+    """
+    found: list[BuildoutsConfigurator] = []
+    token = _COLLECTOR.set(found)
+    try:
+        yield found
+    finally:
+        _COLLECTOR.reset(token)
 
 
 def _noop(configurator, options, buildout_path, environ) -> list:
@@ -84,10 +108,14 @@ class BuildoutsConfigurator:
         Raises :class:`ConfigError` (every problem, with file and line) before
         anything is added when the input is invalid.
         """
-        plan = self.load()
-        plan.problems.raise_if_errors()
-        self.plan = plan
-        made = self.make_objects(plan)
+        plan, made = self._checked_objects()
+        collector = _COLLECTOR.get()
+        if collector is not None:  # the caller reports the problems
+            collector.append(self)
+        else:
+            plan.problems.raise_if_errors()
+        if made is None:
+            return
         for key in CONFIG_LISTS:
             existing = config.get(key)
             if existing is None:
@@ -97,10 +125,42 @@ class BuildoutsConfigurator:
         for key, objects in made.items():
             config[key].extend(objects)
 
+    def check(self) -> Plan:
+        """Everything :meth:`populate` would refuse, all at once, without touching a config.
+
+        The files are loaded and checked, then every Buildbot object is made
+        (subfactories check their own options then), collecting problems in
+        ``plan.problems`` instead of stopping at the first.
+        """
+        plan, _ = self._checked_objects()
+        return plan
+
+    def _checked_objects(self) -> tuple[Plan, dict[str, list] | None]:
+        """The plan (also kept as ``self.plan``) and the objects, or None on errors."""
+        plan = self.load()
+        self.plan = plan
+        if plan.problems.errors:
+            return plan, None
+        try:
+            made = self.make_objects(plan)
+        except ConfigError as exc:
+            plan.problems.extend(exc.problems)
+            return plan, None
+        return plan, made
+
     def make_objects(self, plan: Plan) -> dict[str, list]:
+        """Buildbot objects for a checked plan; ConfigError lists every builder's problems."""
         next_worker = PriorityNextWorker({w.name: w.worker_priority for w in plan.workers})
-        builders = [make_builder(p, make_factory(self, p, plan.definitions), next_worker)
-                    for p in plan.dispatch.builders]
+        builders, problems = [], []
+        for builder_plan in plan.dispatch.builders:
+            try:
+                factory = make_factory(self, builder_plan, plan.definitions)
+            except ConfigError as exc:  # one bad build must not hide the others' problems
+                problems.extend(exc.problems)
+                continue
+            builders.append(make_builder(builder_plan, factory, next_worker))
+        if problems:  # builders of one build share its problems: each is told once
+            raise ConfigError(list(dict.fromkeys(problems)))
         schedulers, change_sources = self.make_scheduling(plan)
         return {
             "workers": [make_worker(w) for w in plan.workers],

@@ -138,3 +138,31 @@ def test_priority_next_worker():
     assert picked == {"b", "c"}
     assert chooser(None, [FakeWFB("a")], None).worker.workername == "a"
     assert chooser(None, [], None) is None
+
+
+def test_populate_reports_the_factory_problems_of_every_build_at_once(master_dir):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "[sale]\n", "[sale]\ndb-steps = pg_remote_copy\n").replace(
+        "[queue]\n", "[queue]\ndb-steps = pg_remote_copy\n"))
+    config: dict = {}
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir, config)
+    assert [(p.section, p.option) for p in raised.value.problems] == [
+        ("sale", "pg_remote_copy.arguments"), ("queue", "pg_remote_copy.arguments")]
+    assert config == {}
+
+
+def test_collecting_mode_records_the_configurator_instead_of_raising(master_dir):
+    from buildbot_odoo.master.configurator import collecting_configurators
+
+    (master_dir / "workers.cfg").write_text("[a]\nmax_builds = 0\n")
+    config: dict = {}
+    with collecting_configurators() as found:
+        conf = BuildoutsConfigurator(master_dir)
+        conf.populate(config)
+    assert found == [conf] and config == {}
+    assert [p.message for p in conf.plan.problems.errors] == [
+        "missing required option 'password'", "'0' must be at least 1"]
+    with pytest.raises(ConfigError):  # outside the block: the usual refusal
+        conf.populate(config)

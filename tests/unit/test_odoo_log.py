@@ -27,6 +27,16 @@ def by_name(analyzer: OdooLogAnalyzer) -> dict[str, TestOutcome]:
     return {outcome.short_name: outcome for outcome in analyzer.outcomes}
 
 
+def test_trailing_space_of_odoo_records_is_ignored():
+    # real Odoo 16+ ends each record with " %(perf_info)s", empty outside requests
+    text = "".join(line + " \n" for line in (LOGS / "odoo17_success.log").read_text().splitlines()
+                   if line.strip())
+    spaced, plain = OdooLogAnalyzer.from_text(text), analyze("odoo17_success.log")
+    assert [(o.name, o.outcome) for o in spaced.outcomes] == \
+           [(o.name, o.outcome) for o in plain.outcomes]
+    assert len(spaced.outcomes) == 5
+
+
 def test_doctests():
     failures, _ = doctest.testmod(odoo_log)
     assert failures == 0

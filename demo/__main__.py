@@ -1,0 +1,90 @@
+"""``python -m demo`` (what ``./scripts/demo.sh`` runs): a real fleet, its builds, its web UI.
+
+Starts two PostgreSQL servers of different major versions, a master made with
+``buildbot-odoo init`` and three ``buildbot-worker`` processes with different
+capabilities (demo/fleet.py), forces every builder through the force
+scheduler, prints one line per build, then leaves the web UI up until Ctrl-C.
+With ``--once`` it stops after printing and exits 1 if any build failed.
+Everything lives in ``.demo/`` (or ``--dir``), removed when the demo stops.
+See docs/demo.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from .fleet import REPO, Fleet, FleetError, clear_leftovers, format_reports, say
+
+
+class Stop(Exception):
+    """SIGTERM or SIGINT: leave the waiting loop, then stop everything."""
+
+
+def _raise_stop(signum, frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scripts/demo.sh", description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true",
+                        help="run the builds once, print the results, stop everything; "
+                             "exit 1 if a build failed")
+    parser.add_argument("--dir", type=Path, default=REPO / ".demo",
+                        help="where everything goes (default: .demo in the repository); "
+                             "removed when the demo stops")
+    parser.add_argument("--with-failure", action="store_true",
+                        help="add a build whose tests fail on purpose (the stand-in's "
+                             "standin_failing addon)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the directory (logs, master, workers) after stopping")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    fleet = Fleet(args.dir, with_failure=args.with_failure)
+    failed: list[str] | None = None  # set once the builds are done
+    try:
+        fleet.start()
+        reports = fleet.run_all()
+        print("\n" + format_reports(reports) + "\n", flush=True)
+        for report in reports:
+            if report.env_shown is not None:
+                say(f"{report.builder} on {report.worker}: show-env printed "
+                    f"{', '.join(report.env_shown)}")
+        failed = [r.builder for r in reports if not r.ok]
+        if failed:
+            say(f"failed: {', '.join(failed)} (their logs: {fleet.url}#/builders)")
+        if args.once:
+            return 1 if failed else 0
+        say(f"web UI: {fleet.url}  (Ctrl-C stops the workers, the master and PostgreSQL)")
+        threading.Event().wait()
+    except Stop as stop:
+        say(f"{stop}: stopping")
+        if failed is not None:  # the normal end of the interactive demo
+            return 1 if failed else 0
+        return 130
+    except FleetError as exc:
+        print(f"demo: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the clean-up finish
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        fleet.stop()
+        if args.keep:
+            say(f"kept {args.dir}")
+        else:
+            clear_leftovers(args.dir)
+        say("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

