@@ -318,7 +318,8 @@ def _parse_addons(_ctx: ParseContext, text: str) -> list[str]:
         raise ValueError("no addon given (use 'all' for every addon)")
     for addon in addons:
         if not _ADDON_RE.match(addon):
-            raise ValueError(f"{addon!r} is not an addon name")
+            hint = " (addons are separated by commas)" if len(addon.split()) > 1 else ""
+            raise ValueError(f"{addon!r} is not an addon name{hint}")
     return addons
 
 
@@ -407,6 +408,9 @@ class ManifestLoader:
         for name, (section, doc, directory) in sections.items():
             resolved = self._resolve(name, sections, doc, [])
             if resolved is None:
+                # the inheritance is broken: still check the section's own options,
+                # so that one run reports every mistake; the build itself is left out
+                self._parse(section, _own_options(section, doc), directory)
                 continue
             build = self._parse(section, resolved, directory)
             if build is not None:
@@ -500,6 +504,14 @@ class ManifestLoader:
     def _subfactory_option_names(self) -> list[str]:
         return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()
                 for name in (names or ())]
+
+
+def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:
+    """The section's options over its file's ``[DEFAULT]``, without what it inherits."""
+    own = _located(doc.defaults) if doc.defaults is not None else {}
+    own.update(_located(section))
+    own.pop("inherit", None)
+    return own
 
 
 def _located(section: IniSection) -> dict[str, tuple[str, str, int, str]]:

@@ -79,8 +79,17 @@ class LineValueError(ValueError):
         self.offset = offset
 
 
+class LineValueErrors(ValueError):
+    """Every bad line of a multi-line value: the user fixes them all in one go."""
+
+    def __init__(self, errors: list[LineValueError]):
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
 def _set_capabilities(spec: WorkerSpec, text: str) -> None:
     seen: dict[tuple[str, Version | None], str] = {}
+    errors: list[LineValueError] = []
     for offset, raw in enumerate(text.splitlines()):
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
@@ -88,15 +97,18 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
         try:
             decl = parse_capability_line(line)
         except ValueError as exc:
-            raise LineValueError(str(exc), offset) from None
+            errors.append(LineValueError(str(exc), offset))
+            continue
         key = (decl.name, decl.version)
         if key in seen:
             version = "without version" if decl.version is None else f"version {decl.version}"
-            raise LineValueError(
-                f"{decl.name} {version} declared twice: {seen[key]!r} and {line!r}", offset
-            )
+            errors.append(LineValueError(
+                f"{decl.name} {version} declared twice: {seen[key]!r} and {line!r}", offset))
+            continue
         seen[key] = line
         spec.capabilities.append(decl)
+    if errors:
+        raise LineValueErrors(errors)
 
 
 def _set_only_if(spec: WorkerSpec, text: str) -> None:
@@ -210,9 +222,10 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
         try:
             setter(spec, value)
         except ValueError as exc:
-            line = section.line_of(key) + getattr(exc, "offset", 0)
-            problems.error(str(exc), file=section.file, line=line,
-                           section=section.name, option=key)
+            for error in getattr(exc, "errors", [exc]):
+                line = section.line_of(key) + getattr(error, "offset", 0)
+                problems.error(str(error), file=section.file, line=line,
+                               section=section.name, option=key)
             ok = False
     return spec if ok else None
 

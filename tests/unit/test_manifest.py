@@ -92,6 +92,21 @@ def test_inherit_cycle_and_missing_parent(manifest):
                for m in messages)
 
 
+def test_broken_inheritance_still_reports_the_sections_own_mistakes(manifest):
+    builds, problems = load(manifest("""
+        [c]
+        inherit = nowhere
+        buildout = git http://x
+        odoo-addons = sale stock
+        build-requirs = pg
+        """))
+    assert "c" not in builds
+    errors = [(p.line, p.option) for p in problems.errors]
+    assert errors == [(2, "inherit"), (3, "buildout"), (4, "odoo-addons")]
+    assert "(addons are separated by commas)" in problems.errors[2].message
+    assert [(p.line, p.option) for p in problems.warnings] == [(5, "build-requirs")]
+
+
 def test_unique_names_across_manifests(manifest):
     first = manifest("[x]\nbuildout = standalone sample.cfg\n")
     second = manifest("[x]\nbuildout = standalone sample.cfg\n", "buildouts/OTHER.cfg")

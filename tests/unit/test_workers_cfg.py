@@ -96,6 +96,17 @@ def test_error_line_points_at_continuation_line(write):
     assert error.line == 5
 
 
+def test_every_bad_capability_line_is_reported(write):
+    workers, problems = load(write, "[w]\npassword = x\ncapability = postgresql 15\n"
+                                    "    postgresql 15 port=5433\n    postgresql 9..2\n"
+                                    "    postgresql 16\n    bad=name\n")
+    assert workers == []
+    assert [(p.line, p.option) for p in problems.errors] == [
+        (4, "capability"), (5, "capability"), (7, "capability")]
+    assert "declared twice" in problems.errors[0].message
+    assert "'9..2'" in problems.errors[1].message
+
+
 def test_missing_password(write):
     workers, problems = load(write, "[w]\ncapability = postgresql 15\n")
     assert workers == []
