@@ -186,8 +186,19 @@ def plan_as_data(loaded: Loaded) -> dict:
                         "reason": u.reason}
                        for plan in loaded.plans for u in plan.dispatch.unassigned],
         "workers": list(workers.values()),
+        "watch": _watch_data(loaded.plans),
         "problems": [_problem_data(p) for p in loaded.all_problems()],
     }
+
+
+def _watch_data(plans: Sequence[Plan]) -> dict:
+    """What the master polls and which builds each branch schedules (docs/scheduling.md)."""
+    merged: dict[str, list] = {"pollers": [], "schedulers": [], "unwatched": []}
+    for plan in plans:
+        data = plan.watch.as_data()
+        for key in merged:
+            merged[key].extend(data[key])
+    return merged
 
 
 def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
@@ -252,6 +263,7 @@ def print_plan(data: dict) -> None:
         print("\nBuilds without any worker (no builder made):")
         for item in data["unassigned"]:
             print(f"  {item['file']}:{item['line']}: {item['build']}: {item['reason']}")
+    _print_watch(data["watch"])
     idle = [w for w in data["workers"] if not w["builders"]]
     if idle:
         print("\nWorkers without any builder:")
@@ -259,6 +271,24 @@ def print_plan(data: dict) -> None:
             reserved = " ".join(worker["build_only_if_requires"])
             why = f" (build-only-if-requires {reserved})" if reserved else ""
             print(f"  {worker['file']}:{worker['line']}: {worker['name']}{why}")
+
+
+def _print_watch(watch: dict) -> None:
+    """Each polled branch with the builds it schedules, then the builds no commit schedules."""
+    watchers: dict[tuple[str, str, str], list[str]] = {}
+    for scheduler in watch["schedulers"]:
+        for branch in scheduler["watch"]:
+            key = (branch["vcs"], branch["url"], branch["branch"])
+            watchers.setdefault(key, []).append(
+                f"{scheduler['build']} ({scheduler['tree_stable_timer']}s)")
+    if watch["pollers"]:
+        print()
+        _print_columns(("POLLED BRANCH", "SCHEDULES (tree-stable timer)"), [
+            (f"{p['vcs']} {p['url']} {p['branch']}",
+             ", ".join(watchers.get((p["vcs"], p["url"], p["branch"]), [])) or "-")
+            for p in watch["pollers"]])
+    if watch["unwatched"]:
+        print("\nBuilds no commit schedules (force them): " + ", ".join(watch["unwatched"]))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -101,7 +101,8 @@ def test_check_reports_every_problem_of_every_file_in_order(master_dir, capsys):
         "buildouts/MANIFEST.cfg:3: x: build-for: Invalid requirement: 'postgresql 15': '15' "
         "has no operator (expected one of == != < <= > >= before it)",
         "buildouts/MANIFEST.cfg:4: x: colour: warning: unknown option 'colour' is ignored",
-        "buildouts/MANIFEST.cfg:7: y: odoo-addons: 'sale stock!' is not an addon name",
+        "buildouts/MANIFEST.cfg:7: y: odoo-addons: 'sale stock!' is not an addon name "
+        "(addons are separated by commas)",
         "buildouts/MANIFEST.cfg:9: z: inherit: 'nowhere' is not a section of any manifest",
         "buildouts/MANIFEST.cfg:13: ok: post-buildout-steps: unknown subfactory "
         f"'install-modules-tests' (did you mean 'install-modules-test'?); known: {known}",
@@ -233,8 +234,34 @@ def test_plan_table(master_dir, capsys):
         "  buildouts/MANIFEST.cfg:12: sale-legacy: the only workers meeting its requirements "
         "take only builds requiring their build-only-if-requires: gamma",
         "  buildouts/MANIFEST.cfg:25: nothing-fits: no worker has wkhtmltopdf",
+        "",
+        "Builds no commit schedules (force them): base, sale, queue, ui",
     ]
     assert err == []
+
+
+def test_plan_shows_what_each_polled_branch_schedules(master_dir, capsys):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "[sale]\n", "[sale]\nwatch = git https://git.example/sale.git 17.0\n"
+                    "        hg https://hg.example/sale\ntree-stable-timer = 60\n").replace(
+        "[queue]\n", "[queue]\nwatch = git https://git.example/sale.git 17.0\n"))
+    code, out, _ = run(capsys, "plan", master_dir)
+    assert code == 0
+    start = out.index("POLLED BRANCH                          SCHEDULES (tree-stable timer)")
+    assert out[start + 1:start + 4] == [
+        "git https://git.example/sale.git 17.0  sale (60s), queue (600s)",
+        "hg https://hg.example/sale default     sale (60s)",
+        "",
+    ]
+    assert out[start + 4] == "Builds no commit schedules (force them): base, ui"
+    code, out, _ = run(capsys, "plan", master_dir, "--format", "json")
+    watch = json.loads("\n".join(out))["watch"]
+    assert [p["name"] for p in watch["pollers"]] == [
+        "git https://git.example/sale.git 17.0", "hg https://hg.example/sale default"]
+    assert [(s["build"], s["builders"]) for s in watch["schedulers"]] == [
+        ("sale", ["sale-pg15", "sale-pg18"]), ("queue", ["queue-pg15"])]
+    assert watch["unwatched"] == ["base", "ui"]
 
 
 def test_plan_shows_idle_workers(master_dir, capsys):
