@@ -18,7 +18,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .fleet import REPO, Fleet, FleetError, clear_leftovers, format_reports, say
+from tests.support.buildbot_processes import ProcessError
+
+from .fleet import REPO, Fleet, clear_leftovers, format_reports, say
 
 
 class Stop(Exception):
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if failed is not None:  # the normal end of the interactive demo
             return 1 if failed else 0
         return 130
-    except FleetError as exc:
+    except ProcessError as exc:  # a FleetError too: something missing, or a step that failed
         print(f"demo: error: {exc}", file=sys.stderr, flush=True)
         return 2
     finally:

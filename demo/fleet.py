@@ -19,25 +19,22 @@ Everything is made with the tools a user would run, in this order:
    that does not hold any virtualenv's ``bin`` (worker-setup.rst) and no
    libpq variable (only the capability options choose a cluster).
 
-Builds are forced through the force scheduler of the REST API and read back
-from it (:class:`MasterApi`).  Nothing here is shipped with the package.
+The processes are started, and builds forced through the force scheduler of
+the REST API and read back from it, with the tests' harness
+(``tests/support/buildbot_processes.py``: :class:`Site`, :class:`MasterApi`).
+Nothing here is shipped with the package.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
-import json
 import os
 import re
 import shutil
 import signal
 import string
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version as distribution_version
@@ -46,24 +43,28 @@ from pathlib import Path
 from buildbot.process.results import SUCCESS, WARNINGS, Results
 
 from buildbot_odoo.cli import write_secret
+from tests.support.buildbot_processes import (
+    BIN,
+    CONNECT_TIMEOUT,
+    ProcessError,
+    Site,
+    StartStop,
+    run,
+    worker_environ,
+)
 from tests.support.postgres import (
     PgServer,
     find_pg_installations,
-    free_port,
     one_install_per_major,
 )
 from tests.support.standin import FIXTURES, copy_standin_source
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "master"
-#: the project's virtualenv: buildbot, buildbot-odoo (the master side)
-BIN = Path(sys.executable).parent
 #: the line the Odoo stand-in (as Odoo) logs once connected
 SERVER_VERSION_RE = re.compile(r"odoo\.sql_db: PostgreSQL server version: (\S+)")
-FORCE_SCHEDULER = "force"
 ODOO_TESTS_STEP = "odoo-tests"
 ODOO_LOG = "odoo.log"
-CONNECT_TIMEOUT = 90
 BUILD_TIMEOUT = 900
 #: the seed's RabbitMQ example (worker-setup.rst); no broker runs: the
 #: capability is declared and its options reach the build's environment
@@ -71,8 +72,12 @@ RABBITMQ = {"base_uri": "amqp://guest:guest@localhost:5672/", "binary": "rabbitm
             "sudo": "False"}
 
 
-class FleetError(RuntimeError):
-    """Something the fleet needs failed; the message says what and shows its output."""
+class FleetError(ProcessError):
+    """Something the fleet needs is missing; the message says what to install.
+
+    The harness's own :class:`ProcessError` (a command, a wait, a REST call
+    that failed) is its base: the demo reports both alike.
+    """
 
 
 def say(message: str) -> None:
@@ -115,160 +120,12 @@ def create_worker_role(server: PgServer, role: str) -> None:
 # processes
 
 
-def run(command: Sequence, env: dict | None = None, cwd: Path | None = None,
-        what: str = "", timeout: float = 300, log: Path | None = None) -> str:
-    """Run an argument list; its output, or FleetError with the output (and a log tail)."""
-    args = [str(c) for c in command]
-    try:
-        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd,
-                              timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise FleetError(f"{what or args[0]}: {exc}") from None
-    if done.returncode != 0:
-        tail = ""
-        if log is not None and log.exists():
-            tail = "\n--- " + str(log) + " (end) ---\n" + log.read_text(errors="replace")[-3000:]
-        raise FleetError(f"{what or ' '.join(args)} failed ({done.returncode}):\n"
-                         f"{done.stdout}{done.stderr}{tail}")
-    return done.stdout
-
-
-def worker_environ(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The workers' environment: no virtualenv's bin on PATH, no libpq variable.
-
-    worker-setup.rst: do not start the worker from an activated virtualenv nor
-    with a virtualenv's ``bin`` on PATH; the build steps (buildout first) would
-    use its Python.  libpq variables are dropped so that only capability
-    options choose the cluster a build uses.
-    """
-    env = {k: v for k, v in (os.environ if base is None else base).items()
-           if not k.startswith("PG") and k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
-    kept = [p for p in env.get("PATH", "").split(os.pathsep)
-            if p and not (Path(p).parent / "pyvenv.cfg").is_file()]
-    env["PATH"] = os.pathsep.join(kept or ["/usr/bin", "/bin"])
-    return env
-
-
 def system_python(env: dict[str, str]) -> str:
     """The ``python3`` the workers' PATH finds (not a virtualenv's)."""
     found = shutil.which("python3", path=env["PATH"])
     if found is None:
         raise FleetError("no python3 on PATH outside virtualenvs: install Python 3")
     return found
-
-
-# --------------------------------------------------------------------------
-# the REST API
-
-
-class MasterApi:
-    """The parts of Buildbot's REST API (``/api/v2``) the demo and the tests use."""
-
-    def __init__(self, base_url: str):
-        self.base = base_url.rstrip("/") + "/api/v2"
-
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.base + path, timeout=30) as response:
-            return json.load(response)
-
-    def raw(self, path: str) -> str:
-        with urllib.request.urlopen(self.base + path, timeout=30) as response:
-            return response.read().decode("utf-8", "replace")
-
-    def one(self, collection: str, path: str) -> dict:
-        return self.get(path)[collection][0]
-
-    def force(self, builder: str, reason: str = "demo") -> int:
-        """Force ``builder`` through the force scheduler; the build request id."""
-        builderid = self.one("builders", f"/builders/{builder}")["builderid"]
-        body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
-                           "params": {"builderid": builderid, "reason": reason}}).encode()
-        request = urllib.request.Request(f"{self.base}/forceschedulers/{FORCE_SCHEDULER}",
-                                         data=body,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                answer = json.load(response)
-        except urllib.error.HTTPError as exc:
-            raise FleetError(f"forcing {builder}: HTTP {exc.code} "
-                             f"{exc.read().decode(errors='replace')}") from None
-        if "error" in answer:
-            raise FleetError(f"forcing {builder}: {answer['error']}")
-        return int(next(iter(answer["result"][1].values())))
-
-    def builders(self) -> list[dict]:
-        return self.get("/builders")["builders"]
-
-    def worker_connected(self, name: str) -> bool:
-        return bool(self.one("workers", f"/workers/{name}")["connected_to"])
-
-    def request_complete(self, brid: int) -> bool:
-        return bool(self.one("buildrequests", f"/buildrequests/{brid}")["complete"])
-
-    def build_of_request(self, brid: int) -> dict:
-        return self.one("builds", f"/builds?buildrequestid={brid}")
-
-    def steps(self, buildid: int) -> list[dict]:
-        return self.get(f"/builds/{buildid}/steps")["steps"]
-
-    def _logid(self, stepid: int, log_name: str) -> int | None:
-        logs = self.get(f"/steps/{stepid}/logs")["logs"]
-        return next((log["logid"] for log in logs if log["name"] == log_name), None)
-
-    def step_log(self, stepid: int, log_name: str) -> str:
-        """A step log's whole text, found by its name (``odoo.log``, ``stdio``)."""
-        logid = self._logid(stepid, log_name)
-        return "" if logid is None else self.raw(f"/logs/{logid}/raw")
-
-    def step_output(self, stepid: int, log_name: str = "stdio") -> list[str]:
-        """What the command wrote to its stdout: the ``o`` lines of a stream log.
-
-        A stream log's chunks prefix each line with its channel: ``h`` for
-        Buildbot's header (the command, its environment), ``o`` and ``e``.
-        """
-        logid = self._logid(stepid, log_name)
-        if logid is None:
-            return []
-        chunks = self.get(f"/logs/{logid}/contents")["logchunks"]
-        lines = "".join(chunk["content"] for chunk in chunks).splitlines()
-        return [line[1:] for line in lines if line.startswith("o")]
-
-    def properties(self, buildid: int) -> dict:
-        props = self.get(f"/builds/{buildid}/properties")["properties"][0]
-        return {name: value for name, (value, _source) in props.items()}
-
-    def test_result_sets(self, buildid: int) -> list[dict]:
-        return self.get(f"/builds/{buildid}/test_result_sets")["test_result_sets"]
-
-    def test_results(self, setid: int) -> list[dict]:
-        return self.get(f"/test_result_sets/{setid}/results")["test_results"]
-
-    def tests_summary(self, buildid: int) -> str:
-        """``2 passed, 0 failed, 1 skipped`` from the build's test results."""
-        counts = {"passed": 0, "failed": 0, "skipped": 0}
-        sets = self.test_result_sets(buildid)
-        for result_set in sets:
-            if result_set["category"] == "pass_fail":
-                counts["passed"] += result_set["tests_passed"] or 0
-                counts["failed"] += result_set["tests_failed"] or 0
-            elif result_set["category"] == "skipped":
-                counts["skipped"] += len(self.test_results(result_set["test_result_setid"]))
-        if not sets:
-            return "no test results"
-        return ", ".join(f"{n} {word}" for word, n in counts.items())
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except (OSError, IndexError, KeyError):
-            value = None
-        if value:
-            return value
-        time.sleep(0.5)
-    raise FleetError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 # --------------------------------------------------------------------------
@@ -331,7 +188,7 @@ class BuildReport:
         return Results[self.result] if 0 <= self.result < len(Results) else str(self.result)
 
 
-class Fleet:
+class Fleet(StartStop):
     """A master, three workers and two PostgreSQL servers under ``root``.
 
     ``servers``: already running servers to use (the tests share theirs);
@@ -345,23 +202,20 @@ class Fleet:
         self.say = progress
         self.own_servers = servers is None
         self.servers = list(servers) if servers is not None else []
-        self.pb_port = free_port()
-        self.www_port = free_port()
-        self.api = MasterApi(self.url)
+        self.site = Site(self.root)
+        self.api = self.site.api
         self.workers: list[DemoWorker] = []
         self.env = worker_environ()
-        self.master_started = False
-        self.started_workers: list[str] = []
 
     # -- paths
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.www_port}/"
+        return self.site.master.url
 
     @property
     def master_dir(self) -> Path:
-        return self.root / "master"
+        return self.site.master.directory
 
     @property
     def worker_env(self) -> Path:
@@ -371,17 +225,6 @@ class Fleet:
         return self.root / "workers" / name
 
     # -- lifecycle
-
-    def __enter__(self) -> Fleet:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     def start(self) -> None:
         clear_leftovers(self.root)
@@ -397,23 +240,12 @@ class Fleet:
         self.start_master()
         for worker in self.workers:
             self.start_worker(worker)
-        for worker in self.workers:
-            wait_for(lambda w=worker: self.api.worker_connected(w.name),
-                     f"worker {worker.name} to connect", CONNECT_TIMEOUT)
+        self.site.wait_connected(CONNECT_TIMEOUT)
         self.say(f"{len(self.workers)} workers connected")
 
     def stop(self) -> None:
         """Workers, master, then the servers this fleet started; each step runs regardless."""
-        for name in reversed(self.started_workers):
-            with contextlib.suppress(FleetError):
-                run([self.worker_env / "bin" / "buildbot-worker", "stop", self.worker_dir(name)],
-                    env=self.env, what=f"stopping worker {name}", timeout=60)
-        self.started_workers.clear()
-        if self.master_started:
-            with contextlib.suppress(FleetError):
-                run([BIN / "buildbot", "stop", self.master_dir], what="stopping the master",
-                    timeout=120)
-            self.master_started = False
+        self.site.stop()
         if self.own_servers:
             for server in self.servers:
                 server.stop()
@@ -442,7 +274,8 @@ class Fleet:
         old, new = self.servers[0], self.servers[-1]
         run([BIN / "buildbot-odoo", "init", self.master_dir], what="buildbot-odoo init")
         self.workers = demo_workers(old, new)
-        values = {"pb_port": self.pb_port, "www_port": self.www_port, "fixtures": FIXTURES,
+        master = self.site.master
+        values = {"pb_port": master.pb_port, "www_port": master.www_port, "fixtures": FIXTURES,
                   "old_major": old.install.major_version, "new_major": new.install.major_version}
         files = {"master.cfg": ["master.cfg"], "buildouts/MANIFEST.cfg": ["MANIFEST.cfg"],
                  "buildouts/standin.cfg": ["standin.cfg"]}
@@ -466,25 +299,17 @@ class Fleet:
         self.say("buildbot-odoo plan:\n" + plan.rstrip())
 
     def start_master(self) -> None:
-        run([BIN / "buildbot", "create-master", "-r", self.master_dir],
-            what="buildbot create-master")
-        log = self.master_dir / "twistd.log"
-        run([BIN / "buildbot", "start", self.master_dir], what="buildbot start", log=log,
-            timeout=180)
-        self.master_started = True
+        self.site.master.create()  # keeps the master.cfg written above
+        self.site.master.start()
         self.say(f"master running: {self.url}")
 
     def start_worker(self, worker: DemoWorker) -> None:
-        directory = self.worker_dir(worker.name)
+        """create-worker with the worker virtualenv's ``buildbot-worker``, then start."""
         password = (self.master_dir / "secrets" / worker.name).read_text()
-        program = self.worker_env / "bin" / "buildbot-worker"
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        run([program, "create-worker", "-r", directory, f"127.0.0.1:{self.pb_port}",
-             worker.name, password], env=self.env, what=f"create-worker {worker.name}")
-        copy_standin_source(directory / "odoo_standin")
-        run([program, "start", directory], env=self.env, what=f"starting worker {worker.name}",
-            log=directory / "twistd.log", timeout=120)
-        self.started_workers.append(worker.name)
+        started = self.site.add_worker(worker.name, password, self.worker_dir(worker.name),
+                                       self.worker_env / "bin" / "buildbot-worker", self.env)
+        copy_standin_source(started.directory / "odoo_standin")
+        started.start()
         self.say(f"worker {worker.name}: " + "; ".join(
             c.split(" port=")[0] for c in worker.capabilities))
 
@@ -497,8 +322,8 @@ class Fleet:
     def wait(self, requests: dict[str, int], timeout: float = BUILD_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         for builder, brid in requests.items():
-            wait_for(lambda b=brid: self.api.request_complete(b), f"the build of {builder}",
-                     max(deadline - time.monotonic(), 1))
+            self.api.wait_complete(brid, f"the build of {builder}",
+                                   max(deadline - time.monotonic(), 1))
 
     def report(self, brid: int) -> BuildReport:
         build = self.api.build_of_request(brid)
@@ -564,5 +389,4 @@ def format_reports(reports: Sequence[BuildReport]) -> str:
                      for row in [headers, *rows])
 
 
-__all__ = ["BuildReport", "Fleet", "FleetError", "MasterApi", "format_reports",
-           "worker_environ"]
+__all__ = ["BuildReport", "Fleet", "FleetError", "format_reports"]

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import pytest
 
-from demo.fleet import BIN, RABBITMQ, SERVER_VERSION_RE, Fleet
+from demo.fleet import RABBITMQ, SERVER_VERSION_RE, Fleet
+from tests.support.buildbot_processes import BIN
 from tests.support.postgres import PgServer
 
 pytestmark = pytest.mark.integration

@@ -9,33 +9,37 @@
   its own reserved port and its own stand-in server, each checking that the
   server it talks to serves its own database; ports and servers are released.
 
-The site is the one of :mod:`tests.integration.test_build_e2e` (same master
-and worker processes, same REST helpers), with its own manifest.
+The site is the one of ``test_build_e2e`` (:func:`standin_site` of
+:mod:`tests.support.buildbot_processes`: a master, its worker ``w1``, the
+stand-in buildout), with its own master.cfg lines and manifest.
 """
 
 from __future__ import annotations
 
-import getpass
 import hashlib
-import json
 import socket
-import urllib.request
 from pathlib import Path
 
 import pytest
+from buildbot.process.results import SUCCESS
 
-from tests.integration import test_build_e2e as e2e
-from tests.support.postgres import PgServer
+from tests.support.buildbot_processes import FinishedBuild, Site, standin_site
+from tests.support.postgres import PgServer, free_port
+from tests.support.standin import FIXTURES
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.support.pg_fixtures"]
 
-SUCCESS = e2e.SUCCESS
-CHECK_SERVER = e2e.FIXTURES / "functional" / "check_server.py"
+CHECK_SERVER = FIXTURES / "functional" / "check_server.py"
 
-#: the e2e master, plus a force form naming the package an archive build deploys
-MASTER_CFG = e2e.MASTER_CFG + '''
+#: after the test master's header: buildbot-odoo, plus a force form naming the
+#: package an archive build deploys
+MASTER_CFG = '''\
 from buildbot.plugins import schedulers, util
+
+from buildbot_odoo import configure_from_buildouts
+
+configure_from_buildouts(basedir, c)
 c["schedulers"].append(schedulers.ForceScheduler(
     name="deploy", builderNames=[b.name for b in c["builders"] if b.name.startswith("from-pkg")],
     properties=[util.StringParameter(name="packaging_dir"),
@@ -72,60 +76,31 @@ inherit = func-a
 '''
 
 
-class Site(e2e.Site):
-    def write_master(self, pg: PgServer) -> None:
-        super().write_master(pg)
-        port_min = e2e.free_port()
-        manifest = MANIFEST_CFG.format(check=CHECK_SERVER, port_min=port_min,
-                                       port_max=port_min + 700)
-        (self.master / "master.cfg").write_text(
-            MASTER_CFG.format(pb=self.pb_port, www=self.www_port))
-        (self.master / "buildouts" / "MANIFEST.cfg").write_text(manifest)
-
-    def builder(self, prefix: str) -> str:
-        return next(b["name"] for b in self.get("/builders")["builders"]
-                    if b["name"].startswith(prefix + "-pg"))
-
-    def force_with(self, scheduler: str, builder: str, **params: str) -> int:
-        builderid = self.get(f"/builders/{builder}")["builders"][0]["builderid"]
-        body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
-                           "params": {"builderid": builderid, **params}}).encode()
-        request = urllib.request.Request(f"{self.api}/forceschedulers/{scheduler}", data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer = json.load(response)
-        assert "error" not in answer, answer
-        return int(next(iter(answer["result"][1].values())))
-
-    def finished(self, brid: int) -> e2e.Build:
-        e2e.wait_for(lambda: self.get(f"/buildrequests/{brid}")["buildrequests"][0]["complete"],
-                     f"build request {brid}", e2e.BUILD_TIMEOUT)
-        build = self.get(f"/builds?buildrequestid={brid}")["builds"][0]
-        props = self.get(f"/builds/{build['buildid']}/properties")["properties"][0]
-        return e2e.Build(build, self.get(f"/builds/{build['buildid']}/steps")["steps"],
-                         {k: v[0] for k, v in props.items()}, self, 0.0)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, pg_server: PgServer):
-    pg_server.create_role(getpass.getuser(), createdb=True)
-    made = Site(tmp_path_factory.mktemp("subfactories"))
-    made.write_master(pg_server)
-    try:
-        made.start()
+    """A master and its worker ``w1``, whose postgresql capability is ``pg_server``."""
+    port_min = free_port()
+    manifest = MANIFEST_CFG.format(check=CHECK_SERVER, port_min=port_min,
+                                   port_max=port_min + 700)
+    with standin_site(tmp_path_factory.mktemp("subfactories"), pg_server, MASTER_CFG,
+                      manifest) as made:
         yield made
-    finally:
-        made.stop()
+
+
+def builder(site: Site, prefix: str) -> str:
+    """The builder of build ``prefix`` (the one PostgreSQL version of the site)."""
+    return next(name for name in site.api.names("builders") if name.startswith(prefix + "-pg"))
 
 
 @pytest.fixture(scope="module")
-def packaged(site: Site) -> tuple[e2e.Build, e2e.Build]:
+def packaged(site: Site) -> tuple[FinishedBuild, FinishedBuild]:
     """The packaging build, then an archive build deploying what it uploaded."""
-    package = site.build(site.builder("pkg"))
+    package = site.api.build(builder(site, "pkg"))
     props = package.properties
-    deploy = site.finished(site.force_with(
-        "deploy", site.builder("from-pkg"), packaging_dir=props.get("packaging_dir", ""),
-        packaging_name=props.get("packaging_name", "")))
+    deploy = site.api.finished_build(site.api.force(
+        builder(site, "from-pkg"), scheduler="deploy",
+        params={"packaging_dir": props.get("packaging_dir", ""),
+                "packaging_name": props.get("packaging_name", "")}))
     print(f"\npackaging build: {package.wall}s, steps: {package.explain()}")
     return package, deploy
 
@@ -137,7 +112,7 @@ def test_packaging_build_installs_updates_and_uploads(packaged, site):
     assert package.step("update-modules")["state_string"] == "no error in the Odoo log"
     name, directory = package.properties["packaging_name"], package.properties["packaging_dir"]
     assert (name, directory) == (f"pkg-{package.data['number']}", "pkg")
-    archive = site.master / "packages" / "pkg" / f"{name}.tar.bz2"
+    archive = site.master.directory / "packages" / "pkg" / f"{name}.tar.bz2"
     checksum = Path(f"{archive}.md5").read_text().split()[0]
     assert checksum == hashlib.md5(archive.read_bytes(), usedforsecurity=False).hexdigest()
     builddir = Path(package.properties["builddir"])
@@ -155,10 +130,10 @@ def test_archive_build_deploys_the_uploaded_package(packaged):
 
 
 @pytest.fixture(scope="module")
-def functional_pair(site: Site) -> list[e2e.Build]:
+def functional_pair(site: Site) -> list[FinishedBuild]:
     """Two functional builds forced together on the one worker."""
-    requests = [site.force(site.builder(name)) for name in ("func-a", "func-b")]
-    return [site.finished(brid) for brid in requests]
+    requests = [site.api.force(builder(site, name)) for name in ("func-a", "func-b")]
+    return [site.api.finished_build(brid) for brid in requests]
 
 
 def port_is_free(port: int) -> bool:
@@ -189,4 +164,4 @@ def test_ports_and_servers_are_released(functional_pair, site):
         assert build.step("release-http-port")["results"] == SUCCESS
         assert build.step("stop-odoo-server-cleanup")["results"] == SUCCESS
         assert port_is_free(build.properties["odoo_http_port"])
-    assert list((site.worker / "port-claims").glob("*.claim")) == []
+    assert list((site.workers[0].directory / "port-claims").glob("*.claim")) == []

@@ -1,11 +1,13 @@
 """TEST FIXTURES, not product code: helpers shared by the test suite.
 
-``postgres``          real, throw-away PostgreSQL servers (one per installed major version)
-``pg_fixtures``       pytest fixtures on it: ``pg_installations``, ``pg_servers``, ``pg_server``
-``standin``           a zc.buildout virtualenv and the odoo-standin sample buildout
-``standin_fixtures``  pytest fixtures on it: ``buildout_executable``, ``standin_source``
+``postgres``            real, throw-away PostgreSQL servers (one per installed major version)
+``pg_fixtures``         pytest fixtures on it: ``pg_installations``, ``pg_servers``, ``pg_server``
+``standin``             a zc.buildout virtualenv and the odoo-standin sample buildout
+``standin_fixtures``    pytest fixtures on it: ``buildout_executable``, ``standin_source``
+``repos``               real git and Mercurial repositories made by the tests
+``buildbot_processes``  real Buildbot master and worker processes, the master's REST API
 
 Fixture modules are loaded with ``pytest_plugins = [...]`` in a test module;
-import helpers from ``postgres`` and ``standin`` only (importing a plugin
-module before pytest loads it defeats assertion rewriting).
+import helpers from the other modules only (importing a plugin module before
+pytest loads it defeats assertion rewriting).
 """

@@ -38,6 +38,25 @@ def copy_standin_source(dest: Path) -> Path:
     return dest
 
 
+def build_buildout(standin_source: Path, index_eggs: Sequence[str] = (),
+                   more: str = "") -> str:
+    """The text of a buildout a Buildbot build downloads: the sample one, with absolute paths.
+
+    A build runs its buildout file in the worker's build directory, where the
+    sample's defaults (relative to the file) reach nothing, so this one extends
+    the sample and names ``standin_source`` (a copy: ``develop`` writes there)
+    and the fixture addons.  ``index_eggs`` are distributions a ``tools`` part
+    installs from the package index (a cold build fetches them into the egg
+    cache); ``more`` is appended as is (sections of the caller's own).
+    """
+    lines = ["[buildout]", f"extends = {SAMPLE_BUILDOUT}", f"standin-source = {standin_source}",
+             f"addons-directory = {ADDONS_DIR}"]
+    if index_eggs:
+        lines += ["parts += tools", "", "[tools]", "recipe = zc.recipe.egg",
+                  "eggs = " + " ".join(index_eggs)]
+    return "\n".join(lines) + "\n" + more
+
+
 def offline_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """An environment in which pip cannot reach any index: proves a build is offline."""
     env = dict(os.environ if base is None else base)
