@@ -7,6 +7,7 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,12 @@ _OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _DB_PREFIX_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
+#: Buildbot's own rule for worker names (``buildbot.util.identifiers.ident_re``, at most
+#: 50 characters, not a reserved name), checked here so that the error names the file and
+#: line instead of surfacing from Buildbot's loader without either
+_WORKER_NAME_RE = re.compile("^[a-zA-Z\u00a0-\U0010ffff_-][a-zA-Z0-9\u00a0-\U0010ffff_-]*$")
+MAX_WORKER_NAME = 50
+RESERVED_WORKER_NAMES = ("debug", "change", "status")
 #: capability options that must never be written in clear: they would become properties
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
@@ -139,9 +146,12 @@ def _set_notify(spec: WorkerSpec, text: str) -> None:
 
 def _set_priority(spec: WorkerSpec, text: str) -> None:
     try:
-        spec.worker_priority = float(text)
+        priority = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(priority):  # nan would make the highest-priority choice arbitrary
+        raise ValueError(f"{text!r} is not a finite number")
+    spec.worker_priority = priority
 
 
 def _set_db_prefix(spec: WorkerSpec, text: str) -> None:
@@ -204,6 +214,10 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
 def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
     spec = WorkerSpec(section.name, "", file=section.file, line=section.line)
     ok = True
+    bad_name = _worker_name_problem(section.name)
+    if bad_name:
+        problems.error(bad_name, file=section.file, line=section.line, section=section.name)
+        ok = False
     for option in REQUIRED_WORKER_OPTIONS:
         if option not in section.options:
             problems.error(f"missing required option {option!r}", file=section.file,
@@ -228,6 +242,16 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                                section=section.name, option=key)
             ok = False
     return spec if ok else None
+
+
+def _worker_name_problem(name: str) -> str | None:
+    """Why Buildbot would refuse ``name`` as a worker name, if it would."""
+    if name in RESERVED_WORKER_NAMES:
+        return f"worker name {name!r} is reserved by Buildbot"
+    if not _WORKER_NAME_RE.match(name) or len(name) > MAX_WORKER_NAME:
+        return (f"worker name {name!r} is refused by Buildbot: letters, digits, '_' and '-', "
+                f"not starting with a digit, at most {MAX_WORKER_NAME} characters")
+    return None
 
 
 def _bad_property_name(key: str, value: str) -> str:

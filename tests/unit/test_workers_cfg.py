@@ -130,3 +130,41 @@ def test_missing_file(tmp_path):
     problems = Problems()
     assert load_workers(tmp_path / "nope.cfg", problems) == []
     assert "cannot read file" in problems.errors[0].message
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf"])
+def test_worker_priority_must_be_finite(write, text):
+    # nan compares false with everything: the highest-priority choice would be arbitrary
+    workers, problems = load(write, f"[w]\npassword = x\nworker_priority = {text}\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert error.option == "worker_priority" and repr(text) in error.message
+
+
+def _buildbot_accepts_worker_name(name: str) -> bool:
+    """Buildbot's own verdict on a worker name, from its configuration loader."""
+    from buildbot.config.errors import ConfigErrors
+    from buildbot.config.master import MasterConfig
+    from buildbot.worker import Worker
+
+    try:
+        return MasterConfig._check_workers([Worker(name, "pw")], "c['workers']")
+    except ConfigErrors:
+        return False
+
+
+@pytest.mark.parametrize(("name", "accepted"), [
+    ("w1", True), ("pg-both", True), ("_w", True), ("wörker", True), ("w" * 50, True),
+    ("w.1", False), ("9w", False), ("my+worker", False), ("w" * 51, False),
+    ("debug", False), ("change", False), ("status", False),
+])
+def test_worker_names_buildbot_refuses_are_located_errors(write, name, accepted):
+    assert _buildbot_accepts_worker_name(name) is accepted  # the rule is Buildbot's
+    workers, problems = load(write, f"# fleet\n[{name}]\npassword = x\n")
+    if accepted:
+        assert [w.name for w in workers] == [name] and not problems.errors
+        return
+    assert workers == []
+    (error,) = problems.errors
+    assert (error.file, error.line, error.section, error.option) == ("workers.cfg", 2, name, None)
+    assert repr(name) in error.message
