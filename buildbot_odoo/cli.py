@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .capability.definitions import default_definition
 from .capability.dispatch import BuilderPlan
 from .config.workers import WorkerSpec
 from .errors import ConfigError, Problem, Problems
@@ -204,8 +205,7 @@ def _watch_data(plans: Sequence[Plan]) -> dict:
 def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
     targets = []
     for f in builder.build.build_for:
-        definition = plan.definitions.get(f.name)
-        prop = definition.version_prop if definition else f"{f.name}_version"
+        prop = (plan.definitions.get(f.name) or default_definition(f.name)).version_prop
         targets.append({"capability": f.name, "version": builder.properties.get(prop),
                         "property": prop, "requirement": str(f)})
     return {

@@ -355,3 +355,26 @@ def test_init_samples_are_commented_and_plan_shows_the_sample_build(tmp_path, ca
     assert code == 0
     assert out[1].split() == ["odoo-17-pg15", "postgresql", "15", "(pg_version=15)", "-",
                               "local-worker"]
+
+
+def test_plan_targets_name_the_property_builders_really_have(tmp_path, capsys):
+    # a capability without definition whose name is not a property name:
+    # its version property is selenium_server_version, as on the builder itself
+    write(tmp_path, "workers.cfg", """
+        [w]
+        password = x
+        capability = selenium-server 2.3
+        """)
+    write(tmp_path, "buildouts/b.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/MANIFEST.cfg", """
+        [ui]
+        buildout = standalone b.cfg
+        build-for = selenium-server
+        """)
+    code, out, _ = run(capsys, "plan", tmp_path, "--format", "json")
+    assert code == 0
+    (builder,) = json.loads("\n".join(out))["builders"]
+    assert builder["properties"] == {"selenium_server_version": "2.3"}
+    assert builder["targets"] == [{"capability": "selenium-server", "version": "2.3",
+                                   "property": "selenium_server_version",
+                                   "requirement": "selenium-server"}]
