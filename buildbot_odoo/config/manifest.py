@@ -375,6 +375,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "git-shallow": OptionDecl("git_shallow", _simple(parse_bool), "shallow git clones"),
     "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
 }
+#: alias -> option: the two are one setting, so the one from the closer source wins
+OPTION_ALIASES = {"openerp-addons": "odoo-addons"}
 
 
 class ManifestLoader:
@@ -394,6 +396,8 @@ class ManifestLoader:
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
         docs = [(path, read_ini(path, self.problems, shown)) for path, shown in paths]
+        for _, doc in docs:
+            self._refuse_default_inherit(doc)
         sections: dict[str, tuple[IniSection, IniDocument, Path]] = {}
         for path, doc in docs:
             for name, section in doc.sections.items():
@@ -417,12 +421,22 @@ class ManifestLoader:
                 builds.append(build)
         return builds
 
+    def _refuse_default_inherit(self, doc: IniDocument) -> None:
+        """``inherit`` in ``[DEFAULT]`` would make every section, its parent included,
+        inherit from one section: refused rather than silently ignored."""
+        if doc.defaults is not None and "inherit" in doc.defaults.options:
+            self.problems.error(
+                "inherit cannot be set in [DEFAULT]: name the parent in each section "
+                "that inherits from it", file=doc.defaults.file,
+                line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
+                option="inherit")
+
     def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
         """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
         section, own_doc, _ = sections[name]
         merged: dict[str, tuple[str, str, int, str]] = {}
         if own_doc.defaults is not None:
-            merged.update(_located(own_doc.defaults))
+            _merge(merged, _located(own_doc.defaults))
         parent = section.options.get("inherit", "").strip()
         if parent:
             where = {"file": section.file, "line": section.line_of("inherit"),
@@ -437,8 +451,8 @@ class ManifestLoader:
             inherited = self._resolve(parent, sections, doc, [*chain, name])
             if inherited is None:
                 return None
-            merged.update({k: v for k, v in inherited.items() if k != "inherit"})
-        merged.update(_located(section))
+            _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        _merge(merged, _located(section))
         return merged
 
     def _parse(self, section: IniSection, resolved: dict, directory: Path) -> BuildSpec | None:
@@ -452,6 +466,11 @@ class ManifestLoader:
         if not ok:
             self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
                                 file=section.file, line=section.line, section=section.name)
+        for alias, option in OPTION_ALIASES.items():
+            if alias in build.options and option in build.options:  # only from one section
+                self.problems.error(f"{alias} is an alias of {option}: give only one of them",
+                                    **build.location(alias))
+                ok = False
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
@@ -509,9 +528,25 @@ class ManifestLoader:
 def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:
     """The section's options over its file's ``[DEFAULT]``, without what it inherits."""
     own = _located(doc.defaults) if doc.defaults is not None else {}
-    own.update(_located(section))
+    _merge(own, _located(section))
     own.pop("inherit", None)
     return own
+
+
+def _merge(merged: dict[str, tuple[str, str, int, str]],
+           layer: dict[str, tuple[str, str, int, str]]) -> None:
+    """Lay ``layer`` (a closer source) over ``merged``; an option replaces its aliases."""
+    for key in layer:
+        for other in _alias_group(key):
+            if other != key and other not in layer:
+                merged.pop(other, None)
+    merged.update(layer)
+
+
+def _alias_group(key: str) -> set[str]:
+    """``key`` and every name of the same setting."""
+    option = OPTION_ALIASES.get(key, key)
+    return {option, *(alias for alias, target in OPTION_ALIASES.items() if target == option)}
 
 
 def _located(section: IniSection) -> dict[str, tuple[str, str, int, str]]:

@@ -212,3 +212,55 @@ def test_bootstrap_options(manifest):
     assert builds["a"].bootstrap == {"version": "3.0.1", "index": "https://pypi.example/simple"}
     (warning,) = problems.warnings
     assert "bootstrap-whatever" in warning.message
+
+
+def test_inherit_in_default_is_an_error_not_ignored(manifest):
+    _, problems = load(manifest("""
+        [DEFAULT]
+        inherit = base
+
+        [base]
+        buildout = standalone sample.cfg
+
+        [child]
+        build-category = x
+        """))
+    (error,) = problems.errors
+    assert (error.line, error.section, error.option) == (2, "DEFAULT", "inherit")
+    assert "each section" in error.message
+
+
+def test_addons_alias_takes_its_place_in_the_precedence(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        openerp-addons = from_default
+
+        [base]
+        buildout = standalone sample.cfg
+        odoo-addons = from_base
+
+        [child]
+        inherit = base
+        openerp-addons = from_child
+
+        [grandchild]
+        inherit = child
+        odoo-addons = from_grandchild
+        """))
+    assert not problems.errors, [str(p) for p in problems]
+    assert builds["base"].odoo_addons == ["from_base"]
+    assert builds["child"].odoo_addons == ["from_child"]
+    assert builds["grandchild"].odoo_addons == ["from_grandchild"]
+
+
+def test_addons_and_its_alias_in_one_section_is_an_error(manifest):
+    builds, problems = load(manifest("""
+        [a]
+        buildout = standalone sample.cfg
+        odoo-addons = sale
+        openerp-addons = stock
+        """))
+    assert "a" not in builds
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "openerp-addons")
+    assert "odoo-addons" in error.message
