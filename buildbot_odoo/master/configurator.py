@@ -120,7 +120,9 @@ class BuildoutsConfigurator:
             existing = config.get(key)
             if existing is None:
                 config[key] = []
-            elif not isinstance(existing, list):
+            elif isinstance(existing, tuple):  # Buildbot accepts tuples too
+                config[key] = list(existing)
+            elif not isinstance(existing, list):  # one change source alone
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
