@@ -479,7 +479,37 @@ class ManifestLoader:
             self.problems.error("odoo.http-port-min is above odoo.http-port-max",
                                 **build.location("odoo.http-port-min"))
             ok = False
+        if ok:
+            self._warn_unused_subfactory_options(build)
         return build if ok else None
+
+    def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
+        """Options written in a build's own section for a subfactory it does not use.
+
+        Only the section's own lines: ``[DEFAULT]`` and parent sections hold
+        options for whichever of their builds use the subfactory.
+        """
+        if build.buildout is None:  # a template or watch-only section
+            return
+        for key in build.options:
+            prefix, dot, _ = key.partition(".")
+            if not dot or build.where[key][2] != build.name:
+                continue
+            why = self._unused_because(build, prefix)
+            if why:
+                self.problems.warning(f"is ignored: {why}", **build.location(key))
+
+    def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
+        """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
+        if prefix == "pg_remote_copy" and build.db_steps != "pg_remote_copy":
+            return f"db-steps is {build.db_steps}, not pg_remote_copy"
+        if prefix == "archive" and build.buildout is not None \
+                and build.buildout.kind != "archive":
+            return f"the buildout is a {build.buildout.kind} one, not an archive"
+        if prefix in self.post_buildout_steps and prefix not in build.post_buildout_steps \
+                and prefix not in build.post_dl_steps:
+            return f"post-buildout-steps does not list {prefix}"
+        return None
 
     def _parse_option(self, build: BuildSpec, ctx: ParseContext, key: str, value: str) -> bool:
         """Parse one option into ``build``; False when it is an error (reported)."""

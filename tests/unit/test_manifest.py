@@ -140,6 +140,7 @@ def test_subfactory_options_are_accepted(manifest):
         [a]
         buildout = standalone sample.cfg
         db-steps = pg_remote_copy
+        post-buildout-steps = install-modules-test pytest
         pg_remote_copy.arguments = --from prod
         pytest.arguments = -x
         odoo.use-port = true
@@ -264,3 +265,31 @@ def test_addons_and_its_alias_in_one_section_is_an_error(manifest):
     (error,) = problems.errors
     assert (error.line, error.option) == (4, "openerp-addons")
     assert "odoo-addons" in error.message
+
+
+def test_options_of_a_subfactory_the_build_does_not_use_are_warned_about(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        pytest.arguments = -x
+
+        [a]
+        buildout = standalone sample.cfg
+        pg_remote_copy.arguments = --from prod
+        pg_remote_copy.timeout = soon
+        doc.builder = html
+
+        [b]
+        buildout = standalone sample.cfg
+        db-steps = pg_remote_copy
+        pg_remote_copy.arguments = --from prod
+        post-buildout-steps = pytest doc
+        doc.builder = html
+        """))
+    assert set(builds) == {"a", "b"} and not problems.errors
+    # [DEFAULT]'s option is for the builds using pytest: not a mistake of build a
+    assert sorted((w.section, w.line, w.option) for w in problems.warnings) == [
+        ("a", 6, "pg_remote_copy.arguments"), ("a", 7, "pg_remote_copy.timeout"),
+        ("a", 8, "doc.builder")]
+    by_option = {w.option: w.message for w in problems.warnings}
+    assert "db-steps" in by_option["pg_remote_copy.timeout"]
+    assert "post-buildout-steps" in by_option["doc.builder"]
