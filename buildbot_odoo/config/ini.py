@@ -79,8 +79,8 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     except configparser.ParsingError as exc:
         lines = text.splitlines()
         for lineno, _ in exc.errors:
-            problems.error(f"cannot parse {lines[lineno - 1].strip()!r}: expected "
-                           "'option = value', an indented continuation line or a [section]",
+            problems.error(f"cannot parse {lines[lineno - 1].strip()!r}: "
+                           f"{_why_unparsable(lines, lineno)}",
                            file=name, line=lineno, section=line_sections.get(lineno))
     except configparser.Error as exc:  # not expected after the scan; never a traceback
         problems.error(str(exc), file=name, line=getattr(exc, "lineno", None))
@@ -96,6 +96,36 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
         sections[section_name] = section
     defaults = sections.pop(DEFAULT, None)
     return IniDocument(name, sections, defaults)
+
+
+def _is_filler(line: str) -> bool:
+    """A blank or comment line: at the start of a line, it ends a multi-line value."""
+    return not line.strip() or line.lstrip().startswith(("#", ";"))
+
+
+def _why_unparsable(lines: list[str], lineno: int) -> str:
+    """What configparser expected; for an indented line, which line cut it off its value.
+
+    A comment or blank line at the start of a line ends a multi-line value, so
+    the indented lines after it are not continuations any more.
+    """
+    generic = "expected 'option = value', an indented continuation line or a [section]"
+    index = lineno - 2  # the line before, 0-based
+    if not lines[lineno - 1][:1].isspace():
+        return generic
+    while index >= 0 and lines[index][:1].isspace() and not _is_filler(lines[index]):
+        index -= 1  # other orphaned lines of the same run
+    while index >= 0 and _is_filler(lines[index]):
+        index -= 1
+    breaker = index + 1  # the first of the comment or blank lines
+    while index >= 0 and lines[index][:1].isspace():
+        index -= 1  # the value's own continuation lines
+    option = _OPTION_RE.match(lines[index]) if index >= 0 and breaker < lineno - 1 else None
+    if option is None:
+        return generic
+    return (f"the comment or blank line {breaker + 1} ends the value of "
+            f"{option.group('key').strip()!r}, so this indented line continues nothing "
+            "(indent the comment, or remove it or the blank line)")
 
 
 def _scan_structure(text: str, name: str,

@@ -168,3 +168,15 @@ def test_worker_names_buildbot_refuses_are_located_errors(write, name, accepted)
     (error,) = problems.errors
     assert (error.file, error.line, error.section, error.option) == ("workers.cfg", 2, name, None)
     assert repr(name) in error.message
+
+
+@pytest.mark.parametrize("breaker", ["# PostgreSQL clusters", ""])
+def test_an_indented_line_after_a_comment_or_blank_line_is_explained(write, breaker):
+    # INI ends a multi-line value at a comment or blank line at the start of a line:
+    # the indented line after it is not a continuation, and must not be called one
+    _, problems = load(write, f"[w]\npassword = x\ncapability = python 3.11\n"
+                              f"{breaker}\n    postgresql 15\n")
+    (error,) = problems.errors
+    assert error.line == 5
+    assert "'postgresql 15'" in error.message
+    assert "line 4 ends the value of 'capability'" in error.message, error.message
