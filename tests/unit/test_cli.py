@@ -378,3 +378,25 @@ def test_plan_targets_name_the_property_builders_really_have(tmp_path, capsys):
     assert builder["targets"] == [{"capability": "selenium-server", "version": "2.3",
                                    "property": "selenium_server_version",
                                    "requirement": "selenium-server"}]
+
+
+def test_check_refuses_builder_names_too_long_for_a_worker_directory(tmp_path, capsys):
+    # Buildbot names each builder's directory on the workers after the builder:
+    # beyond 255 bytes no file system can make it, and every build would break
+    name = "b" * 251
+    write(tmp_path, "workers.cfg", "[w]\npassword = x\ncapability = postgresql 15\n")
+    write(tmp_path, "buildouts/b.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/MANIFEST.cfg", f"""
+        [short]
+        buildout = standalone b.cfg
+        build-for = postgresql
+
+        [{name}]
+        buildout = standalone b.cfg
+        build-for = postgresql
+        """)
+    code, out, _ = run(capsys, "check", tmp_path)
+    assert code == 1
+    assert out[:-1] == [f"buildouts/MANIFEST.cfg:5: {name}: builder name '{name}-pg15' is "
+                        "longer than 255 bytes, the limit of the builder's directory name "
+                        "on the workers"]
