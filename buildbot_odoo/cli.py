@@ -323,13 +323,16 @@ def _load(args: argparse.Namespace) -> Loaded:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Make a ready master directory; refuse to overwrite an existing configuration."""
+    """Make a ready master directory; refuse to overwrite any existing file of it."""
     target = Path(args.directory)
-    if (target / MASTER_CFG).exists() and not args.force:
-        print(f"{target / MASTER_CFG} exists; use --force to overwrite", file=sys.stderr)
-        return 1
     template = resources.files("buildbot_odoo") / "templates" / "master"
     with resources.as_file(template) as source:
+        existing = [str(target / path.relative_to(source)) for path in sorted(source.rglob("*"))
+                    if path.is_file() and (target / path.relative_to(source)).exists()]
+        if existing and not args.force:
+            print(f"already there: {', '.join(existing)}; use --force to overwrite",
+                  file=sys.stderr)
+            return 1
         shutil.copytree(source, target, dirs_exist_ok=True)
     secret = write_secret(target / "secrets", SAMPLE_WORKER)
     print(f"master directory ready in {target}\n"

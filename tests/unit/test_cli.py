@@ -400,3 +400,17 @@ def test_check_refuses_builder_names_too_long_for_a_worker_directory(tmp_path, c
     assert out[:-1] == [f"buildouts/MANIFEST.cfg:5: {name}: builder name '{name}-pg15' is "
                         "longer than 255 bytes, the limit of the builder's directory name "
                         "on the workers"]
+
+
+def test_init_never_overwrites_an_existing_fleet_or_manifest(tmp_path, capsys):
+    # a directory with the fleet and builds already written, but no master.cfg yet
+    mine = {"workers.cfg": "[mine]\npassword = secret:mine\n",
+            "buildouts/MANIFEST.cfg": "[my-build]\nbuildout = standalone my.cfg\n"}
+    for name, text in mine.items():
+        write(tmp_path, name, text)
+    code, _, err = run(capsys, "init", tmp_path)
+    assert code == 1
+    assert "workers.cfg" in err[0] and "use --force" in err[0]
+    for name, text in mine.items():
+        assert (tmp_path / name).read_text() == text
+    assert not (tmp_path / "master.cfg").exists()
