@@ -181,3 +181,13 @@ def test_populate_keeps_the_users_tuples_and_single_change_source(master_dir):
     for key in ("workers", "builders", "schedulers", "change_source"):
         assert isinstance(config[key], list)
         assert not any(isinstance(item, tuple) for item in config[key])
+
+
+def test_one_manifest_path_given_as_a_string_is_one_path(master_dir):
+    # manifest_paths="buildouts/MANIFEST.cfg" must not be read as 22 one-letter files
+    _, by_tuple = populate(master_dir)
+    conf, by_string = populate(master_dir, manifest_paths="buildouts/MANIFEST.cfg")
+    assert not conf.plan.problems.errors
+    assert [b.name for b in by_string["builders"]] == [b.name for b in by_tuple["builders"]]
+    conf, by_path = populate(master_dir, manifest_paths=master_dir / "buildouts" / "MANIFEST.cfg")
+    assert [b.name for b in by_path["builders"]] == [b.name for b in by_tuple["builders"]]
