@@ -146,6 +146,10 @@ def _scan_structure(text: str, name: str,
         header = _SECTION_RE.match(line)
         if header:
             current = header.group("name")
+            trailing = line[header.end():].strip()
+            if trailing and not trailing.startswith(("#", ";")):  # configparser drops it
+                problems.error(f"text after the section header: {trailing!r}",
+                               file=name, line=lineno, section=current)
             if current in headers:
                 problems.error(f"section [{current}] appears twice (first at line "
                                f"{headers[current]})", file=name, line=lineno, section=current)

@@ -180,3 +180,12 @@ def test_an_indented_line_after_a_comment_or_blank_line_is_explained(write, brea
     assert error.line == 5
     assert "'postgresql 15'" in error.message
     assert "line 4 ends the value of 'capability'" in error.message, error.message
+
+
+def test_text_after_a_section_header_is_an_error_not_ignored(write):
+    workers, problems = load(write, "[w1] postgresql 15\npassword = x\n"
+                                    "[w2]  ; a comment is fine\npassword = y\n")
+    (error,) = problems.errors
+    assert (error.line, error.section) == (1, "w1")
+    assert "'postgresql 15'" in error.message
+    assert [w.name for w in workers] == ["w1", "w2"]
