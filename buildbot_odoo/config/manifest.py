@@ -182,6 +182,16 @@ def _parse_int(text: str, minimum: int = 0) -> int:
     return value
 
 
+def _parse_port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{text!r} is not a TCP port (1 to 65535)")
+    return value
+
+
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
     filters = []
     for line in _lines(text):
@@ -368,8 +378,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "odoo-addons": OptionDecl("odoo_addons", _parse_addons, "addons to install and test"),
     "openerp-addons": OptionDecl("odoo_addons", _parse_addons, "alias of odoo-addons"),
     "odoo.use-port": OptionDecl("use_port", _simple(parse_bool), "reserve an HTTP port"),
-    "odoo.http-port-min": OptionDecl("http_port_min", _simple(lambda t: _parse_int(t, 1)), ""),
-    "odoo.http-port-max": OptionDecl("http_port_max", _simple(lambda t: _parse_int(t, 1)), ""),
+    "odoo.http-port-min": OptionDecl("http_port_min", _simple(_parse_port), ""),
+    "odoo.http-port-max": OptionDecl("http_port_max", _simple(_parse_port), ""),
     "odoo.http-port-step": OptionDecl("http_port_step", _simple(lambda t: _parse_int(t, 1)), ""),
     "install.demo-data": OptionDecl("demo_data", _simple(parse_bool), "load demo data"),
     "git-shallow": OptionDecl("git_shallow", _simple(parse_bool), "shallow git clones"),

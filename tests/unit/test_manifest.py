@@ -166,6 +166,8 @@ def test_subfactory_options_are_accepted(manifest):
     ("odoo-addons = sale, bad-name", "'bad-name' is not an addon name"),
     ("bootstrap-eggs = eggs", "managed by buildbot-odoo"),
     ("build-for = postgresql >= 15\n  postgresql < 17", "appears on several lines"),
+    ("odoo.http-port-max = 99999", "'99999' is not a TCP port (1 to 65535)"),
+    ("odoo.http-port-min = 0", "'0' is not a TCP port (1 to 65535)"),
 ])
 def test_bad_values_name_file_section_option(manifest, line, needle):
     head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
