@@ -30,6 +30,8 @@ _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 _WORKER_NAME_RE = re.compile("^[a-zA-Z\u00a0-\U0010ffff_-][a-zA-Z0-9\u00a0-\U0010ffff_-]*$")
 MAX_WORKER_NAME = 50
 RESERVED_WORKER_NAMES = ("debug", "change", "status")
+#: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
+SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
@@ -75,6 +77,11 @@ class WorkerSpec:
 def _set_password(spec: WorkerSpec, text: str) -> None:
     if not text:
         raise ValueError("is empty")
+    if text.startswith(SECRET_PREFIX):
+        secret = text[len(SECRET_PREFIX):]
+        if not secret or any(c.isspace() for c in secret):
+            # the text is the name of a secret here, never a password: it can be quoted
+            raise ValueError(f"{text!r} names no secret (secret:NAME, a name without spaces)")
     spec.password = text
 
 
