@@ -80,8 +80,8 @@ def _set_password(spec: WorkerSpec, text: str) -> None:
     if text.startswith(SECRET_PREFIX):
         secret = text[len(SECRET_PREFIX):]
         if not secret or any(c.isspace() for c in secret):
-            # the text is the name of a secret here, never a password: it can be quoted
-            raise ValueError(f"{text!r} names no secret (secret:NAME, a name without spaces)")
+            # not quoted: whatever it is, this option's text is never shown
+            raise ValueError("names no secret (secret:NAME, a name without spaces)")
     spec.password = text
 
 
