@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,8 +46,12 @@ class IniDocument:
     defaults: IniSection | None = None
 
 
-def read_ini(path: str | Path, problems: Problems, display_name: str | None = None) -> IniDocument:
-    """Parse ``path``; parse errors go to ``problems`` and yield an empty document."""
+def read_ini(path: str | Path, problems: Problems, display_name: str | None = None,
+             secret_options: Collection[str] = ()) -> IniDocument:
+    """Parse ``path``; parse errors go to ``problems`` and yield an empty document.
+
+    Lines starting with one of ``secret_options`` are never quoted in messages.
+    """
     name = display_name or str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -56,10 +61,11 @@ def read_ini(path: str | Path, problems: Problems, display_name: str | None = No
     except UnicodeDecodeError as exc:
         problems.error(f"not UTF-8 text: {exc}", file=name)
         return IniDocument(name, {})
-    return parse_ini(text, name, problems)
+    return parse_ini(text, name, problems, secret_options)
 
 
-def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
+def parse_ini(text: str, name: str, problems: Problems,
+              secret_options: Collection[str] = ()) -> IniDocument:
     """Parse ``text``, reporting *every* structural problem, not only the first.
 
     configparser stops at the first duplicate or at text before any header, so
@@ -69,7 +75,8 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     after it has parsed everything else.  A file with problems still yields its
     sections, so the options of the good ones are checked too.
     """
-    text, line_sections = _scan_structure(text, name, problems)
+    shown = _Shown(secret_options)
+    text, line_sections = _scan_structure(text, name, problems, shown)
     parser = configparser.ConfigParser(
         interpolation=None, strict=False, default_section=_NO_DEFAULT, empty_lines_in_values=False
     )
@@ -79,7 +86,7 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     except configparser.ParsingError as exc:
         lines = text.splitlines()
         for lineno, _ in exc.errors:
-            problems.error(f"cannot parse {lines[lineno - 1].strip()!r}: "
+            problems.error(f"cannot parse {shown(lines[lineno - 1])}: "
                            f"{_why_unparsable(lines, lineno)}",
                            file=name, line=lineno, section=line_sections.get(lineno))
     except configparser.Error as exc:  # not expected after the scan; never a traceback
@@ -96,6 +103,19 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
         sections[section_name] = section
     defaults = sections.pop(DEFAULT, None)
     return IniDocument(name, sections, defaults)
+
+
+class _Shown:
+    """How a line is quoted in a message: never one that may hold a secret."""
+
+    def __init__(self, secret_options: Collection[str]):
+        self.secret_options = frozenset(secret_options)
+
+    def __call__(self, line: str) -> str:
+        first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+        if first in self.secret_options:
+            return f"the {first!r} line (not shown: it may hold a secret)"
+        return repr(line.strip())
 
 
 def _is_filler(line: str) -> bool:
@@ -128,8 +148,8 @@ def _why_unparsable(lines: list[str], lineno: int) -> str:
             "(indent the comment, or remove it or the blank line)")
 
 
-def _scan_structure(text: str, name: str,
-                    problems: Problems) -> tuple[str, dict[int, str]]:
+def _scan_structure(text: str, name: str, problems: Problems,
+                    shown: _Shown) -> tuple[str, dict[int, str]]:
     """Report duplicates and text before the first header; blank that text out.
 
     Returns the text to hand to configparser and the section of each line.
@@ -157,7 +177,7 @@ def _scan_structure(text: str, name: str,
             seen_options = {}
         elif current is None:
             if line.strip() and not line.lstrip().startswith(("#", ";")):
-                problems.error(f"text before any [section] header: {line.strip()!r}",
+                problems.error(f"text before any [section] header: {shown(line)}",
                                file=name, line=lineno)
                 line = ""
         else:

@@ -177,6 +177,8 @@ WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
     "db_prefix": _set_db_prefix,
 }
 REQUIRED_WORKER_OPTIONS = ("password",)
+#: options whose text is never quoted in a message, even when the line is malformed
+SECRET_OPTIONS = ("password",)
 
 
 def parse_capability_line(line: str) -> CapabilityDecl:
@@ -265,6 +267,9 @@ def _bad_property_name(key: str, value: str) -> str:
     """``capability postgresql 9.1 port=5433`` (no ``=`` after the option) reads as an
     option ``capability postgresql 9.1 port``: say what was probably meant."""
     first = key.split()[0] if key.split() else key
+    if first in SECRET_OPTIONS:  # 'password hunter2 = x': the key holds the password
+        return (f"a {first!r} line without '=' right after {first!r} is not an option "
+                "(not shown: it may hold a secret)")
     message = f"{key!r} is not an option nor a property name"
     if first in WORKER_OPTIONS:
         rest = key[len(first):].strip()
@@ -275,7 +280,7 @@ def _bad_property_name(key: str, value: str) -> str:
 def load_workers(path: str | Path, problems: Problems,
                  display_name: str | None = None) -> list[WorkerSpec]:
     """Read workers.cfg; a broken section is reported and left out."""
-    doc = read_ini(path, problems, display_name)
+    doc = read_ini(path, problems, display_name, secret_options=SECRET_OPTIONS)
     sections = list(doc.sections.values())
     if doc.defaults is not None:
         sections = [_with_defaults(s, doc.defaults) for s in sections]

@@ -192,3 +192,13 @@ def test_text_after_a_section_header_is_an_error_not_ignored(write):
     assert (error.line, error.section) == (1, "w1")
     assert "'postgresql 15'" in error.message
     assert [w.name for w in workers] == ["w1", "w2"]
+
+
+@pytest.mark.parametrize("line", ["password hunter2", "password hunter2 = x"])
+def test_a_mistyped_password_line_is_reported_without_the_password(write, line):
+    # the messages go to the terminal and to twistd.log: never the password
+    _, problems = load(write, f"[w]\ncapability = python 3.11\n{line}\n")
+    assert problems.errors
+    for problem in problems:
+        assert "hunter2" not in str(problem), str(problem)
+    assert any(p.line == 3 for p in problems.errors)
