@@ -414,3 +414,20 @@ def test_init_never_overwrites_an_existing_fleet_or_manifest(tmp_path, capsys):
     for name, text in mine.items():
         assert (tmp_path / name).read_text() == text
     assert not (tmp_path / "master.cfg").exists()
+
+
+def test_check_refuses_a_build_name_another_build_demultiplies_into(tmp_path, capsys):
+    write(tmp_path, "workers.cfg", "[w]\npassword = x\ncapability = postgresql 15\n")
+    write(tmp_path, "buildouts/b.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/MANIFEST.cfg", """
+        [sale]
+        buildout = standalone b.cfg
+        build-for = postgresql
+
+        [sale-pg15]
+        buildout = standalone b.cfg
+        """)
+    code, out, _ = run(capsys, "check", tmp_path)
+    assert code == 1
+    assert out[:-1] == ["buildouts/MANIFEST.cfg:5: sale-pg15: builder name 'sale-pg15' is "
+                        "also made by build 'sale'"]
