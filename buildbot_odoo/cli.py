@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .capability.definitions import default_definition
 from .capability.dispatch import BuilderPlan
 from .config.workers import WorkerSpec
 from .errors import ConfigError, Problem, Problems
@@ -204,8 +205,7 @@ def _watch_data(plans: Sequence[Plan]) -> dict:
 def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
     targets = []
     for f in builder.build.build_for:
-        definition = plan.definitions.get(f.name)
-        prop = definition.version_prop if definition else f"{f.name}_version"
+        prop = (plan.definitions.get(f.name) or default_definition(f.name)).version_prop
         targets.append({"capability": f.name, "version": builder.properties.get(prop),
                         "property": prop, "requirement": str(f)})
     return {
@@ -323,13 +323,16 @@ def _load(args: argparse.Namespace) -> Loaded:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Make a ready master directory; refuse to overwrite an existing configuration."""
+    """Make a ready master directory; refuse to overwrite any existing file of it."""
     target = Path(args.directory)
-    if (target / MASTER_CFG).exists() and not args.force:
-        print(f"{target / MASTER_CFG} exists; use --force to overwrite", file=sys.stderr)
-        return 1
     template = resources.files("buildbot_odoo") / "templates" / "master"
     with resources.as_file(template) as source:
+        existing = [str(target / path.relative_to(source)) for path in sorted(source.rglob("*"))
+                    if path.is_file() and (target / path.relative_to(source)).exists()]
+        if existing and not args.force:
+            print(f"already there: {', '.join(existing)}; use --force to overwrite",
+                  file=sys.stderr)
+            return 1
         shutil.copytree(source, target, dirs_exist_ok=True)
     secret = write_secret(target / "secrets", SAMPLE_WORKER)
     print(f"master directory ready in {target}\n"

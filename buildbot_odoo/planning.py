@@ -19,6 +19,8 @@ from .errors import Problems
 from .watch import RewriteRules, WatchPlan, check_default_timer, plan_watches
 
 DEFAULT_TREE_STABLE_TIMER = 600
+#: NAME_MAX: Buildbot makes each builder's directory on the workers from its name
+MAX_BUILDER_NAME_BYTES = 255
 
 
 @dataclass
@@ -94,9 +96,14 @@ def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> 
 
 
 def _check_unique_builders(result: DispatchResult, problems: Problems) -> None:
-    """Demultiplied names may collide with another build's name (``a-pg15`` vs ``a``+pg15)."""
+    """Demultiplied names may collide with another build's name (``a-pg15`` vs ``a``+pg15),
+    or grow too long for a directory name."""
     seen: dict[str, BuildSpec] = {}
     for plan in result.builders:
+        if len(plan.name.encode("utf-8")) > MAX_BUILDER_NAME_BYTES:
+            problems.error(f"builder name {plan.name!r} is longer than "
+                           f"{MAX_BUILDER_NAME_BYTES} bytes, the limit of the builder's "
+                           "directory name on the workers", **plan.build.location())
         if plan.name in seen and seen[plan.name] is not plan.build:
             problems.error(f"builder name {plan.name!r} is also made by build "
                            f"{seen[plan.name].name!r}", **plan.build.location())

@@ -103,7 +103,9 @@ class Dispatcher:
         splitting = [f for f in build_for if not f.not_used]
         not_used = frozenset(f.name for f in build_for if f.not_used)
         filters = [*splitting, *requires]
-        names = frozenset(f.name for f in (*build_for, *requires))
+        # what the build requires, for build-only-if-requires: a capability the build
+        # says it does without (not-used) is the opposite of a requirement
+        names = frozenset(f.name for f in filters)
         eligible = self._eligible(filters, names)
         if not eligible:
             return self._why_none(filters, names)
@@ -115,7 +117,7 @@ class Dispatcher:
                                                                           strict=True))]
             if workers:
                 variants.append(self._variant(splitting, combo, workers, not_used))
-        return variants
+        return variants or self._why_no_variant(splitting, axes)
 
     def _variant(self, splitting, combo, workers, not_used) -> _Variant:
         suffix, props, versions = "", {}, {}
@@ -155,6 +157,21 @@ class Dispatcher:
                 if decl.version is not None and requirement.match(decl.version):
                     forms.setdefault(decl.version, set()).add(str(decl.version))
         return [(v, min(forms[v], key=lambda s: (len(s), s))) for v in sorted(forms)]
+
+    @staticmethod
+    def _why_no_variant(splitting: Sequence[VersionFilter],
+                        axes: Sequence[list[tuple[Version, str]]]) -> str:
+        """Workers meet every line, yet no builder: versions are missing or never together.
+
+        A version-less declaration meets a bare requirement, but a build-for line
+        splits by versions, so it gives nothing to split by.
+        """
+        unversioned = [str(f) for f, axis in zip(splitting, axes, strict=True) if not axis]
+        if unversioned:
+            return ("build-for splits by version, and the workers meeting its requirements "
+                    "declare no version matching: " + "; ".join(unversioned))
+        return ("no single worker has a combination of the versions matching: "
+                + "; ".join(str(f) for f in splitting))
 
     def _why_none(self, filters: Sequence[VersionFilter], names: frozenset[str]) -> str:
         for f in filters:

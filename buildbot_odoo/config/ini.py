@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,8 +46,12 @@ class IniDocument:
     defaults: IniSection | None = None
 
 
-def read_ini(path: str | Path, problems: Problems, display_name: str | None = None) -> IniDocument:
-    """Parse ``path``; parse errors go to ``problems`` and yield an empty document."""
+def read_ini(path: str | Path, problems: Problems, display_name: str | None = None,
+             secret_options: Collection[str] = ()) -> IniDocument:
+    """Parse ``path``; parse errors go to ``problems`` and yield an empty document.
+
+    Lines starting with one of ``secret_options`` are never quoted in messages.
+    """
     name = display_name or str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -56,10 +61,11 @@ def read_ini(path: str | Path, problems: Problems, display_name: str | None = No
     except UnicodeDecodeError as exc:
         problems.error(f"not UTF-8 text: {exc}", file=name)
         return IniDocument(name, {})
-    return parse_ini(text, name, problems)
+    return parse_ini(text, name, problems, secret_options)
 
 
-def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
+def parse_ini(text: str, name: str, problems: Problems,
+              secret_options: Collection[str] = ()) -> IniDocument:
     """Parse ``text``, reporting *every* structural problem, not only the first.
 
     configparser stops at the first duplicate or at text before any header, so
@@ -69,7 +75,8 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     after it has parsed everything else.  A file with problems still yields its
     sections, so the options of the good ones are checked too.
     """
-    text, line_sections = _scan_structure(text, name, problems)
+    shown = _Shown(secret_options)
+    text, line_sections = _scan_structure(text, name, problems, shown)
     parser = configparser.ConfigParser(
         interpolation=None, strict=False, default_section=_NO_DEFAULT, empty_lines_in_values=False
     )
@@ -79,8 +86,8 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     except configparser.ParsingError as exc:
         lines = text.splitlines()
         for lineno, _ in exc.errors:
-            problems.error(f"cannot parse {lines[lineno - 1].strip()!r}: expected "
-                           "'option = value', an indented continuation line or a [section]",
+            problems.error(f"cannot parse {shown(lines[lineno - 1])}: "
+                           f"{_why_unparsable(lines, lineno)}",
                            file=name, line=lineno, section=line_sections.get(lineno))
     except configparser.Error as exc:  # not expected after the scan; never a traceback
         problems.error(str(exc), file=name, line=getattr(exc, "lineno", None))
@@ -98,8 +105,51 @@ def parse_ini(text: str, name: str, problems: Problems) -> IniDocument:
     return IniDocument(name, sections, defaults)
 
 
-def _scan_structure(text: str, name: str,
-                    problems: Problems) -> tuple[str, dict[int, str]]:
+class _Shown:
+    """How a line is quoted in a message: never one that may hold a secret."""
+
+    def __init__(self, secret_options: Collection[str]):
+        self.secret_options = frozenset(secret_options)
+
+    def __call__(self, line: str) -> str:
+        first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+        if first in self.secret_options:
+            return f"the {first!r} line (not shown: it may hold a secret)"
+        return repr(line.strip())
+
+
+def _is_filler(line: str) -> bool:
+    """A blank or comment line: at the start of a line, it ends a multi-line value."""
+    return not line.strip() or line.lstrip().startswith(("#", ";"))
+
+
+def _why_unparsable(lines: list[str], lineno: int) -> str:
+    """What configparser expected; for an indented line, which line cut it off its value.
+
+    A comment or blank line at the start of a line ends a multi-line value, so
+    the indented lines after it are not continuations any more.
+    """
+    generic = "expected 'option = value', an indented continuation line or a [section]"
+    index = lineno - 2  # the line before, 0-based
+    if not lines[lineno - 1][:1].isspace():
+        return generic
+    while index >= 0 and lines[index][:1].isspace() and not _is_filler(lines[index]):
+        index -= 1  # other orphaned lines of the same run
+    while index >= 0 and _is_filler(lines[index]):
+        index -= 1
+    breaker = index + 1  # the first of the comment or blank lines
+    while index >= 0 and lines[index][:1].isspace():
+        index -= 1  # the value's own continuation lines
+    option = _OPTION_RE.match(lines[index]) if index >= 0 and breaker < lineno - 1 else None
+    if option is None:
+        return generic
+    return (f"the comment or blank line {breaker + 1} ends the value of "
+            f"{option.group('key').strip()!r}, so this indented line continues nothing "
+            "(indent the comment, or remove it or the blank line)")
+
+
+def _scan_structure(text: str, name: str, problems: Problems,
+                    shown: _Shown) -> tuple[str, dict[int, str]]:
     """Report duplicates and text before the first header; blank that text out.
 
     Returns the text to hand to configparser and the section of each line.
@@ -116,6 +166,10 @@ def _scan_structure(text: str, name: str,
         header = _SECTION_RE.match(line)
         if header:
             current = header.group("name")
+            trailing = line[header.end():].strip()
+            if trailing and not trailing.startswith(("#", ";")):  # configparser drops it
+                problems.error(f"text after the section header: {trailing!r}",
+                               file=name, line=lineno, section=current)
             if current in headers:
                 problems.error(f"section [{current}] appears twice (first at line "
                                f"{headers[current]})", file=name, line=lineno, section=current)
@@ -123,7 +177,7 @@ def _scan_structure(text: str, name: str,
             seen_options = {}
         elif current is None:
             if line.strip() and not line.lstrip().startswith(("#", ";")):
-                problems.error(f"text before any [section] header: {line.strip()!r}",
+                problems.error(f"text before any [section] header: {shown(line)}",
                                file=name, line=lineno)
                 line = ""
         else:

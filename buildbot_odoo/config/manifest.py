@@ -182,6 +182,16 @@ def _parse_int(text: str, minimum: int = 0) -> int:
     return value
 
 
+def _parse_port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{text!r} is not a TCP port (1 to 65535)")
+    return value
+
+
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
     filters = []
     for line in _lines(text):
@@ -368,13 +378,15 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "odoo-addons": OptionDecl("odoo_addons", _parse_addons, "addons to install and test"),
     "openerp-addons": OptionDecl("odoo_addons", _parse_addons, "alias of odoo-addons"),
     "odoo.use-port": OptionDecl("use_port", _simple(parse_bool), "reserve an HTTP port"),
-    "odoo.http-port-min": OptionDecl("http_port_min", _simple(lambda t: _parse_int(t, 1)), ""),
-    "odoo.http-port-max": OptionDecl("http_port_max", _simple(lambda t: _parse_int(t, 1)), ""),
+    "odoo.http-port-min": OptionDecl("http_port_min", _simple(_parse_port), ""),
+    "odoo.http-port-max": OptionDecl("http_port_max", _simple(_parse_port), ""),
     "odoo.http-port-step": OptionDecl("http_port_step", _simple(lambda t: _parse_int(t, 1)), ""),
     "install.demo-data": OptionDecl("demo_data", _simple(parse_bool), "load demo data"),
     "git-shallow": OptionDecl("git_shallow", _simple(parse_bool), "shallow git clones"),
     "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
 }
+#: alias -> option: the two are one setting, so the one from the closer source wins
+OPTION_ALIASES = {"openerp-addons": "odoo-addons"}
 
 
 class ManifestLoader:
@@ -394,6 +406,8 @@ class ManifestLoader:
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
         docs = [(path, read_ini(path, self.problems, shown)) for path, shown in paths]
+        for _, doc in docs:
+            self._refuse_default_inherit(doc)
         sections: dict[str, tuple[IniSection, IniDocument, Path]] = {}
         for path, doc in docs:
             for name, section in doc.sections.items():
@@ -417,12 +431,22 @@ class ManifestLoader:
                 builds.append(build)
         return builds
 
+    def _refuse_default_inherit(self, doc: IniDocument) -> None:
+        """``inherit`` in ``[DEFAULT]`` would make every section, its parent included,
+        inherit from one section: refused rather than silently ignored."""
+        if doc.defaults is not None and "inherit" in doc.defaults.options:
+            self.problems.error(
+                "inherit cannot be set in [DEFAULT]: name the parent in each section "
+                "that inherits from it", file=doc.defaults.file,
+                line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
+                option="inherit")
+
     def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
         """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
         section, own_doc, _ = sections[name]
         merged: dict[str, tuple[str, str, int, str]] = {}
         if own_doc.defaults is not None:
-            merged.update(_located(own_doc.defaults))
+            _merge(merged, _located(own_doc.defaults))
         parent = section.options.get("inherit", "").strip()
         if parent:
             where = {"file": section.file, "line": section.line_of("inherit"),
@@ -437,8 +461,8 @@ class ManifestLoader:
             inherited = self._resolve(parent, sections, doc, [*chain, name])
             if inherited is None:
                 return None
-            merged.update({k: v for k, v in inherited.items() if k != "inherit"})
-        merged.update(_located(section))
+            _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        _merge(merged, _located(section))
         return merged
 
     def _parse(self, section: IniSection, resolved: dict, directory: Path) -> BuildSpec | None:
@@ -452,6 +476,11 @@ class ManifestLoader:
         if not ok:
             self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
                                 file=section.file, line=section.line, section=section.name)
+        for alias, option in OPTION_ALIASES.items():
+            if alias in build.options and option in build.options:  # only from one section
+                self.problems.error(f"{alias} is an alias of {option}: give only one of them",
+                                    **build.location(alias))
+                ok = False
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
@@ -460,7 +489,37 @@ class ManifestLoader:
             self.problems.error("odoo.http-port-min is above odoo.http-port-max",
                                 **build.location("odoo.http-port-min"))
             ok = False
+        if ok:
+            self._warn_unused_subfactory_options(build)
         return build if ok else None
+
+    def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
+        """Options written in a build's own section for a subfactory it does not use.
+
+        Only the section's own lines: ``[DEFAULT]`` and parent sections hold
+        options for whichever of their builds use the subfactory.
+        """
+        if build.buildout is None:  # a template or watch-only section
+            return
+        for key in build.options:
+            prefix, dot, _ = key.partition(".")
+            if not dot or build.where[key][2] != build.name:
+                continue
+            why = self._unused_because(build, prefix)
+            if why:
+                self.problems.warning(f"is ignored: {why}", **build.location(key))
+
+    def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
+        """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
+        if prefix == "pg_remote_copy" and build.db_steps != "pg_remote_copy":
+            return f"db-steps is {build.db_steps}, not pg_remote_copy"
+        if prefix == "archive" and build.buildout is not None \
+                and build.buildout.kind != "archive":
+            return f"the buildout is a {build.buildout.kind} one, not an archive"
+        if prefix in self.post_buildout_steps and prefix not in build.post_buildout_steps \
+                and prefix not in build.post_dl_steps:
+            return f"post-buildout-steps does not list {prefix}"
+        return None
 
     def _parse_option(self, build: BuildSpec, ctx: ParseContext, key: str, value: str) -> bool:
         """Parse one option into ``build``; False when it is an error (reported)."""
@@ -509,9 +568,25 @@ class ManifestLoader:
 def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:
     """The section's options over its file's ``[DEFAULT]``, without what it inherits."""
     own = _located(doc.defaults) if doc.defaults is not None else {}
-    own.update(_located(section))
+    _merge(own, _located(section))
     own.pop("inherit", None)
     return own
+
+
+def _merge(merged: dict[str, tuple[str, str, int, str]],
+           layer: dict[str, tuple[str, str, int, str]]) -> None:
+    """Lay ``layer`` (a closer source) over ``merged``; an option replaces its aliases."""
+    for key in layer:
+        for other in _alias_group(key):
+            if other != key and other not in layer:
+                merged.pop(other, None)
+    merged.update(layer)
+
+
+def _alias_group(key: str) -> set[str]:
+    """``key`` and every name of the same setting."""
+    option = OPTION_ALIASES.get(key, key)
+    return {option, *(alias for alias, target in OPTION_ALIASES.items() if target == option)}
 
 
 def _located(section: IniSection) -> dict[str, tuple[str, str, int, str]]:

@@ -7,6 +7,7 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,14 @@ _OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _DB_PREFIX_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
+#: Buildbot's own rule for worker names (``buildbot.util.identifiers.ident_re``, at most
+#: 50 characters, not a reserved name), checked here so that the error names the file and
+#: line instead of surfacing from Buildbot's loader without either
+_WORKER_NAME_RE = re.compile("^[a-zA-Z\u00a0-\U0010ffff_-][a-zA-Z0-9\u00a0-\U0010ffff_-]*$")
+MAX_WORKER_NAME = 50
+RESERVED_WORKER_NAMES = ("debug", "change", "status")
+#: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
+SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
@@ -68,6 +77,11 @@ class WorkerSpec:
 def _set_password(spec: WorkerSpec, text: str) -> None:
     if not text:
         raise ValueError("is empty")
+    if text.startswith(SECRET_PREFIX):
+        secret = text[len(SECRET_PREFIX):]
+        if not secret or any(c.isspace() for c in secret):
+            # not quoted: whatever it is, this option's text is never shown
+            raise ValueError("names no secret (secret:NAME, a name without spaces)")
     spec.password = text
 
 
@@ -139,9 +153,12 @@ def _set_notify(spec: WorkerSpec, text: str) -> None:
 
 def _set_priority(spec: WorkerSpec, text: str) -> None:
     try:
-        spec.worker_priority = float(text)
+        priority = float(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(priority):  # nan would make the highest-priority choice arbitrary
+        raise ValueError(f"{text!r} is not a finite number")
+    spec.worker_priority = priority
 
 
 def _set_db_prefix(spec: WorkerSpec, text: str) -> None:
@@ -160,6 +177,8 @@ WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
     "db_prefix": _set_db_prefix,
 }
 REQUIRED_WORKER_OPTIONS = ("password",)
+#: options whose text is never quoted in a message, even when the line is malformed
+SECRET_OPTIONS = ("password",)
 
 
 def parse_capability_line(line: str) -> CapabilityDecl:
@@ -204,6 +223,10 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
 def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
     spec = WorkerSpec(section.name, "", file=section.file, line=section.line)
     ok = True
+    bad_name = _worker_name_problem(section.name)
+    if bad_name:
+        problems.error(bad_name, file=section.file, line=section.line, section=section.name)
+        ok = False
     for option in REQUIRED_WORKER_OPTIONS:
         if option not in section.options:
             problems.error(f"missing required option {option!r}", file=section.file,
@@ -230,10 +253,23 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
     return spec if ok else None
 
 
+def _worker_name_problem(name: str) -> str | None:
+    """Why Buildbot would refuse ``name`` as a worker name, if it would."""
+    if name in RESERVED_WORKER_NAMES:
+        return f"worker name {name!r} is reserved by Buildbot"
+    if not _WORKER_NAME_RE.match(name) or len(name) > MAX_WORKER_NAME:
+        return (f"worker name {name!r} is refused by Buildbot: letters, digits, '_' and '-', "
+                f"not starting with a digit, at most {MAX_WORKER_NAME} characters")
+    return None
+
+
 def _bad_property_name(key: str, value: str) -> str:
     """``capability postgresql 9.1 port=5433`` (no ``=`` after the option) reads as an
     option ``capability postgresql 9.1 port``: say what was probably meant."""
     first = key.split()[0] if key.split() else key
+    if first in SECRET_OPTIONS:  # 'password hunter2 = x': the key holds the password
+        return (f"a {first!r} line without '=' right after {first!r} is not an option "
+                "(not shown: it may hold a secret)")
     message = f"{key!r} is not an option nor a property name"
     if first in WORKER_OPTIONS:
         rest = key[len(first):].strip()
@@ -244,7 +280,7 @@ def _bad_property_name(key: str, value: str) -> str:
 def load_workers(path: str | Path, problems: Problems,
                  display_name: str | None = None) -> list[WorkerSpec]:
     """Read workers.cfg; a broken section is reported and left out."""
-    doc = read_ini(path, problems, display_name)
+    doc = read_ini(path, problems, display_name, secret_options=SECRET_OPTIONS)
     sections = list(doc.sections.values())
     if doc.defaults is not None:
         sections = [_with_defaults(s, doc.defaults) for s in sections]

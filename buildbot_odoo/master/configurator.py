@@ -56,6 +56,11 @@ def collecting_configurators() -> Iterator[list[BuildoutsConfigurator]]:
         _COLLECTOR.reset(token)
 
 
+def manifest_path_list(paths: Sequence[str | Path] | str | Path) -> list[str | Path]:
+    """The manifests to read; one path alone (a str is a sequence too) is one manifest."""
+    return [paths] if isinstance(paths, (str, Path)) else list(paths)
+
+
 def _noop(configurator, options, buildout_path, environ) -> list:
     """The default post-download subfactory: nothing to do."""
     return []
@@ -65,11 +70,11 @@ class BuildoutsConfigurator:
     """Turns a master directory's workers.cfg and manifests into Buildbot config."""
 
     def __init__(self, basedir: str | Path,
-                 manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
+                 manifest_paths: Sequence[str | Path] | str | Path = DEFAULT_MANIFESTS,
                  workers_path: str | Path = DEFAULT_WORKERS,
                  capabilities: Mapping[str, Mapping] | None = None):
         self.basedir = Path(basedir)
-        self.manifest_paths = list(manifest_paths)
+        self.manifest_paths = manifest_path_list(manifest_paths)
         self.workers_path = workers_path
         self.capabilities = (builtin_capabilities() if capabilities is None
                              else {k: dict(v) for k, v in capabilities.items()})
@@ -97,7 +102,7 @@ class BuildoutsConfigurator:
         names = [*BUILTIN_POST_BUILDOUT_STEPS, *self.post_buildout_steps]
         options = {name: getattr(sub, "options", None)
                    for name, sub in self.post_buildout_steps.items()}
-        return make_plan(self.basedir, self.manifest_paths, self.workers_path,
+        return make_plan(self.basedir, manifest_path_list(self.manifest_paths), self.workers_path,
                          self.capabilities, list(dict.fromkeys(names)), options,
                          rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer)
@@ -120,7 +125,9 @@ class BuildoutsConfigurator:
             existing = config.get(key)
             if existing is None:
                 config[key] = []
-            elif not isinstance(existing, list):
+            elif isinstance(existing, tuple):  # Buildbot accepts tuples too
+                config[key] = list(existing)
+            elif not isinstance(existing, list):  # one change source alone
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
@@ -193,7 +200,7 @@ class BuildoutsConfigurator:
 
 
 def configure_from_buildouts(basedir: str | Path, BuildmasterConfig: MutableMapping,
-                             manifest_paths: Sequence[str | Path] = DEFAULT_MANIFESTS,
+                             manifest_paths: Sequence[str | Path] | str | Path = DEFAULT_MANIFESTS,
                              workers_path: str | Path = DEFAULT_WORKERS) -> BuildoutsConfigurator:
     """The one-call form for a master.cfg that needs no customisation."""
     configurator = BuildoutsConfigurator(basedir, manifest_paths, workers_path)

@@ -21,6 +21,7 @@ from buildbot.plugins import changes, schedulers, util
 
 from ..errors import ConfigError, Problem
 from ..watch import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
+from .subfactories.retrieval import forced_properties
 
 FORCE_SCHEDULER = "force"
 DEFAULT_POLL_INTERVAL = 300
@@ -54,12 +55,19 @@ def watched_branches_filter(branches: Iterable[PolledBranch]) -> WatchedBranches
     return WatchedBranchesFilter(b.repository for b in branches)
 
 
-def force_scheduler(builder_names: list[str]) -> schedulers.ForceScheduler:
-    """One force scheduler for all builders, asking why the build is forced."""
+def force_scheduler(builder_names: list[str],
+                    properties: Iterable[str] = ()) -> schedulers.ForceScheduler:
+    """One force scheduler for all builders, asking why the build is forced.
+
+    ``properties``: build properties some builders need to be given (the tag of
+    an hgtag buildout, the names of an archive), offered as optional fields.
+    """
     return schedulers.ForceScheduler(
         name=FORCE_SCHEDULER, builderNames=builder_names,
         reason=util.StringParameter(name="reason", label="Reason:", default="forced",
-                                    size=40))
+                                    size=40),
+        properties=[util.StringParameter(name=name, label=f"{name}:", default="", size=40)
+                    for name in properties])
 
 
 def make_poller(branch: PolledBranch, poll_interval: int):
@@ -102,5 +110,7 @@ def make_scheduling(configurator, plan) -> tuple[list, list]:
     names = [builder.name for builder in plan.dispatch.builders]
     made = [make_build_scheduler(s) for s in plan.watch.schedules]
     if names:
-        made.append(force_scheduler(names))
+        needed = [prop for builder in plan.dispatch.builders if builder.build.buildout
+                  for prop in forced_properties(builder.build.buildout)]
+        made.append(force_scheduler(names, dict.fromkeys(needed)))
     return made, pollers

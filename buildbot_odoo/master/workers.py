@@ -5,9 +5,7 @@ from __future__ import annotations
 from buildbot.process.properties import Secret
 from buildbot.worker import Worker
 
-from ..config.workers import WorkerSpec
-
-SECRET_PREFIX = "secret:"
+from ..config.workers import SECRET_PREFIX, WorkerSpec
 
 
 def worker_password(spec: WorkerSpec) -> object:

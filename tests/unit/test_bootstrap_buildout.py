@@ -210,12 +210,13 @@ def test_unregistered_post_buildout_subfactory_is_a_config_error():
 def test_manifest_accepts_the_options_of_these_subfactories(tmp_path):
     (tmp_path / "b.cfg").write_text("[buildout]\nparts =\n")
     manifest = tmp_path / "MANIFEST.cfg"
-    manifest.write_text("[sale]\nbuildout = standalone b.cfg\nbuildout.timeout = 7200\n"
+    manifest.write_text("[sale]\nbuildout = archive sub_prop pkg_prop b.cfg\n"
+                        "buildout.timeout = 7200\ndb-steps = pg_remote_copy\n"
                         "archive.root-dir = packages\npg_remote_copy.arguments = prod\n"
                         "buildout.timeuot = 1\n")
     problems = Problems()
     [build] = load_manifests([(manifest, "MANIFEST.cfg")], problems)
     assert [str(p) for p in problems] == [
-        "MANIFEST.cfg:6: sale: buildout.timeuot: warning: unknown option 'buildout.timeuot' "
+        "MANIFEST.cfg:7: sale: buildout.timeuot: warning: unknown option 'buildout.timeuot' "
         "is ignored (did you mean 'buildout.timeout'?)"]
     assert build.subfactory_options("buildout") == {"timeout": "7200", "timeuot": "1"}

@@ -355,3 +355,79 @@ def test_init_samples_are_commented_and_plan_shows_the_sample_build(tmp_path, ca
     assert code == 0
     assert out[1].split() == ["odoo-17-pg15", "postgresql", "15", "(pg_version=15)", "-",
                               "local-worker"]
+
+
+def test_plan_targets_name_the_property_builders_really_have(tmp_path, capsys):
+    # a capability without definition whose name is not a property name:
+    # its version property is selenium_server_version, as on the builder itself
+    write(tmp_path, "workers.cfg", """
+        [w]
+        password = x
+        capability = selenium-server 2.3
+        """)
+    write(tmp_path, "buildouts/b.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/MANIFEST.cfg", """
+        [ui]
+        buildout = standalone b.cfg
+        build-for = selenium-server
+        """)
+    code, out, _ = run(capsys, "plan", tmp_path, "--format", "json")
+    assert code == 0
+    (builder,) = json.loads("\n".join(out))["builders"]
+    assert builder["properties"] == {"selenium_server_version": "2.3"}
+    assert builder["targets"] == [{"capability": "selenium-server", "version": "2.3",
+                                   "property": "selenium_server_version",
+                                   "requirement": "selenium-server"}]
+
+
+def test_check_refuses_builder_names_too_long_for_a_worker_directory(tmp_path, capsys):
+    # Buildbot names each builder's directory on the workers after the builder:
+    # beyond 255 bytes no file system can make it, and every build would break
+    name = "b" * 251
+    write(tmp_path, "workers.cfg", "[w]\npassword = x\ncapability = postgresql 15\n")
+    write(tmp_path, "buildouts/b.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/MANIFEST.cfg", f"""
+        [short]
+        buildout = standalone b.cfg
+        build-for = postgresql
+
+        [{name}]
+        buildout = standalone b.cfg
+        build-for = postgresql
+        """)
+    code, out, _ = run(capsys, "check", tmp_path)
+    assert code == 1
+    assert out[:-1] == [f"buildouts/MANIFEST.cfg:5: {name}: builder name '{name}-pg15' is "
+                        "longer than 255 bytes, the limit of the builder's directory name "
+                        "on the workers"]
+
+
+def test_init_never_overwrites_an_existing_fleet_or_manifest(tmp_path, capsys):
+    # a directory with the fleet and builds already written, but no master.cfg yet
+    mine = {"workers.cfg": "[mine]\npassword = secret:mine\n",
+            "buildouts/MANIFEST.cfg": "[my-build]\nbuildout = standalone my.cfg\n"}
+    for name, text in mine.items():
+        write(tmp_path, name, text)
+    code, _, err = run(capsys, "init", tmp_path)
+    assert code == 1
+    assert "workers.cfg" in err[0] and "use --force" in err[0]
+    for name, text in mine.items():
+        assert (tmp_path / name).read_text() == text
+    assert not (tmp_path / "master.cfg").exists()
+
+
+def test_check_refuses_a_build_name_another_build_demultiplies_into(tmp_path, capsys):
+    write(tmp_path, "workers.cfg", "[w]\npassword = x\ncapability = postgresql 15\n")
+    write(tmp_path, "buildouts/b.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/MANIFEST.cfg", """
+        [sale]
+        buildout = standalone b.cfg
+        build-for = postgresql
+
+        [sale-pg15]
+        buildout = standalone b.cfg
+        """)
+    code, out, _ = run(capsys, "check", tmp_path)
+    assert code == 1
+    assert out[:-1] == ["buildouts/MANIFEST.cfg:5: sale-pg15: builder name 'sale-pg15' is "
+                        "also made by build 'sale'"]

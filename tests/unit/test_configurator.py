@@ -166,3 +166,28 @@ def test_collecting_mode_records_the_configurator_instead_of_raising(master_dir)
         "missing required option 'password'", "'0' must be at least 1"]
     with pytest.raises(ConfigError):  # outside the block: the usual refusal
         conf.populate(config)
+
+
+def test_populate_keeps_the_users_tuples_and_single_change_source(master_dir):
+    # Buildbot accepts a tuple for each of these lists, and one change source alone
+    mine_worker, mine_builder, mine_scheduler, mine_poller = (object() for _ in range(4))
+    config = {"workers": (mine_worker,), "builders": (mine_builder,),
+              "schedulers": (mine_scheduler,), "change_source": mine_poller}
+    populate(master_dir, config)
+    assert config["workers"][0] is mine_worker and len(config["workers"]) == 4
+    assert config["builders"][0] is mine_builder and len(config["builders"]) == 7
+    assert config["schedulers"][0] is mine_scheduler and len(config["schedulers"]) > 1
+    assert config["change_source"][0] is mine_poller
+    for key in ("workers", "builders", "schedulers", "change_source"):
+        assert isinstance(config[key], list)
+        assert not any(isinstance(item, tuple) for item in config[key])
+
+
+def test_one_manifest_path_given_as_a_string_is_one_path(master_dir):
+    # manifest_paths="buildouts/MANIFEST.cfg" must not be read as 22 one-letter files
+    _, by_tuple = populate(master_dir)
+    conf, by_string = populate(master_dir, manifest_paths="buildouts/MANIFEST.cfg")
+    assert not conf.plan.problems.errors
+    assert [b.name for b in by_string["builders"]] == [b.name for b in by_tuple["builders"]]
+    conf, by_path = populate(master_dir, manifest_paths=master_dir / "buildouts" / "MANIFEST.cfg")
+    assert [b.name for b in by_path["builders"]] == [b.name for b in by_tuple["builders"]]

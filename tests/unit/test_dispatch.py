@@ -114,3 +114,35 @@ def test_watch_only_sections_make_no_builder():
     spec = build("w")
     spec.buildout = None
     assert dispatch([spec], FLEET, DEFS).builders == []
+
+
+def test_build_for_without_any_declared_version_is_reported_not_silently_dropped():
+    # a version-less declaration meets a bare requirement, but build-for splits by
+    # versions: nothing to split by must be said, like any build left without builder
+    fleet = [worker("x", "postgresql", "python 3.11")]
+    result = dispatch([build("s", ["postgresql"])], fleet, DEFS)
+    assert result.builders == []
+    (missing,) = result.unassigned
+    assert missing.build.name == "s"
+    assert "postgresql" in missing.reason and "version" in missing.reason
+
+
+def test_cross_product_no_worker_has_is_reported():
+    # each worker meets both bare lines, one with a version-less declaration each:
+    # the versions exist in the fleet (pg 15, python 3.11), never on one worker
+    fleet = [worker("x", "postgresql 15", "python"), worker("z", "postgresql", "python 3.11")]
+    result = dispatch([build("s", ["postgresql", "python"])], fleet, DEFS)
+    assert result.builders == []
+    (missing,) = result.unassigned
+    assert missing.reason == ("no single worker has a combination of the versions "
+                              "matching: postgresql; python")
+
+
+def test_not_used_is_not_a_requirement_for_reserved_workers():
+    # a worker reserved for builds requiring selenium-server must not take a build
+    # that says it does without selenium-server
+    fleet = [worker("c", "postgresql 15", "selenium-server 2.3", only_if=["selenium-server"]),
+             worker("d", "postgresql 15")]
+    result = dispatch([build("n", ["selenium-server not-used", "postgresql"])], fleet, DEFS)
+    assert table(result) == {"n-pg15": (["d"], {"pg_version": "15",
+                                               "selenium_server_version": "not-used"})}

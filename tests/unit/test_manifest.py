@@ -140,6 +140,7 @@ def test_subfactory_options_are_accepted(manifest):
         [a]
         buildout = standalone sample.cfg
         db-steps = pg_remote_copy
+        post-buildout-steps = install-modules-test pytest
         pg_remote_copy.arguments = --from prod
         pytest.arguments = -x
         odoo.use-port = true
@@ -165,6 +166,8 @@ def test_subfactory_options_are_accepted(manifest):
     ("odoo-addons = sale, bad-name", "'bad-name' is not an addon name"),
     ("bootstrap-eggs = eggs", "managed by buildbot-odoo"),
     ("build-for = postgresql >= 15\n  postgresql < 17", "appears on several lines"),
+    ("odoo.http-port-max = 99999", "'99999' is not a TCP port (1 to 65535)"),
+    ("odoo.http-port-min = 0", "'0' is not a TCP port (1 to 65535)"),
 ])
 def test_bad_values_name_file_section_option(manifest, line, needle):
     head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
@@ -212,3 +215,83 @@ def test_bootstrap_options(manifest):
     assert builds["a"].bootstrap == {"version": "3.0.1", "index": "https://pypi.example/simple"}
     (warning,) = problems.warnings
     assert "bootstrap-whatever" in warning.message
+
+
+def test_inherit_in_default_is_an_error_not_ignored(manifest):
+    _, problems = load(manifest("""
+        [DEFAULT]
+        inherit = base
+
+        [base]
+        buildout = standalone sample.cfg
+
+        [child]
+        build-category = x
+        """))
+    (error,) = problems.errors
+    assert (error.line, error.section, error.option) == (2, "DEFAULT", "inherit")
+    assert "each section" in error.message
+
+
+def test_addons_alias_takes_its_place_in_the_precedence(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        openerp-addons = from_default
+
+        [base]
+        buildout = standalone sample.cfg
+        odoo-addons = from_base
+
+        [child]
+        inherit = base
+        openerp-addons = from_child
+
+        [grandchild]
+        inherit = child
+        odoo-addons = from_grandchild
+        """))
+    assert not problems.errors, [str(p) for p in problems]
+    assert builds["base"].odoo_addons == ["from_base"]
+    assert builds["child"].odoo_addons == ["from_child"]
+    assert builds["grandchild"].odoo_addons == ["from_grandchild"]
+
+
+def test_addons_and_its_alias_in_one_section_is_an_error(manifest):
+    builds, problems = load(manifest("""
+        [a]
+        buildout = standalone sample.cfg
+        odoo-addons = sale
+        openerp-addons = stock
+        """))
+    assert "a" not in builds
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "openerp-addons")
+    assert "odoo-addons" in error.message
+
+
+def test_options_of_a_subfactory_the_build_does_not_use_are_warned_about(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        pytest.arguments = -x
+
+        [a]
+        buildout = standalone sample.cfg
+        pg_remote_copy.arguments = --from prod
+        pg_remote_copy.timeout = soon
+        doc.builder = html
+
+        [b]
+        buildout = standalone sample.cfg
+        db-steps = pg_remote_copy
+        pg_remote_copy.arguments = --from prod
+        post-buildout-steps = pytest doc
+        doc.builder = html
+        """))
+    assert set(builds) == {"a", "b"} and not problems.errors
+    # [DEFAULT]'s option is for the builds using pytest: not a mistake of build a
+    assert sorted((w.section, w.line, w.option) for w in problems.warnings) == [
+        ("a", 6, "pg_remote_copy.arguments"), ("a", 7, "pg_remote_copy.timeout"),
+        ("a", 8, "doc.builder")]
+    by_option = {w.option: w.message for w in problems.warnings}
+    assert "db-steps" in by_option["pg_remote_copy.timeout"]
+    assert "post-buildout-steps" in by_option["doc.builder"]

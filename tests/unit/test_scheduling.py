@@ -9,7 +9,7 @@ import pytest
 from buildbot.changes.gitpoller import GitPoller
 from buildbot.changes.hgpoller import HgPoller
 from buildbot.schedulers.basic import SingleBranchScheduler
-from buildbot.schedulers.forcesched import ForceScheduler
+from buildbot.schedulers.forcesched import ForceScheduler, ValidationErrorCollector
 
 from buildbot_odoo import BuildoutsConfigurator, ConfigError
 from buildbot_odoo.master.scheduling import WatchedBranchesFilter
@@ -156,3 +156,33 @@ def test_no_builder_no_scheduler_no_poller(tmp_path):
     (tmp_path / "workers.cfg").write_text("[w]\npassword = x\n")
     _, config = populate(tmp_path)
     assert config["schedulers"] == [] and config["change_source"] == []
+
+
+def test_force_asks_for_the_properties_hgtag_and_archive_buildouts_need(master_dir):
+    # without a field, nobody could force an hgtag or archive build: their first
+    # step stops for want of the property naming the tag or the archive
+    _, config = populate(master_dir)
+    force = next(s for s in config["schedulers"] if s.name == "force")
+    assert not force._config_kwargs.get("properties")
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text() + textwrap.dedent("""
+        [release]
+        buildout = hgtag https://hg.example.org/deploy release.cfg
+
+        [from-package]
+        buildout = archive pkg_dir pkg_name b.cfg
+        archive.root-dir = packages
+        """))
+    _, config = populate(master_dir)
+    force = next(s for s in config["schedulers"] if s.name == "force")
+    fields = {p.name: p for p in force._config_kwargs["properties"]}
+    assert sorted(fields) == ["buildout-tag", "pkg_dir", "pkg_name"]
+    assert all(not p.required and p.default == "" for p in fields.values())
+    assert {"release", "from-package", "stock"} <= set(force.builderNames)
+    # what the force form (or POST /api/v2/forceschedulers/force) sends becomes the property
+    force.reconfigService(*force._config_args, **force._config_kwargs)  # as the master does
+    gathered = force.gatherPropertiesAndChanges(
+        ValidationErrorCollector(), **{"buildout-tag": ["1.4.2"], "pkg_name": ["sale-3"]})
+    properties = gathered.result[0]
+    assert properties.getProperty("buildout-tag") == "1.4.2"
+    assert properties.getProperty("pkg_name") == "sale-3"

@@ -579,7 +579,7 @@ def test_operators_constant():
 
 
 # --- Properties -----------------------------------------------------------------------
-# Generated inputs; the whole section is one skip when hypothesis is missing.
+# Generated inputs; the whole section is one failure when hypothesis is missing.
 
 
 def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -591,7 +591,8 @@ def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tu
 if st is None:  # pragma: no cover
 
     def test_properties_need_hypothesis():
-        pytest.skip("hypothesis is not installed")
+        pytest.fail("hypothesis is not installed: it is in the test extra "
+                    "(.venv/bin/pip install -e '.[test]', or ./scripts/bootstrap.sh)")
 
 else:
     # No deadline: the shared CI machines are sometimes slow, and speed is not what is tested.

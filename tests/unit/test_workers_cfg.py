@@ -79,13 +79,16 @@ def test_options_without_version():
     ("worker_priority = high", "'high' is not a number"),
     ("notify_on_missing = not-an-address", "'not-an-address' is not an e-mail address"),
     ("db_prefix = bad prefix", "'bad prefix'"),
+    ("password = secret:", "names no secret"),
+    ("password = secret:my pw", "names no secret"),
 ])
 def test_bad_values_are_located(write, text, needle):
-    _, problems = load(write, f"[w]\npassword = x\n{text}\n")
+    head = "" if text.startswith("password") else "password = x\n"
+    _, problems = load(write, f"[w]\n{head}{text}\n")
     (error,) = problems.errors
     assert needle in error.message
     assert error.file == "workers.cfg" and error.section == "w"
-    assert error.option and error.line and error.line >= 3
+    assert error.option and error.line and error.line >= 2
     assert str(error).startswith(f"workers.cfg:{error.line}: w: {error.option}: ")
 
 
@@ -130,3 +133,72 @@ def test_missing_file(tmp_path):
     problems = Problems()
     assert load_workers(tmp_path / "nope.cfg", problems) == []
     assert "cannot read file" in problems.errors[0].message
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf"])
+def test_worker_priority_must_be_finite(write, text):
+    # nan compares false with everything: the highest-priority choice would be arbitrary
+    workers, problems = load(write, f"[w]\npassword = x\nworker_priority = {text}\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert error.option == "worker_priority" and repr(text) in error.message
+
+
+def _buildbot_accepts_worker_name(name: str) -> bool:
+    """Buildbot's own verdict on a worker name, from its configuration loader."""
+    from buildbot.config.errors import ConfigErrors
+    from buildbot.config.master import MasterConfig
+    from buildbot.worker import Worker
+
+    try:
+        return MasterConfig._check_workers([Worker(name, "pw")], "c['workers']")
+    except ConfigErrors:
+        return False
+
+
+@pytest.mark.parametrize(("name", "accepted"), [
+    ("w1", True), ("pg-both", True), ("_w", True), ("wörker", True), ("w" * 50, True),
+    ("w.1", False), ("9w", False), ("my+worker", False), ("w" * 51, False),
+    ("debug", False), ("change", False), ("status", False),
+])
+def test_worker_names_buildbot_refuses_are_located_errors(write, name, accepted):
+    assert _buildbot_accepts_worker_name(name) is accepted  # the rule is Buildbot's
+    workers, problems = load(write, f"# fleet\n[{name}]\npassword = x\n")
+    if accepted:
+        assert [w.name for w in workers] == [name] and not problems.errors
+        return
+    assert workers == []
+    (error,) = problems.errors
+    assert (error.file, error.line, error.section, error.option) == ("workers.cfg", 2, name, None)
+    assert repr(name) in error.message
+
+
+@pytest.mark.parametrize("breaker", ["# PostgreSQL clusters", ""])
+def test_an_indented_line_after_a_comment_or_blank_line_is_explained(write, breaker):
+    # INI ends a multi-line value at a comment or blank line at the start of a line:
+    # the indented line after it is not a continuation, and must not be called one
+    _, problems = load(write, f"[w]\npassword = x\ncapability = python 3.11\n"
+                              f"{breaker}\n    postgresql 15\n")
+    (error,) = problems.errors
+    assert error.line == 5
+    assert "'postgresql 15'" in error.message
+    assert "line 4 ends the value of 'capability'" in error.message, error.message
+
+
+def test_text_after_a_section_header_is_an_error_not_ignored(write):
+    workers, problems = load(write, "[w1] postgresql 15\npassword = x\n"
+                                    "[w2]  ; a comment is fine\npassword = y\n")
+    (error,) = problems.errors
+    assert (error.line, error.section) == (1, "w1")
+    assert "'postgresql 15'" in error.message
+    assert [w.name for w in workers] == ["w1", "w2"]
+
+
+@pytest.mark.parametrize("line", ["password hunter2", "password hunter2 = x"])
+def test_a_mistyped_password_line_is_reported_without_the_password(write, line):
+    # the messages go to the terminal and to twistd.log: never the password
+    _, problems = load(write, f"[w]\ncapability = python 3.11\n{line}\n")
+    assert problems.errors
+    for problem in problems:
+        assert "hunter2" not in str(problem), str(problem)
+    assert any(p.line == 3 for p in problems.errors)

@@ -36,6 +36,7 @@ from buildbot.steps.source.mercurial import Mercurial
 from twisted.internet import defer
 from zope.interface import implementer
 
+from ...config.manifest import BuildoutSource
 from .base import BuildOptions
 from .bootstrap import config_error
 
@@ -300,6 +301,18 @@ def _check_property_names(options: BuildOptions, *names: str) -> None:
     bad = [n for n in names if not _PROPERTY_NAME_RE.match(n)]
     if bad:
         config_error(options, "buildout", f"{bad[0]!r} is not a build property name")
+
+
+def forced_properties(source: BuildoutSource) -> list[str]:
+    """The build properties this buildout's retrieval reads, which forcing must offer.
+
+    An hgtag or archive build started without them stops at its first step.
+    """
+    if source.kind == "hgtag":
+        return [TAG_PROPERTY]
+    if source.kind == "archive":
+        return [p for p in (source.subdir_prop, source.archive_prop) if p]
+    return []
 
 
 RETRIEVERS = {
