@@ -100,6 +100,7 @@ class Dispatcher:
 
     def _compute(self, build_for: Sequence[VersionFilter],
                  requires: Iterable[VersionFilter]) -> list[_Variant] | str:
+        requires = list(requires)
         splitting = [f for f in build_for if not f.not_used]
         not_used = frozenset(f.name for f in build_for if f.not_used)
         filters = [*splitting, *requires]
@@ -109,7 +110,9 @@ class Dispatcher:
         eligible = self._eligible(filters, names)
         if not eligible:
             return self._why_none(filters, names)
-        axes = [self._versions(f, eligible) for f in splitting]
+        # a build-requires line on a build-for capability narrows the versions split by
+        axes = [self._versions([f, *(r for r in requires if r.name == f.name)], eligible)
+                for f in splitting]
         variants = []
         for combo in itertools.product(*axes):
             workers = [i for i in eligible
@@ -148,13 +151,16 @@ class Dispatcher:
     def _has(self, index: int, name: str, version: Version) -> bool:
         return any(d.version == version for d in self.workers[index].declarations(name))
 
-    def _versions(self, requirement: VersionFilter,
+    def _versions(self, requirements: Sequence[VersionFilter],
                   eligible: Iterable[int]) -> list[tuple[Version, str]]:
-        """Distinct matching versions, ascending, each with the form used in names."""
+        """Distinct versions matching every requirement (all on one capability), ascending,
+        each with the form used in names."""
         forms: dict[Version, set[str]] = {}
+        name = requirements[0].name
         for index in eligible:
-            for decl in self.workers[index].declarations(requirement.name):
-                if decl.version is not None and requirement.match(decl.version):
+            for decl in self.workers[index].declarations(name):
+                if decl.version is not None and all(r.match(decl.version)
+                                                    for r in requirements):
                     forms.setdefault(decl.version, set()).add(str(decl.version))
         return [(v, min(forms[v], key=lambda s: (len(s), s))) for v in sorted(forms)]
 

@@ -489,9 +489,19 @@ class ManifestLoader:
             self.problems.error("odoo.http-port-min is above odoo.http-port-max",
                                 **build.location("odoo.http-port-min"))
             ok = False
+        ok = self._check_not_used_is_not_required(build) and ok
         if ok:
             self._warn_unused_subfactory_options(build)
         return build if ok else None
+
+    def _check_not_used_is_not_required(self, build: BuildSpec) -> bool:
+        """``NAME not-used`` in build-for contradicts a build-requires line on NAME."""
+        not_used = {f.name for f in build.build_for if f.not_used}
+        clashes = [f for f in build.build_requires if f.name in not_used]
+        for requirement in clashes:
+            self.problems.error(f"{str(requirement)!r} requires {requirement.name}, which "
+                                f"build-for says is not-used", **build.location("build-requires"))
+        return not clashes
 
     def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
         """Options written in a build's own section for a subfactory it does not use.

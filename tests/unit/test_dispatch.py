@@ -146,3 +146,11 @@ def test_not_used_is_not_a_requirement_for_reserved_workers():
     result = dispatch([build("n", ["selenium-server not-used", "postgresql"])], fleet, DEFS)
     assert table(result) == {"n-pg15": (["d"], {"pg_version": "15",
                                                "selenium_server_version": "not-used"})}
+
+
+def test_build_requires_on_a_build_for_capability_narrows_its_versions():
+    fleet = [worker("old-and-new", "postgresql 9.6", "postgresql 15"),
+             worker("new", "postgresql 16")]
+    result = dispatch([build("x", ["postgresql"], ["postgresql >= 15"])], fleet, DEFS)
+    assert table(result) == {"x-pg15": (["old-and-new"], {"pg_version": "15"}),
+                             "x-pg16": (["new"], {"pg_version": "16"})}

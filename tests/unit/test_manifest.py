@@ -107,6 +107,19 @@ def test_broken_inheritance_still_reports_the_sections_own_mistakes(manifest):
     assert [(p.line, p.option) for p in problems.warnings] == [(5, "build-requirs")]
 
 
+def test_not_used_capability_cannot_be_required(manifest):
+    builds, problems = load(manifest("""
+        [x]
+        buildout = standalone sample.cfg
+        build-for = postgresql not-used
+        build-requires = postgresql >= 15
+        """))
+    assert "x" not in builds
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "build-requires")
+    assert "requires postgresql, which build-for says is not-used" in error.message
+
+
 def test_unique_names_across_manifests(manifest):
     first = manifest("[x]\nbuildout = standalone sample.cfg\n")
     second = manifest("[x]\nbuildout = standalone sample.cfg\n", "buildouts/OTHER.cfg")
