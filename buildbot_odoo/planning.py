@@ -16,7 +16,7 @@ from .capability.dispatch import DispatchResult, dispatch
 from .config.manifest import BuildSpec, load_manifests
 from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
-from .watch import RewriteRules, WatchPlan, check_default_timer, plan_watches
+from .watching.plan import RewriteRules, WatchPlan, check_default_timer, plan_watches
 
 DEFAULT_TREE_STABLE_TIMER = 600
 #: NAME_MAX: Buildbot makes each builder's directory on the workers from its name

@@ -1,4 +1,4 @@
-"""Pollers and schedulers for a plan (SPEC 7): the thin edge of :mod:`buildbot_odoo.watch`.
+"""Pollers and schedulers for a plan (SPEC 7): the thin edge of :mod:`buildbot_odoo.watching.plan`.
 
 * one Buildbot ``GitPoller`` / ``HgPoller`` per polled branch, named after it
   (Buildbot keeps a poller's last seen revision under its name, so names
@@ -20,7 +20,7 @@ from buildbot.changes.filter import ChangeFilter
 from buildbot.plugins import changes, schedulers, util
 
 from ..errors import ConfigError, Problem
-from ..watch import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
+from ..watching.plan import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
 from .subfactories.retrieval import forced_properties
 
 FORCE_SCHEDULER = "force"

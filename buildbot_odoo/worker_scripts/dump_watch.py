@@ -24,7 +24,7 @@ Usage::
     python dump_watch.py --build NAME --buildout TEXT --part PART --output FILE \\
         -c CONF [SECTION:OPTION=VALUE ...]
 
-Writes the JSON document described in ``buildbot_odoo/watchfiles.py``.
+Writes the JSON document described in ``buildbot_odoo/watching/files.py``.
 Standard library and zc.buildout only: it runs on the worker.
 """
 

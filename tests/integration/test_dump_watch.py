@@ -16,7 +16,7 @@ import pytest
 
 from buildbot_odoo.config.manifest import BuildoutSource, BuildSpec
 from buildbot_odoo.errors import Problems
-from buildbot_odoo.watchfiles import MERGED, load_auto_watches, watch_file
+from buildbot_odoo.watching.files import MERGED, load_auto_watches, watch_file
 from tests.support.repos import GitRepo, HgRepo
 from tests.support.standin import ADDONS_DIR, SAMPLE_BUILDOUT, offline_env
 

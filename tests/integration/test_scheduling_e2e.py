@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from buildbot_odoo import BuildoutsConfigurator
-from buildbot_odoo.watchfiles import MERGED
+from buildbot_odoo.watching.files import MERGED
 from tests.support.buildbot_processes import MasterProcess, Site, wait_for
 from tests.support.repos import GitRepo, HgRepo
 from tests.support.standin import build_buildout, copy_standin_source

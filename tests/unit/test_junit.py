@@ -14,8 +14,8 @@ from buildbot.test.steps import ExpectShell, TestBuildStepMixin
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from buildbot_odoo.junit import JUnitError, parse_junit
 from buildbot_odoo.master.steps.junit import JUnitStep
+from buildbot_odoo.reports.junit import JUnitError, parse_junit
 
 SAMPLE_TESTS = '''\
 import pytest

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from buildbot_odoo import odoo_log
-from buildbot_odoo.odoo_log import OdooLogAnalyzer, TestOutcome
+from buildbot_odoo.reports import odoo_log
+from buildbot_odoo.reports.odoo_log import OdooLogAnalyzer, TestOutcome
 
 LOGS = Path(__file__).parent / "data" / "odoo_logs"
 PREFIX = "2024-05-02 10:00:{:02d},000 42 {} ci {}: {}"

@@ -15,13 +15,13 @@ from buildbot.test.steps import ExpectShell, TestBuildStepMixin
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from buildbot_odoo import lint_report
 from buildbot_odoo.errors import ConfigError
-from buildbot_odoo.lint_report import LintReport
 from buildbot_odoo.master.steps.master_files import ClearMasterDirectory, swap_in
 from buildbot_odoo.master.steps.static_analysis import LintStep
 from buildbot_odoo.master.subfactories.doc import SphinxDoc, doc
 from buildbot_odoo.master.subfactories.static_analysis import static_analysis
+from buildbot_odoo.reports import lint as lint_report
+from buildbot_odoo.reports.lint import LintReport
 
 from .subfactory_support import BUILDDIR, ENV, by_name, configurator, render, run_script
 from .test_retrieval import options_for

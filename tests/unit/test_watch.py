@@ -12,8 +12,8 @@ from buildbot_odoo.capability.definitions import builtin_capabilities
 from buildbot_odoo.config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from buildbot_odoo.errors import Problems
 from buildbot_odoo.planning import Plan, make_plan
-from buildbot_odoo.watch import PolledBranch, RewriteRules, scheduler_name
-from buildbot_odoo.watchfiles import MALFORMED, MERGED, PENDING, STALE, watch_file
+from buildbot_odoo.watching.files import MALFORMED, MERGED, PENDING, STALE, watch_file
+from buildbot_odoo.watching.plan import PolledBranch, RewriteRules, scheduler_name
 
 WORKERS = """
 [w15]

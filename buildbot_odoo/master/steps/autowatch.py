@@ -9,7 +9,7 @@ Right after ``bin/buildout``, a build with ``auto-watch = true``
 3. uploads that file to ``<master>/watch/<build name>`` -- a path made on the
    master from the validated build name, nothing from the worker.
 
-The master reads the file at its next reconfig (:mod:`buildbot_odoo.watchfiles`).
+The master reads the file at its next reconfig (:mod:`buildbot_odoo.watching.files`).
 Introspection is a by-product of the build: when it fails the build is marked
 with warnings and nothing is uploaded; the previous data stays in use.
 """
@@ -21,7 +21,7 @@ import posixpath
 from buildbot.plugins import steps, util
 from buildbot.process.results import SUCCESS
 
-from ...watchfiles import watch_file
+from ...watching.files import watch_file
 from ..subfactories.base import BuildOptions
 from ..subfactories.bootstrap import DEFAULT_PYTHON, VENV_DIR, buildout_command
 from ..subfactories.retrieval import worker_script

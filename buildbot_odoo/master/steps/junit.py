@@ -4,7 +4,7 @@ The command (pytest with ``--junitxml``, a functional test runner...) writes
 its report on the worker; the step attaches the file as its ``junit.xml``
 log (Buildbot's ``logfiles``: the worker sends it with the command's
 output), collects it with a log observer, and parses it on the master with
-:func:`buildbot_odoo.junit.parse_junit` once the command is over.  Each test
+:func:`buildbot_odoo.reports.junit.parse_junit` once the command is over.  Each test
 case then goes to Buildbot's test results, and the summary names the
 failing tests.
 
@@ -24,8 +24,8 @@ from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.util import join_list
 from twisted.internet import defer
 
-from ...junit import JUnitError, JUnitReport, parse_junit
-from ...odoo_log import TestOutcome
+from ...reports.junit import JUnitError, JUnitReport, parse_junit
+from ...reports.odoo_log import TestOutcome
 
 JUNIT_LOG = "junit.xml"
 PASSED, FAILED = "1", "0"

@@ -2,7 +2,7 @@
 
 :class:`OdooTestStep` runs whatever command the subfactory gives it (typically
 ``bin/test_<part> -d DB -i ADDONS --logfile=ABSOLUTE_PATH``) and feeds the Odoo
-log to :class:`~buildbot_odoo.odoo_log.OdooLogAnalyzer` line by line, through
+log to :class:`~buildbot_odoo.reports.odoo_log.OdooLogAnalyzer` line by line, through
 Buildbot log observers, so the step's summary tells the story while tests run.
 Odoo writes its log to the ``--logfile`` when given (the worker tails that
 file and streams it as the ``odoo.log`` log of the step) and to stderr
@@ -25,7 +25,7 @@ from buildbot.process.results import FAILURE, SUCCESS, WARNINGS, worst_status
 from buildbot.util import join_list
 from twisted.internet import defer
 
-from ...odoo_log import OdooLogAnalyzer, TestOutcome
+from ...reports.odoo_log import OdooLogAnalyzer, TestOutcome
 
 ODOO_LOG = "odoo.log"
 STDIO = "stdio"

@@ -1,7 +1,7 @@
 """A linter step (ruff, flake8) that counts issues and applies a failure policy.
 
 The linter's output is read line by line by a log observer
-(:class:`~buildbot_odoo.lint_report.LintReport`); the summary counts the
+(:class:`~buildbot_odoo.reports.lint.LintReport`); the summary counts the
 issues by code, each issue becomes a Buildbot ``code_issue`` test result
 (path and line: the web UI lists them), and the ``issues`` log gathers them.
 
@@ -19,7 +19,7 @@ from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.util import join_list
 from twisted.internet import defer
 
-from ...lint_report import Issue, LintReport
+from ...reports.lint import Issue, LintReport
 
 #: exit codes of ruff and flake8 when they ran: 0 clean, 1 issues found
 RAN_CODES = (0, 1)

@@ -4,7 +4,7 @@ A build with ``auto-watch = true`` introspects its buildout after running it
 and uploads the result to ``<master>/watch/<build name>``; the next time the
 master reads its configuration (reconfig, restart, ``buildbot-odoo check``),
 this module reads those files back and hands their branches to
-:mod:`buildbot_odoo.watch`, which merges them with the manifest's ``watch``
+:mod:`buildbot_odoo.watching.plan`, which merges them with the manifest's ``watch``
 lines.
 
 The files come from workers, so they are data to check, never to trust: a
@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config.manifest import BuildSpec, WatchSpec
-from .errors import Problems
+from ..config.manifest import BuildSpec, WatchSpec
+from ..errors import Problems
 
 WATCH_DIR = "watch"
 FORMAT = 1

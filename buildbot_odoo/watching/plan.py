@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .capability.dispatch import BuilderPlan
-from .config.manifest import BuildSpec, WatchSpec
-from .errors import Problems
-from .watchfiles import AutoWatchStatus, load_auto_watches
+from ..capability.dispatch import BuilderPlan
+from ..config.manifest import BuildSpec, WatchSpec
+from ..errors import Problems
+from .files import AutoWatchStatus, load_auto_watches
 
 #: VCS kinds the master can poll, with Buildbot's own pollers
 POLLED_VCS = ("git", "hg")
