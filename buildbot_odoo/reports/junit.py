@@ -29,7 +29,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 
-from .odoo_log import SUMMARY_NAMES, Outcome, TestOutcome
+from .odoo_log import Outcome, TestOutcome, tests_summary
 
 #: child element of a test case -> outcome (anything else, e.g. system-out, is ignored)
 _OUTCOMES: dict[str, Outcome] = {"failure": "failure", "error": "error", "skipped": "skipped"}
@@ -71,17 +71,8 @@ class JUnitReport:
 
     def summary(self) -> str:
         """``12 tests, 1 failure, 0 errors, 2 skipped: test_x.test_bad``."""
-        parts = [_plural(self.tests, "test"), _plural(self.failures, "failure"),
-                 _plural(self.errors, "error")]
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped")
-        text = ", ".join(parts)
-        names = [t.short_name for t in self.failed_outcomes]
-        if names:
-            text += ": " + ", ".join(names[:SUMMARY_NAMES])
-            if len(names) > SUMMARY_NAMES:
-                text += f" +{len(names) - SUMMARY_NAMES} more"
-        return text
+        return tests_summary(self.tests, self.failures, self.errors, self.failed_outcomes,
+                             self.skipped)
 
 
 def parse_junit(text: str) -> JUnitReport:
@@ -127,7 +118,3 @@ def _line(text: str | None) -> int | None:
         return int(text) + 1 if text is not None else None
     except ValueError:
         return None
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -429,14 +429,7 @@ class OdooLogAnalyzer:
         return "; ".join(parts)
 
     def _tests_summary(self) -> str:
-        text = ", ".join((_plural(self.tests_run, "test"), _plural(self.failures, "failure"),
-                          _plural(self.errors, "error")))
-        names = [outcome.short_name for outcome in self.failed_outcomes]
-        if names:
-            text += ": " + ", ".join(names[:SUMMARY_NAMES])
-            if len(names) > SUMMARY_NAMES:
-                text += f" +{len(names) - SUMMARY_NAMES} more"
-        return text
+        return tests_summary(self.tests_run, self.failures, self.errors, self.failed_outcomes)
 
     def _log_errors_summary(self) -> str:
         first = self.error_records[0].message.strip()
@@ -499,6 +492,22 @@ def _locate(traceback: str, method: str) -> tuple[str | None, int | None]:
     if not candidates:
         return None, None
     return candidates[-1]["path"], int(candidates[-1]["line"])
+
+
+def tests_summary(tests: int, failures: int, errors: int,
+                  failed: Iterable[TestOutcome], skipped: int = 0) -> str:
+    """``12 tests, 1 failure, 0 errors[, 2 skipped]: TestX.test_bad``: the one-line story
+    every test step tells, whatever report it read, with the first failing names."""
+    parts = [_plural(tests, "test"), _plural(failures, "failure"), _plural(errors, "error")]
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    text = ", ".join(parts)
+    names = [outcome.short_name for outcome in failed]
+    if names:
+        text += ": " + ", ".join(names[:SUMMARY_NAMES])
+        if len(names) > SUMMARY_NAMES:
+            text += f" +{len(names) - SUMMARY_NAMES} more"
+    return text
 
 
 def _plural(count: int, word: str) -> str:
