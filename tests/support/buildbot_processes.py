@@ -24,6 +24,7 @@ Failures raise :class:`ProcessError`, whose message shows the command's output
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import getpass
 import json
@@ -245,17 +246,19 @@ class WorkerProcess:
         return api.worker_connected(self.name)
 
 
-class StartStop:
+class StartStop(abc.ABC):
     """``with`` over :meth:`start` and :meth:`stop`; what failed half-way to start is stopped.
 
     :meth:`stop` must therefore stop whatever part runs, and nothing else.
     """
 
+    @abc.abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start everything, in dependency order."""
 
+    @abc.abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop whatever runs, in reverse order; never raises for what is not running."""
 
     def __enter__(self) -> Self:
         try:
