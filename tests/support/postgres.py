@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -270,6 +271,52 @@ class _RunAs:
         return True
 
 
+#: where installations the server user cannot reach are copied (see reachable_install)
+RELOCATED_PREFIX = "buildbot-odoo-pg-"
+_RELOCATED_DONE = ".copied"
+
+
+def reachable_install(install: PgInstall, runas: _RunAs) -> PgInstall:
+    """``install``, or a copy of it that the server user can run.
+
+    A wheel's PostgreSQL lives in the virtualenv, and a clone made by root in
+    its home directory (``/root``, mode 700) is out of ``nobody``'s reach:
+    initdb would fail with "Permission denied".  Such an installation (its
+    ``bin`` directory's parent, which holds ``bin``, ``lib`` and ``share``) is
+    copied once into a world-readable directory of the system temp dir, named
+    after its path and version, and reused by later runs.  The copy keeps the
+    layout the binaries' RPATH relies on: a wheel repaired by auditwheel finds
+    libpq in ``<package>.libs`` beside its package (``$ORIGIN/../../..``).
+    """
+    if runas.can_traverse(install.bin_dir) and runas.can_traverse(install.lib_dir):
+        return install
+    root = install.bin_dir.parent
+    anchor = root.parent.parent
+    digest = hashlib.sha256(f"{root}\0{install.version}".encode()).hexdigest()[:12]
+    copy = Path(tempfile.gettempdir()) / f"{RELOCATED_PREFIX}{install.version}-{digest}"
+    relocated_root = copy / root.relative_to(anchor)
+    if not (copy / _RELOCATED_DONE).exists():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(root, relocated_root, symlinks=True)
+        libs = anchor / f"{root.parent.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, copy / libs.name, symlinks=True)
+        _open_to_all(copy)
+        (copy / _RELOCATED_DONE).write_text(str(root))
+    lib = (relocated_root / install.lib_dir.relative_to(root)
+           if install.lib_dir.is_relative_to(root) else install.lib_dir)
+    return PgInstall(bin_dir=relocated_root / install.bin_dir.name, lib_dir=lib,
+                     version=install.version, source=f"{install.source} (copied from {root})")
+
+
+def _open_to_all(top: Path) -> None:
+    """Readable by everyone, directories searchable; executables keep their x bits."""
+    for path in (top, *top.rglob("*")):
+        if not path.is_symlink():
+            extra = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+            path.chmod(path.stat().st_mode | extra | (0o111 if path.is_dir() else 0))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (the kernel picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -361,6 +408,7 @@ class PgServer:
             return self
         self._runas = _RunAs.for_current_process(self.run_as)
         try:
+            self.install = reachable_install(self.install, self._runas)
             self._make_dirs()
             self._initdb()
             self._start_postmaster()
