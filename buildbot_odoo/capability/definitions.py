@@ -4,12 +4,16 @@ A definition is plain data (SPEC 4)::
 
     {'version_prop': 'pg_version', 'abbrev': 'pg',
      'environ': {'PGPORT': '%(cap(port):-)s'},
-     'secret_environ': {'PGPASSWORD': 'password-secret'}}
+     'secret_files': {'PGPASSFILE': {'option': 'password-secret', 'format': 'pgpass'}}}
 
-``environ`` values are templates (see :mod:`.templates`); ``secret_environ``
-maps a variable to the capability *option* naming a Buildbot secret, so that
-passwords are fetched from the secrets provider at build time and never become
-properties.
+``environ`` values are templates (see :mod:`.templates`).  ``secret_files``
+maps a variable to the capability *option* naming a Buildbot secret: the
+secret is fetched from the secrets providers at build time, written to a file
+on the worker, and the variable holds the file's path (see
+:mod:`.secret_files`), so passwords never become properties nor reach any log.
+``secret_environ`` puts a secret's value itself in a variable: the master's
+logs show ``<NAME>`` instead, but buildbot-worker's own log keeps the value,
+so it suits only values the worker's host may keep in its logs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .secret_files import SecretFile, parse_secret_file
 from .templates import TemplateError, translate_template
 
 #: variables whose values are directory lists: capability values are prepended
@@ -37,7 +42,8 @@ BUILTIN_CAPABILITIES: dict[str, dict] = {
             "PATH": "%(cap(bin):-)s",
             "LD_LIBRARY_PATH": "%(cap(lib):-)s",
         },
-        "secret_environ": {"PGPASSWORD": "password-secret"},
+        # libpq's password file, not PGPASSWORD: the worker logs environments (.secret_files)
+        "secret_files": {"PGPASSFILE": {"option": "password-secret", "format": "pgpass"}},
     },
     "python": {
         "version_prop": "py_version",
@@ -66,6 +72,7 @@ class CapabilityDef:
     abbrev: str
     environ: dict[str, str] = field(default_factory=dict)
     secret_environ: dict[str, str] = field(default_factory=dict)
+    secret_files: dict[str, SecretFile] = field(default_factory=dict)
 
 
 def default_definition(name: str) -> CapabilityDef:
@@ -78,7 +85,8 @@ def validate_definition(name: str, definition: Mapping) -> CapabilityDef:
     """Check one definition; raise ValueError naming the capability and the bad part."""
     if not isinstance(definition, Mapping):
         raise ValueError(f"capability {name!r}: definition must be a dict, not {definition!r}")
-    unknown = set(definition) - {"version_prop", "abbrev", "environ", "secret_environ"}
+    unknown = set(definition) - {"version_prop", "abbrev", "environ", "secret_environ",
+                                 "secret_files"}
     if unknown:
         raise ValueError(f"capability {name!r}: unknown keys {sorted(unknown)}")
     fallback = default_definition(name)
@@ -99,7 +107,18 @@ def validate_definition(name: str, definition: Mapping) -> CapabilityDef:
     for var, option in dict(definition.get("secret_environ") or {}).items():
         _check_var(name, var)
         secret_environ[var] = str(option)
-    return CapabilityDef(name, prop, abbrev, environ, secret_environ)
+    secret_files = {}
+    for var, value in dict(definition.get("secret_files") or {}).items():
+        _check_var(name, var)
+        try:
+            secret_files[var] = parse_secret_file(value)
+        except ValueError as exc:
+            raise ValueError(f"capability {name!r}: secret_files {var}: {exc}") from None
+    clash = sorted((set(environ) | set(secret_environ)) & set(secret_files))
+    if clash:
+        raise ValueError(f"capability {name!r}: {', '.join(clash)} set twice (secret_files "
+                         f"and environ or secret_environ)")
+    return CapabilityDef(name, prop, abbrev, environ, secret_environ, secret_files)
 
 
 def _check_var(name: str, var: object) -> None:

@@ -161,7 +161,7 @@ class BuildoutsConfigurator:
         builders, problems = [], []
         for builder_plan in plan.dispatch.builders:
             try:
-                factory = make_factory(self, builder_plan, plan.definitions)
+                factory = make_factory(self, builder_plan, plan.definitions, plan.workers)
             except ConfigError as exc:  # one bad build must not hide the others' problems
                 problems.extend(exc.problems)
                 continue

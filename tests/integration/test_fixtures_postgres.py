@@ -188,3 +188,33 @@ def test_an_installation_out_of_the_server_users_reach_is_run_from_a_copy(
             assert server.capability_options()["bin"] == str(server.bin_dir)
         else:  # it runs as the caller, who can
             assert server.bin_dir == hidden.bin_dir
+
+
+def _tcp_psql(server: PgServer, user: str, password: str | None) -> subprocess.CompletedProcess:
+    """``SELECT current_user`` over TCP as ``user``, with PGPASSWORD if given, never a prompt."""
+    env = server.install.env()
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return subprocess.run(
+        [str(server.bin_dir / "psql"), "-X", "-At", "-w", "-h", "127.0.0.1", "-p",
+         str(server.port), "-U", user, "-d", "postgres", "-c", "SELECT current_user"],
+        env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_auth_host_requires_a_password_over_tcp_only(pg_installations: list[PgInstall],
+                                                     tmp_path: Path) -> None:
+    """``auth_host``: TCP asks for the role's password; the socket stays trust for the helpers."""
+    for install in one_install_per_major(pg_installations).values():
+        with PgServer(install, tmp_path, auth_host="scram-sha-256") as server:
+            server.create_role("ci", password="right one")
+            assert server.psql("SELECT rolcreatedb FROM pg_roles WHERE rolname = 'ci'") == "t"
+            assert server.psql("SELECT current_user", user="ci") == "ci"  # socket: trust
+            missing, wrong = _tcp_psql(server, "ci", None), _tcp_psql(server, "ci", "wrong")
+            assert missing.returncode != 0 and "no password supplied" in missing.stderr
+            assert wrong.returncode != 0
+            assert 'password authentication failed for user "ci"' in wrong.stderr
+            right = _tcp_psql(server, "ci", "right one")
+            assert (right.returncode, right.stdout.strip()) == (0, "ci"), right.stderr
+            server.set_password("ci", "changed")
+            assert _tcp_psql(server, "ci", "right one").returncode != 0
+            assert _tcp_psql(server, "ci", "changed").returncode == 0

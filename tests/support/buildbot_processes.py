@@ -506,24 +506,30 @@ class FinishedBuild:
 # the end-to-end tests' site
 
 
-def standin_site(root: Path, pg: PgServer, config: str, manifest: str) -> Site:
+def standin_site(root: Path, pg: PgServer, config: str, manifest: str, *,
+                 password: str = "e2e-secret", password_option: str | None = None,
+                 capability: str | None = None) -> Site:
     """A master and its worker ``w1`` building the Odoo stand-in against ``pg`` (not started).
 
     The master is created with ``config`` after the header and ``manifest`` as
     ``buildouts/MANIFEST.cfg``; workers.cfg declares ``pg`` as w1's postgresql
-    capability; ``buildouts/standin.cfg`` is :func:`build_buildout` of a copy of
+    capability (``capability``, default :meth:`PgServer.capability_line`);
+    ``buildouts/standin.cfg`` is :func:`build_buildout` of a copy of
     the stand-in, with one egg from the package index (a cold build fills the
     worker's egg cache, a warm one finds it there).  The worker runs as this OS
     user, libpq's default role (worker-setup.rst): that role may create
-    databases on ``pg``.
+    databases on ``pg``.  The worker connects with ``password``; workers.cfg
+    says ``password_option`` (default: the password itself; ``secret:NAME``
+    takes it from the master's secrets providers, which ``config`` sets up).
     """
     pg.create_role(getpass.getuser(), createdb=True)
     buildout = build_buildout(copy_standin_source(root / "odoo_standin"), index_eggs=["six"])
     site = Site(root)
     site.master.create(config, {
-        "workers.cfg": f"[w1]\npassword = e2e-secret\ncapability = {pg.capability_line()}\n",
+        "workers.cfg": f"[w1]\npassword = {password_option or password}\n"
+                       f"capability = {capability or pg.capability_line()}\n",
         "buildouts/MANIFEST.cfg": manifest,
         "buildouts/standin.cfg": buildout,
     })
-    site.add_worker("w1", "e2e-secret", root / "worker")
+    site.add_worker("w1", password, root / "worker")
     return site

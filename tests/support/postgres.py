@@ -6,8 +6,9 @@ several real servers of different major versions, each with its own binaries
 and client libraries, like a worker host with a Debian cluster and a
 hand-compiled one.  This module finds the installations present on the machine
 (:func:`find_pg_installations`) and runs private clusters of them
-(:class:`PgServer`): ``initdb`` with trust authentication in a temporary
-directory, a Unix socket directory of its own, a free TCP port on 127.0.0.1.
+(:class:`PgServer`): ``initdb`` with trust authentication (or, on request,
+passwords over TCP) in a temporary directory, a Unix socket directory of its
+own, a free TCP port on 127.0.0.1.
 
 PostgreSQL refuses to run as root; when the tests run as root the server
 processes run as an unprivileged user (``nobody`` by default), and every
@@ -341,7 +342,13 @@ class PgServer:
     user cannot reach it (a root-only pytest tmp dir) a directory under the
     system temp dir is used instead.  Everything the server created is removed
     by :meth:`stop`.  Authentication is ``trust`` over the socket and TCP, so
-    any existing role can connect without password.
+    any existing role can connect without password; with ``auth_host`` (e.g.
+    ``"scram-sha-256"``) TCP connections need the role's password (set by
+    :meth:`create_role`) while the socket stays ``trust``, so the helpers
+    keep administering the server as its superuser::
+
+        with PgServer(install, tmp_path, auth_host="scram-sha-256") as pg:
+            pg.create_role("ci", password="...")   # psql -h 127.0.0.1 -U ci asks for it
     """
 
     install: PgInstall
@@ -350,6 +357,8 @@ class PgServer:
     superuser: str = DEFAULT_SUPERUSER
     run_as: str = DEFAULT_RUN_AS
     settings: dict[str, str] = field(default_factory=dict)
+    #: pg_hba method for TCP connections (``scram-sha-256``, ``md5``...); None: trust
+    auth_host: str | None = None
 
     workdir: Path | None = field(default=None, init=False)
     socket_dir: Path | None = field(default=None, init=False)
@@ -464,10 +473,17 @@ class PgServer:
         return subprocess.run(args, env=self.install.env(), cwd=self.workdir, text=True,
                               capture_output=True, **self._runas.popen_kwargs(), **kwargs)
 
+    def _auth_args(self) -> list[str]:
+        """initdb's pg_hba.conf methods: trust, or passwords over TCP only."""
+        if self.auth_host is None:
+            return ["--auth=trust"]
+        return ["--auth-local=trust", f"--auth-host={self.auth_host}"]
+
     def _initdb(self) -> None:
         run = self._run_as_server_user(
-            [str(self.install.program("initdb")), "-D", str(self.data_dir), "--auth=trust",
-             "-U", self.superuser, "--locale=C", "--encoding=UTF8", "--no-sync"],
+            [str(self.install.program("initdb")), "-D", str(self.data_dir),
+             *self._auth_args(), "-U", self.superuser, "--locale=C", "--encoding=UTF8",
+             "--no-sync"],
             timeout=120)
         if run.returncode != 0:
             raise PgError(f"initdb ({self.install.bin_dir}) failed:\n{run.stdout}{run.stderr}")
@@ -569,13 +585,23 @@ class PgServer:
     def role_exists(self, name: str) -> bool:
         return self.psql(f"SELECT 1 FROM pg_roles WHERE rolname = {quote_literal(name)}") == "1"
 
-    def create_role(self, name: str, createdb: bool = True, superuser: bool = False) -> str:
-        """Create a login role (no-op if it exists): e.g. one named like an OS user."""
+    def create_role(self, name: str, createdb: bool = True, superuser: bool = False,
+                    password: str | None = None) -> str:
+        """Create a login role (no-op if it exists): e.g. one named like an OS user.
+
+        ``password`` is set (also on an existing role); it matters with ``auth_host``.
+        """
         if not self.role_exists(name):
             flags = " CREATEDB" if createdb else ""
             flags += " SUPERUSER" if superuser else ""
             self.psql(f"CREATE ROLE {quote_ident(name)} LOGIN{flags}")
+        if password is not None:
+            self.set_password(name, password)
         return name
+
+    def set_password(self, name: str, password: str) -> None:
+        """``ALTER ROLE ... PASSWORD``: stored hashed (scram-sha-256 by default since 14)."""
+        self.psql(f"ALTER ROLE {quote_ident(name)} PASSWORD {quote_literal(password)}")
 
     def database_exists(self, name: str) -> bool:
         return self.psql(

@@ -7,8 +7,18 @@ import doctest
 import pytest
 
 from buildbot_odoo.capability import definitions, resolve, templates
-from buildbot_odoo.capability.definitions import validate_definition
+from buildbot_odoo.capability.definitions import (
+    builtin_capabilities,
+    validate_definition,
+    validate_definitions,
+)
 from buildbot_odoo.capability.resolve import CapabilityResolutionError, CapabilityUse
+from buildbot_odoo.capability.secret_files import (
+    SecretFile,
+    declares_secret_files,
+    file_content,
+    pgpass_line,
+)
 from buildbot_odoo.capability.templates import TemplateError, translate_template
 from buildbot_odoo.capability.versions import Version, VersionFilter
 
@@ -49,6 +59,13 @@ def test_seed_rabbitmq_definition():
     ({"environ": {"1BAD": "x"}}, "not an environment variable name"),
     ({"environ": {"X": "50%"}}, "environ X"),
     ({"colour": "blue"}, "unknown keys"),
+    ({"secret_files": {"X_FILE": {"option": "pw", "format": "yaml"}}},
+     "secret_files X_FILE: format 'yaml' is not one of raw, pgpass"),
+    ({"secret_files": {"X_FILE": {"format": "raw"}}}, "secret_files X_FILE: option None"),
+    ({"secret_files": {"X_FILE": {"option": "pw", "mode": "0600"}}}, "unknown keys"),
+    ({"secret_files": {"X_FILE": 3}}, "neither an option name"),
+    ({"secret_files": {"bad var": "pw"}}, "not an environment variable name"),
+    ({"environ": {"X": "a"}, "secret_files": {"X": "pw"}}, "X set twice"),
 ])
 def test_bad_definitions(definition, needle):
     with pytest.raises(ValueError, match=needle):
@@ -85,3 +102,41 @@ def test_resolve_missing():
         resolve.resolve(CAPS, CapabilityUse("redis"))
     with pytest.raises(CapabilityResolutionError, match=r"no postgresql version 16 \(declared"):
         resolve.resolve(CAPS, CapabilityUse("postgresql", Version("16")))
+
+
+def test_postgresql_password_goes_to_a_password_file_not_the_environment():
+    """buildbot-worker logs command environments: the built-in uses libpq's PGPASSFILE."""
+    postgresql = validate_definitions(builtin_capabilities())["postgresql"]
+    assert postgresql.secret_files == {"PGPASSFILE": SecretFile("password-secret", "pgpass")}
+    assert postgresql.secret_environ == {}
+    assert "PGPASSWORD" not in postgresql.environ
+
+
+def test_secret_file_shorthand_is_the_raw_secret():
+    d = validate_definition("rabbitmq", {"secret_files": {"RMQ_PASSWORD_FILE": "password-secret"}})
+    assert d.secret_files == {"RMQ_PASSWORD_FILE": SecretFile("password-secret", "raw")}
+    assert file_content("raw", "s3:cr\\et") == "s3:cr\\et"
+
+
+@pytest.mark.parametrize(("password", "line"), [
+    ("s3cr3t", "*:*:*:*:s3cr3t\n"),
+    ("a:b", "*:*:*:*:a\\:b\n"),           # libpq's escapes: \: and \\
+    ("back\\slash", "*:*:*:*:back\\\\slash\n"),
+    ("*", "*:*:*:*:*\n"),                   # a star is literal in the password field
+])
+def test_pgpass_line_escapes_what_libpq_reads_escaped(password, line):
+    assert pgpass_line(password) == line == file_content("pgpass", password)
+
+
+def test_pgpass_line_refuses_a_line_break():
+    with pytest.raises(ValueError, match="cannot contain a line break"):
+        pgpass_line("two\nlines")
+
+
+def test_declares_secret_files_only_for_a_set_secret_option():
+    options = {"postgresql": ["password-secret"]}
+    assert declares_secret_files(options, [("postgresql", {"port": "5433"}),
+                                           ("postgresql", {"password-secret": "pg-ci"})])
+    assert not declares_secret_files(options, [("postgresql", {"port": "5433"})])
+    assert not declares_secret_files(options, [("rabbitmq", {"password-secret": "rmq"})])
+    assert not declares_secret_files(options, [("postgresql", {"password-secret": ""})])

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from buildbot.process import remotetransfer
 from buildbot.process.properties import Properties
-from buildbot.process.results import FAILURE, SUCCESS
+from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
 from buildbot.test.reactor import TestReactorMixin
-from buildbot.test.steps import TestBuildStepMixin
+from buildbot.test.steps import (
+    ExpectDownloadFile,
+    ExpectRemoteRef,
+    ExpectRmfile,
+    TestBuildStepMixin,
+)
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -16,7 +22,12 @@ from buildbot_odoo.capability.definitions import (
 )
 from buildbot_odoo.capability.resolve import CapabilityUse
 from buildbot_odoo.capability.versions import Version, VersionFilter
-from buildbot_odoo.master.steps.capability import CapabilityEnvironment, SetCapabilityProperties
+from buildbot_odoo.master.steps.capability import (
+    CapabilityEnvironment,
+    CapabilitySecretFiles,
+    SetCapabilityProperties,
+    secret_file_steps,
+)
 
 DEFS = validate_definitions(builtin_capabilities())
 WORKER_CAPS = {
@@ -75,7 +86,7 @@ class CapabilityEnvironmentTests(TestBuildStepMixin, TestReactorMixin, unittest.
         return self.setup_test_build_step(with_secrets={"pg18pass": "s3cr3t"})
 
     @defer.inlineCallbacks
-    def render(self, definitions, properties, worker_environ=None):
+    def render(self, definitions, properties, worker_environ=None, renderable=None):
         self.setup_step(SetCapabilityProperties([], DEFS))
         build = self.build
         build.workerforbuilder.worker.worker_environ = worker_environ or {"PATH": "/usr/bin"}
@@ -83,13 +94,14 @@ class CapabilityEnvironmentTests(TestBuildStepMixin, TestReactorMixin, unittest.
         props.build = build
         props.master = self.master
         build.getProperties = lambda: props
+        props.setProperty("builddir", "/srv/worker/sale-pg18", "Worker")
         for name, value in properties.items():
             props.setProperty(name, value, "test")
-        env = yield props.render(CapabilityEnvironment(definitions))
+        env = yield props.render(renderable or CapabilityEnvironment(definitions))
         return env, props
 
     @defer.inlineCallbacks
-    def test_postgresql_environment_and_secret(self):
+    def test_postgresql_environment_and_password_file(self):
         env, props = yield self.render([DEFS["postgresql"]], {
             "cap_postgresql_port": "5434", "cap_postgresql_host": "/run/pg18",
             "cap_postgresql_bin": "/opt/pg18/bin", "cap_postgresql_lib": "/opt/pg18/lib",
@@ -99,8 +111,33 @@ class CapabilityEnvironmentTests(TestBuildStepMixin, TestReactorMixin, unittest.
             "PGPORT": "5434", "PGHOST": "/run/pg18", "PGUSER": "ci",
             "PATH": ["/opt/pg18/bin", "${PATH}"],
             "LD_LIBRARY_PATH": ["/opt/pg18/lib"],  # the worker has none: no empty entry
-            "PGPASSWORD": "s3cr3t",
+            # the password is in a file: buildbot-worker writes environments to its log
+            "PGPASSFILE": "/srv/worker/sale-pg18/.capability-secrets/postgresql-PGPASSFILE",
         })
+        self.assertNotIn("s3cr3t", str(props.asDict()) + str(env))
+
+    @defer.inlineCallbacks
+    def test_secret_files_render_their_content_and_redact_the_secret(self):
+        props_set = {"cap_postgresql_password_secret": "pg18pass"}
+        files, props = yield self.render([], props_set, renderable=CapabilitySecretFiles(
+            [DEFS["postgresql"]]))
+        path = "/srv/worker/sale-pg18/.capability-secrets/postgresql-PGPASSFILE"
+        self.assertEqual(files, [(path, "*:*:*:*:s3cr3t\n")])
+        # rendering the secret recorded it: the master writes <name> for it in logs
+        self.assertEqual(props.cleanupTextFromSecrets("PGPASSWORD=s3cr3t"),
+                         "PGPASSWORD=<pg18pass>")
+        paths, _ = yield self.render([], props_set, renderable=CapabilitySecretFiles(
+            [DEFS["postgresql"]], content=False))
+        self.assertEqual(paths, [(path, None)])
+        none, _ = yield self.render([], {"cap_postgresql_port": "5433"},
+                                    renderable=CapabilitySecretFiles([DEFS["postgresql"]]))
+        self.assertEqual(none, [])
+
+    @defer.inlineCallbacks
+    def test_secret_environ_of_a_custom_capability_gives_the_value(self):
+        rabbit = validate_definition("rabbitmq", {"secret_environ": {"RMQ_PASSWORD": "pw"}})
+        env, props = yield self.render([rabbit], {"cap_rabbitmq_pw": "pg18pass"})
+        self.assertEqual(env, {"RMQ_PASSWORD": "s3cr3t"})
         self.assertNotIn("s3cr3t", str(props.asDict()))
 
     @defer.inlineCallbacks
@@ -122,3 +159,51 @@ class CapabilityEnvironmentTests(TestBuildStepMixin, TestReactorMixin, unittest.
         env, _ = yield self.render([DEFS["postgresql"], DEFS["python"]], {
             "cap_postgresql_bin": "/pg/bin", "cap_python_bin": "/py/bin:/py/scripts"})
         self.assertEqual(env["PATH"], ["/pg/bin", "/py/bin", "/py/scripts", "${PATH}"])
+
+
+class SecretFileStepsTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    """Buildbot's own secret-file steps, given the capability's files."""
+
+    PATH = "/srv/worker/sale-pg18/.capability-secrets/postgresql-PGPASSFILE"
+
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step(with_secrets={"pg18pass": "s3:cr3t"})
+
+    def _step(self, which: int, password_secret: str | None = "pg18pass"):
+        step = self.setup_step(secret_file_steps([DEFS["postgresql"]])[which][0])
+        self.build.setProperty("builddir", "/srv/worker/sale-pg18", "Worker")
+        self.build.setProperty("cap_postgresql_port", "5434", "Capability")
+        if password_secret:
+            self.build.setProperty("cap_postgresql_password_secret", password_secret,
+                                   "Capability")
+        return step
+
+    @defer.inlineCallbacks
+    def test_writes_the_password_file_private(self):
+        self._step(0)
+        written = []
+        self.expect_commands(
+            ExpectDownloadFile(workerdest=self.PATH, workdir="wkdir", mode=0o600,
+                               blocksize=32 * 1024, maxsize=None,
+                               reader=ExpectRemoteRef(remotetransfer.StringFileReader))
+            .download_string(written.append, size=1000)
+            .exit(0))
+        self.expect_outcome(result=SUCCESS, state_string="secret files")
+        yield self.run_step()
+        self.assertEqual(written, [b"*:*:*:*:s3\\:cr3t\n"])
+
+    @defer.inlineCallbacks
+    def test_removes_the_password_file_whatever_happened(self):
+        step = self._step(1)
+        self.assertTrue(step.alwaysRun)
+        self.expect_commands(ExpectRmfile(path=self.PATH, log_environ=False).exit(0))
+        self.expect_outcome(result=SUCCESS, state_string="secret files removed")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_skipped_and_hidden_without_a_password_secret(self):
+        self._step(0, password_secret=None)
+        self.expect_outcome(result=SKIPPED)
+        self.expect_hidden(True)
+        yield self.run_step()

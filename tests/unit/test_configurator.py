@@ -89,6 +89,24 @@ def test_secret_worker_password(master_dir):
     assert isinstance(alpha.password, Secret) and alpha.password.secret_name == "alpha_pw"
 
 
+def test_password_secret_adds_the_secret_file_steps_where_used(master_dir):
+    workers = master_dir / "workers.cfg"
+    workers.write_text(workers.read_text().replace(
+        "lib=/opt/pg18/lib", "lib=/opt/pg18/lib user=ci password-secret=pg18-ci"))
+    _, config = populate(master_dir)
+    names = {b.name: [f.kwargs.get("name") or f.step_class.name for f in b.factory.steps]
+             for b in config["builders"]}
+    for builder in ("base-pg18", "sale-pg18"):  # alpha's pg18 line names a secret
+        steps = names[builder]
+        assert steps[steps.index("capabilities") + 1] == "capability-secrets", steps
+        # removed last: the final clean-ups (drop-testing-database) need the password
+        assert steps[-2:] == ["drop-testing-database", "remove-capability-secrets"], steps
+        remove = next(b for b in config["builders"] if b.name == builder).factory.steps[-1]
+        assert remove.kwargs["alwaysRun"] is True
+    for builder in ("base-pg15", "sale-pg15", "queue-pg15", "ui"):  # no secret for them
+        assert not {"capability-secrets", "remove-capability-secrets"} & set(names[builder])
+
+
 def test_factory_resolves_capabilities(master_dir):
     _, config = populate(master_dir)
     queue = next(b for b in config["builders"] if b.name == "queue-pg15")

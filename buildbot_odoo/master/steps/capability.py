@@ -7,22 +7,37 @@ matching declaration for build-requires) and sets ``cap_<name>_<option>``
 properties.  :class:`CapabilityEnvironment` is the ``env`` of every later
 command: it renders the capability templates from those properties, prepends
 PATH-like values without ever adding an empty entry, and takes passwords from
-Buildbot secrets so they never become properties.
+Buildbot secrets so they never become properties.  Secrets that go to the
+worker as files (``secret_files``, e.g. PostgreSQL's ``PGPASSFILE``) are
+written by Buildbot's ``DownloadSecretsToWorker`` right after the capability
+step and removed by its ``RemoveWorkerFileSecret`` at the very end, whatever
+happened (:func:`secret_file_steps`); the environment names their paths.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import posixpath
+from collections.abc import Iterator, Sequence
 
 from buildbot.interfaces import IRenderable
 from buildbot.process import buildstep
 from buildbot.process.properties import Interpolate, Secret
-from buildbot.process.results import FAILURE, SUCCESS
+from buildbot.process.results import FAILURE, SKIPPED, SUCCESS
+from buildbot.steps.download_secret_to_worker import (
+    DownloadSecretsToWorker,
+    RemoveWorkerFileSecret,
+)
 from twisted.internet import defer
 from zope.interface import implementer
 
 from ...capability.definitions import PATH_LIKE, CapabilityDef, default_definition
 from ...capability.resolve import CapabilityResolutionError, CapabilityUse, resolve
+from ...capability.secret_files import (
+    SECRET_FILES_DIR,
+    SecretFile,
+    file_content,
+    secret_file_name,
+)
 from ...capability.templates import property_name
 
 PROPERTY_SOURCE = "Capability"
@@ -113,6 +128,8 @@ class CapabilityEnvironment:
                 secret_name = props.getProperty(property_name(definition.name, option))
                 if secret_name:
                     env[var] = yield props.render(Secret(secret_name))
+        for definition, var, _spec, _secret in _secret_files(self.definitions, props):
+            env[var] = secret_file_path(props, definition.name, var)
         worker_environ = _worker_environ(props)
         for var, entries in paths.items():
             if entries:
@@ -121,6 +138,74 @@ class CapabilityEnvironment:
         for var, value in self.extra.items():
             env[var] = yield props.render(value)
         return env
+
+
+def _secret_files(definitions: Sequence[CapabilityDef],
+                  props) -> Iterator[tuple[CapabilityDef, str, SecretFile, str]]:
+    """(definition, variable, file spec, secret name) of each secret file this build has."""
+    for definition in definitions:
+        for var, spec in definition.secret_files.items():
+            secret_name = props.getProperty(property_name(definition.name, spec.option))
+            if secret_name:
+                yield definition, var, spec, str(secret_name)
+
+
+def secret_file_path(props, capability: str, variable: str) -> str:
+    """Absolute path of a secret file on the worker: commands run in several directories."""
+    build = props.getBuild()
+    join = getattr(build, "path_module", posixpath).join
+    return join(props.getProperty("builddir"), SECRET_FILES_DIR,
+                secret_file_name(capability, variable))
+
+
+@implementer(IRenderable)
+class CapabilitySecretFiles:
+    """The ``(path, content)`` list Buildbot's secret-file steps take, for this build.
+
+    Rendering the secret records it in the build's properties (Buildbot's
+    ``Properties.useSecret``), so the master writes ``<NAME>`` in place of its
+    value in any log or summary.  Without ``content``, the paths alone (for
+    removal, which must not depend on the secret still being there).
+    """
+
+    def __init__(self, definitions: Sequence[CapabilityDef], content: bool = True):
+        self.definitions = list(definitions)
+        self.content = content
+
+    @defer.inlineCallbacks
+    def getRenderingFor(self, props):
+        files = []
+        for definition, var, spec, secret_name in _secret_files(self.definitions, props):
+            text = None
+            if self.content:
+                value = yield props.render(Secret(secret_name))
+                text = file_content(spec.format, value)
+            files.append((secret_file_path(props, definition.name, var), text))
+        return files
+
+
+def secret_file_steps(definitions: Sequence[CapabilityDef]) -> tuple[list, list]:
+    """Steps that write the build's secret files (after ``capabilities``) and remove them (last).
+
+    Each is skipped, and hidden, on a worker whose capability lines name no
+    secret.  The removal runs whatever happened before, even after a failure
+    or an interruption.
+    """
+    def has_files(step) -> bool:
+        return any(True for _ in _secret_files(definitions, step.build.getProperties()))
+
+    def skipped(results, step) -> bool:
+        return results == SKIPPED
+
+    write = DownloadSecretsToWorker(
+        CapabilitySecretFiles(definitions), name="capability-secrets",
+        description=["writing", "secret files"], descriptionDone=["secret files"],
+        doStepIf=has_files, hideStepIf=skipped, haltOnFailure=True)
+    remove = RemoveWorkerFileSecret(
+        CapabilitySecretFiles(definitions, content=False), name="remove-capability-secrets",
+        description=["removing", "secret files"], descriptionDone=["secret files removed"],
+        doStepIf=has_files, hideStepIf=skipped, alwaysRun=True)
+    return [write], [remove]
 
 
 def _worker_environ(props) -> dict | None:

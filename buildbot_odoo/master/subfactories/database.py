@@ -12,7 +12,7 @@ process opens the database.  (An empty database has none; the buildout
 settings also point Odoo's own SMTP fallback to a closed local port.)
 
 PostgreSQL's command-line tools come from the capability environment (``bin``
-option first on PATH, ``PGHOST``/``PGPORT``/``PGUSER``/``PGPASSWORD``);
+option first on PATH, ``PGHOST``/``PGPORT``/``PGUSER``, ``PGPASSFILE`` for a password);
 every command is an argument list.
 """
 
