@@ -88,6 +88,8 @@ class PgInstall:
     lib_dir: Path
     version: str
     source: str = "unknown"
+    #: for a copy made by :func:`reachable_install`: the directory it was copied from
+    copied_from: Path | None = None
 
     @property
     def major(self) -> int:
@@ -307,7 +309,7 @@ def reachable_install(install: PgInstall, runas: _RunAs) -> PgInstall:
     lib = (relocated_root / install.lib_dir.relative_to(root)
            if install.lib_dir.is_relative_to(root) else install.lib_dir)
     return PgInstall(bin_dir=relocated_root / install.bin_dir.name, lib_dir=lib,
-                     version=install.version, source=f"{install.source} (copied from {root})")
+                     version=install.version, source=install.source, copied_from=root)
 
 
 def _open_to_all(top: Path) -> None:
