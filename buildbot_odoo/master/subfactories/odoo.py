@@ -99,17 +99,26 @@ def install_modules_test(configurator, options: BuildOptions, buildout_path: str
                        subfactory="install-modules-test", step_name="odoo-tests")
 
 
+def _start_script_steps(configurator, options: BuildOptions, environ, *, flag: str,
+                        subfactory: str, log_name: str, description: str,
+                        description_done: str) -> list:
+    """``bin/start_<part> -d DB FLAG ADDONS --stop-after-init``, judged from the Odoo log."""
+    command = [options.build.start_command, "-d", testing_db(), flag, addons_argument(options),
+               "--stop-after-init", *demo_arguments(options),
+               *http_arguments(configurator, options)]
+    return _odoo_steps(options, environ, command=command, log_name=log_name,
+                       subfactory=subfactory, step_name=subfactory,
+                       description=description, descriptionDone=description_done,
+                       empty_summary="no error in the Odoo log")
+
+
 @accepts(TIMEOUT_OPTION)
 def install_modules(configurator, options: BuildOptions, buildout_path: str,
                     environ) -> list:
     """``bin/start_<part> -d DB -i ADDONS --stop-after-init``: installation without tests."""
-    command = [options.build.start_command, "-d", testing_db(), "-i", addons_argument(options),
-               "--stop-after-init", *demo_arguments(options),
-               *http_arguments(configurator, options)]
-    return _odoo_steps(options, environ, command=command, log_name=ODOO_INSTALL_LOG,
-                       subfactory="install-modules", step_name="install-modules",
-                       description="installing", descriptionDone="installed",
-                       empty_summary="no error in the Odoo log")
+    return _start_script_steps(configurator, options, environ, flag="-i",
+                               subfactory="install-modules", log_name=ODOO_INSTALL_LOG,
+                               description="installing", description_done="installed")
 
 
 @accepts(TIMEOUT_OPTION)
@@ -120,13 +129,9 @@ def update_modules(configurator, options: BuildOptions, buildout_path: str,
     Typically after ``db-steps = pg_remote_copy`` (a copy of production) to
     prove that the upgrade of the new code goes through.
     """
-    command = [options.build.start_command, "-d", testing_db(), "-u", addons_argument(options),
-               "--stop-after-init", *demo_arguments(options),
-               *http_arguments(configurator, options)]
-    return _odoo_steps(options, environ, command=command, log_name=ODOO_UPDATE_LOG,
-                       subfactory="update-modules", step_name="update-modules",
-                       description="updating", descriptionDone="updated",
-                       empty_summary="no error in the Odoo log")
+    return _start_script_steps(configurator, options, environ, flag="-u",
+                               subfactory="update-modules", log_name=ODOO_UPDATE_LOG,
+                               description="updating", description_done="updated")
 
 
 #: The built-in subfactories running Odoo, by manifest name.
