@@ -256,3 +256,6 @@ def test_auto_watch_data_round_trips_through_upload_and_reconfig(auto_site):
              "a build request from the addons", 90)
     change = master.api.latest_change()
     assert (change["repository"], change["branch"]) == (addons.url, "main")
+    # let the scheduled build end: the site is not torn down under a running build
+    newest = master.api.get("/buildrequests?order=-buildrequestid&limit=1")["buildrequests"][0]
+    master.api.wait_complete(newest["buildrequestid"], "the scheduled build")

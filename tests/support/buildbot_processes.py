@@ -30,6 +30,7 @@ import getpass
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -161,6 +162,36 @@ def master_cfg_header(pb_port: int, www_port: int) -> str:
     return _MASTER_CFG_HEADER.format(pb=pb_port, www=www_port)
 
 
+def stop_twistd(program: Path, directory: Path, what: str,
+                env: dict[str, str] | None = None) -> None:
+    """``PROGRAM stop DIRECTORY``, then SIGKILL if the process outlives it.
+
+    ``buildbot stop`` gives up after 10 seconds ("never saw process go away")
+    and a master whose shutdown hangs would outlive the test run, holding its
+    ports: no test may leave a process behind.  The kill is written to the
+    process's own log, where a test that fails later can show it.
+    """
+    pidfile = directory / "twistd.pid"
+    if not pidfile.exists():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        pid = int(pidfile.read_text().strip())
+        with contextlib.suppress(ProcessError):
+            run([program, "stop", directory], env=env, what=f"stopping {what}", timeout=120)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            with open(directory / "twistd.log", "a") as log:
+                log.write(f"\n[test harness] {what} did not stop on SIGTERM: killed\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class MasterProcess:
     """A master directory driven with the ``buildbot`` command, on two free ports."""
 
@@ -206,10 +237,7 @@ class MasterProcess:
 
     def stop(self) -> None:
         """``buildbot stop`` if it runs; a failure to stop is not one of the test's."""
-        if (self.directory / "twistd.pid").exists():
-            with contextlib.suppress(ProcessError):
-                run([self.program, "stop", self.directory], what="stopping the master",
-                    timeout=120)
+        stop_twistd(self.program, self.directory, "the master")
 
 
 @dataclass
@@ -237,10 +265,7 @@ class WorkerProcess:
             what=f"starting worker {self.name}", timeout=120)
 
     def stop(self) -> None:
-        if (self.directory / "twistd.pid").exists():
-            with contextlib.suppress(ProcessError):
-                run([self.program, "stop", self.directory], env=self.env,
-                    what=f"stopping worker {self.name}", timeout=60)
+        stop_twistd(self.program, self.directory, f"worker {self.name}", env=self.env)
 
     def connected(self, api: MasterApi) -> bool:
         return api.worker_connected(self.name)
