@@ -23,13 +23,9 @@ from collections.abc import Callable, Iterable
 
 from .steps.autowatch import auto_watch_steps
 from .subfactories.base import BuildOptions
-from .subfactories.bootstrap import (
-    bootstrap_steps,
-    buildout_steps,
-    config_error,
-    uses_postgresql,
-)
+from .subfactories.bootstrap import bootstrap_steps, buildout_steps, uses_postgresql
 from .subfactories.database import DB_SUBFACTORIES, testing_db_steps
+from .subfactories.manifest_values import config_error
 from .subfactories.ports import reserve_http_port, reserves_port
 
 

@@ -23,8 +23,7 @@ from buildbot.plugins import steps, util
 from buildbot.process.results import SUCCESS
 
 from .base import BuildOptions
-from .bootstrap import config_error
-from .manifest_values import accepts, boolean, relative_paths, text
+from .manifest_values import accepts, boolean, config_error, relative_paths, text
 
 DEFAULT_MESSAGE = "Automatic commit by buildbot-odoo"
 DEFAULT_AUTHOR = "buildbot-odoo <buildbot@localhost>"

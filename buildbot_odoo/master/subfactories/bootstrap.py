@@ -17,7 +17,6 @@ libpq's defaults (and the capability environment) apply.
 from __future__ import annotations
 
 import posixpath
-from typing import NoReturn
 
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
@@ -25,8 +24,8 @@ from zope.interface import implementer
 
 from ...capability.templates import property_name
 from ...dbname import TESTING_DB_PROPERTY
-from ...errors import ConfigError, Problem
 from .base import BuildOptions
+from .manifest_values import seconds_option
 
 VENV_DIR = "venv"
 CACHES_DIR = "buildout-caches"
@@ -136,22 +135,6 @@ def database_settings(part: str) -> list:
 def uses_postgresql(options: BuildOptions) -> bool:
     """False for builders whose build-for says ``postgresql not-used``: no database at all."""
     return POSTGRESQL not in options.plan.not_used
-
-
-def config_error(options: BuildOptions, option: str, message: str) -> NoReturn:
-    """Refuse the configuration, naming the manifest file, section and option."""
-    raise ConfigError([Problem(message, **options.build.location(option))])  # type: ignore[arg-type]
-
-
-def seconds_option(options: BuildOptions, option: str, default: int | None) -> int | None:
-    """A ``<subfactory>.<option>`` holding a positive number of seconds."""
-    prefix, _, name = option.partition(".")
-    text = options.build.subfactory_options(prefix).get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or int(text) < 1:
-        config_error(options, option, f"{text!r} is not a positive number of seconds")
-    return int(text)
 
 
 def buildout_steps(configurator, options: BuildOptions, buildout_path: str,

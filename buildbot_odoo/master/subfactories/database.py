@@ -18,8 +18,6 @@ every command is an argument list.
 
 from __future__ import annotations
 
-import shlex
-
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
 from buildbot.process.results import SUCCESS, WARNINGS
@@ -27,7 +25,7 @@ from zope.interface import implementer
 
 from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
 from .base import BuildOptions
-from .bootstrap import config_error, seconds_option
+from .manifest_values import arguments, config_error, seconds_option
 
 DEFAULT_COPY_EXECUTABLE = "pg_remote_copy"
 #: anybox.buildbot.odoo's option name, so existing copy scripts keep working
@@ -130,15 +128,12 @@ def remote_copy_command(options: BuildOptions, copy: dict[str, str]) -> list:
     if not copy.get("arguments", "").strip():
         config_error(options, "pg_remote_copy.arguments",
                       "db-steps = pg_remote_copy needs the arguments of the copy script")
-    try:
-        arguments = shlex.split(copy["arguments"])
-    except ValueError as exc:
-        config_error(options, "pg_remote_copy.arguments", f"cannot split arguments: {exc}")
+    words = arguments(options, "pg_remote_copy.arguments")
     executable = copy.get("executable", "").strip() or DEFAULT_COPY_EXECUTABLE
     db_option = copy.get("db_option", DEFAULT_COPY_DB_OPTION).strip()
     if db_option:
-        return [executable, db_option, testing_db(), *arguments]
-    return [executable, *arguments, testing_db()]
+        return [executable, db_option, testing_db(), *words]
+    return [executable, *words, testing_db()]
 
 
 def drop_testing_db(configurator, options: BuildOptions, environ) -> list:

@@ -28,8 +28,16 @@ from twisted.internet import defer
 
 from ..steps.master_files import ClearMasterDirectory, PublishMasterDirectory
 from .base import BuildOptions
-from .bootstrap import config_error, seconds_option
-from .manifest_values import accepts, boolean, executable, is_safe_relative, relative_path, text
+from .manifest_values import (
+    accepts,
+    boolean,
+    config_error,
+    executable,
+    is_safe_relative,
+    relative_path,
+    seconds_option,
+    text,
+)
 from .retrieval import BUILD_DIR
 
 DOC_BUILT_PROPERTY = "doc_built"

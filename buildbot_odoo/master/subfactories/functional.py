@@ -35,9 +35,18 @@ from zope.interface import implementer
 from ..steps.junit import JUnitStep
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
-from .bootstrap import config_error, seconds_option, uses_postgresql
+from .bootstrap import uses_postgresql
 from .database import testing_db
-from .manifest_values import accepts, arguments, boolean, integer, relative_path, text
+from .manifest_values import (
+    accepts,
+    arguments,
+    boolean,
+    config_error,
+    integer,
+    relative_path,
+    seconds_option,
+    text,
+)
 from .ports import HTTP_PORT_PROPERTY, http_port, http_port_argument
 from .worker_side import (
     WORKER_SCRIPTS_DIR,

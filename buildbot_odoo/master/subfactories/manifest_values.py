@@ -13,11 +13,11 @@ from __future__ import annotations
 import posixpath
 import shlex
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from ...config.manifest import parse_bool
+from ...errors import ConfigError, Problem
 from .base import BuildOptions
-from .bootstrap import config_error
 
 F = TypeVar("F", bound=Callable)
 
@@ -28,6 +28,11 @@ def accepts(*names: str) -> Callable[[F], F]:
         subfactory.options = tuple(names)  # type: ignore[attr-defined]
         return subfactory
     return declare
+
+
+def config_error(options: BuildOptions, option: str, message: str) -> NoReturn:
+    """Refuse the configuration, naming the manifest file, section and option."""
+    raise ConfigError([Problem(message, **options.build.location(option))])  # type: ignore[arg-type]
 
 
 def text(options: BuildOptions, name: str, default: str = "") -> str:
@@ -57,6 +62,16 @@ def integer(options: BuildOptions, name: str, default: int | None,
     if number < minimum:
         config_error(options, name, f"{value!r} is below {minimum}")
     return number
+
+
+def seconds_option(options: BuildOptions, option: str, default: int | None) -> int | None:
+    """A ``<subfactory>.<option>`` holding a positive number of seconds."""
+    value = text(options, option)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        config_error(options, option, f"{value!r} is not a positive number of seconds")
+    return int(value)
 
 
 def words(options: BuildOptions, name: str, default: tuple[str, ...] = ()) -> list[str]:

@@ -29,9 +29,8 @@ from buildbot.plugins import steps, util
 
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
-from .bootstrap import seconds_option
 from .database import testing_db
-from .manifest_values import accepts
+from .manifest_values import accepts, seconds_option
 from .ports import http_port_argument, reserves_port
 from .worker_side import in_build_dir
 

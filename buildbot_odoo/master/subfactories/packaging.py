@@ -34,8 +34,15 @@ from buildbot.process.results import SKIPPED
 
 from ..steps.packaging import PACKAGE_NAME_PROPERTY, SetPackageName
 from .base import BuildOptions
-from .bootstrap import config_error
-from .manifest_values import accepts, is_safe_relative, relative_path, relative_paths, text, words
+from .manifest_values import (
+    accepts,
+    config_error,
+    is_safe_relative,
+    relative_path,
+    relative_paths,
+    text,
+    words,
+)
 from .retrieval import ARCHIVE_SUFFIX, BUILD_DIR, TAG_PROPERTY
 from .worker_side import send_script, worker_python
 

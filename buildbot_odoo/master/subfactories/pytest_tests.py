@@ -24,9 +24,9 @@ from buildbot.plugins import steps, util
 
 from ..steps.junit import JUnitStep
 from .base import BuildOptions
-from .bootstrap import seconds_option, uses_postgresql
+from .bootstrap import uses_postgresql
 from .database import testing_db
-from .manifest_values import accepts, arguments, boolean, executable
+from .manifest_values import accepts, arguments, boolean, executable, seconds_option
 from .worker_side import extend_environ, odoo_config_file
 
 JUNIT_REPORT = "pytest-junit.xml"

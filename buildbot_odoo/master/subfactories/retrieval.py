@@ -38,7 +38,7 @@ from zope.interface import implementer
 
 from ...config.manifest import BuildoutSource
 from .base import BuildOptions
-from .bootstrap import config_error
+from .manifest_values import config_error
 
 BUILD_DIR = "build"
 CHECKOUT_DIR = "src"

@@ -26,8 +26,16 @@ from buildbot.plugins import steps, util
 
 from ..steps.static_analysis import LintStep
 from .base import BuildOptions
-from .bootstrap import config_error, seconds_option
-from .manifest_values import accepts, arguments, executable, integer, relative_paths, text
+from .manifest_values import (
+    accepts,
+    arguments,
+    config_error,
+    executable,
+    integer,
+    relative_paths,
+    seconds_option,
+    text,
+)
 from .worker_side import WORKER_SCRIPTS_DIR, in_builder_dir, send_script, worker_python
 
 TOOLS = ("flake8", "ruff")
