@@ -18,7 +18,7 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
-from .factory import make_factory
+from .factory import make_factory, secret_declarations
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
     WatchedBranchesFilter,
@@ -158,10 +158,11 @@ class BuildoutsConfigurator:
     def make_objects(self, plan: Plan) -> dict[str, list]:
         """Buildbot objects for a checked plan; ConfigError lists every builder's problems."""
         next_worker = PriorityNextWorker({w.name: w.worker_priority for w in plan.workers})
+        secrets = secret_declarations(plan.workers, plan.definitions)
         builders, problems = [], []
         for builder_plan in plan.dispatch.builders:
             try:
-                factory = make_factory(self, builder_plan, plan.definitions, plan.workers)
+                factory = make_factory(self, builder_plan, plan.definitions, secrets)
             except ConfigError as exc:  # one bad build must not hide the others' problems
                 problems.extend(exc.problems)
                 continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from buildbot.process.factory import BuildFactory
 
@@ -10,6 +10,7 @@ from ..capability.definitions import CapabilityDef, default_definition
 from ..capability.dispatch import BuilderPlan
 from ..capability.resolve import CapabilityUse
 from ..capability.secret_files import declares_secret_files
+from ..capability.versions import Version
 from ..config.workers import WorkerSpec
 from .steps.capability import CapabilityEnvironment, SetCapabilityProperties, secret_file_steps
 from .subfactories.base import BuildOptions
@@ -32,28 +33,50 @@ def definitions_for(plan: BuilderPlan,
     return [definitions.get(n) or default_definition(n) for n in plan.used_capabilities()]
 
 
+#: per worker name, the (capability, version) declarations that name a secret file
+SecretDeclarations = Mapping[str, Sequence[tuple[str, Version | None]]]
+
+
+def secret_declarations(workers: Iterable[WorkerSpec],
+                        definitions: Mapping[str, CapabilityDef]) -> SecretDeclarations:
+    """Once per plan: the workers' declarations setting a secret-file option.
+
+    Almost every fleet has none, and builders only look their own workers up
+    here, so deciding per builder stays as cheap as naming its workers.
+    """
+    found: dict[str, list[tuple[str, Version | None]]] = {}
+    for worker in workers:
+        for decl in worker.capabilities:
+            definition = definitions.get(decl.name)
+            options = {decl.name: [f.option for f in definition.secret_files.values()]
+                       } if definition else {}
+            if declares_secret_files(options, [(decl.name, decl.options)]):
+                found.setdefault(worker.name, []).append((decl.name, decl.version))
+    return found
+
+
 def needs_secret_files(plan: BuilderPlan, used: Sequence[CapabilityDef],
-                       workers: Sequence[WorkerSpec]) -> bool:
+                       declarations: SecretDeclarations) -> bool:
     """Whether a worker of the builder names a secret that goes to the build as a file.
 
-    Only the declarations the builder can use count: those of its version when
-    it is split by the capability.
+    Only the declarations the builder can use count: of a capability it uses,
+    and of its version when it is split by the capability.
     """
-    options = {d.name: [f.option for f in d.secret_files.values()] for d in used}
-    declared = [(decl.name, decl.options) for worker in workers if worker.name in plan.workers
-                for decl in worker.capabilities
-                if decl.name not in plan.versions or decl.version == plan.versions[decl.name]]
-    return declares_secret_files(options, declared)
+    names = {d.name for d in used if d.secret_files}
+    return any(name in names and (name not in plan.versions or version == plan.versions[name])
+               for worker in plan.workers for name, version in declarations.get(worker, ()))
 
 
 def make_factory(configurator, plan: BuilderPlan, definitions: Mapping[str, CapabilityDef],
-                 workers: Sequence[WorkerSpec] = ()) -> BuildFactory:
-    """The builder's steps; ``workers`` (the fleet) tell whether secret files are needed."""
+                 declarations: SecretDeclarations | None = None) -> BuildFactory:
+    """The builder's steps; ``declarations`` (:func:`secret_declarations` of the fleet)
+    tell whether secret files are needed."""
     options = BuildOptions(plan)
     used = definitions_for(plan, definitions)
     environ = CapabilityEnvironment(used)
     write_secrets, remove_secrets = (secret_file_steps(used)
-                                     if needs_secret_files(plan, used, workers) else ([], []))
+                                     if needs_secret_files(plan, used, declarations or {})
+                                     else ([], []))
     build = plan.build
     assert build.buildout is not None
     retrieval, buildout_path = configurator.buildout_retrievers[build.buildout.kind](
