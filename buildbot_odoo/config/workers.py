@@ -246,7 +246,7 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
             setter(spec, value)
         except ValueError as exc:
             for error in getattr(exc, "errors", [exc]):
-                line = section.line_of(key) + getattr(error, "offset", 0)
+                line = section.line_of_value(key, getattr(error, "offset", 0))
                 problems.error(str(error), file=section.file, line=line,
                                section=section.name, option=key)
             ok = False
@@ -293,4 +293,5 @@ def _with_defaults(section: IniSection, defaults: IniSection) -> IniSection:
     for source in (defaults, section):
         merged.options.update(source.options)
         merged.lines.update(source.lines)
+        merged.value_lines.update(source.value_lines)
     return merged
