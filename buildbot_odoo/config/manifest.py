@@ -2,8 +2,12 @@
 
 Each accepted option is declared once in :data:`MANIFEST_OPTIONS` with its
 parser and default; unknown names are warned about with the closest known one.
-Options are resolved in this order of precedence: the section's own, then its
-``inherit`` parent's (recursively), then the manifest file's ``[DEFAULT]``.
+Options are resolved as configparser and anybox.buildbot.odoo do: a section's
+own options and its file's ``[DEFAULT]`` (which counts as the section's own),
+then what its ``inherit`` parent resolves to (recursively).  Where the other
+order (the parent before ``[DEFAULT]``) would give another value, a warning
+says so.  Spellings of anybox.buildbot.odoo are read through
+:mod:`.legacy`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
+from . import legacy
 from .ini import IniDocument, IniSection, read_ini
 
 DEFAULT_PART = "odoo"
@@ -140,6 +145,11 @@ class BuildSpec:
             found.append(own)
         return found
 
+    @property
+    def tags(self) -> list[str]:
+        """Buildbot tags: the words of ``build-category`` (several words, several tags)."""
+        return list(dict.fromkeys((self.category or "").split()))
+
     def requirement_names(self) -> frozenset[str]:
         return frozenset(f.name for f in (*self.build_for, *self.build_requires))
 
@@ -256,6 +266,7 @@ _BUILDOUT_SHAPES = {
     "hg": (("url", "branch", "conf"), ()),
     "bzr": (("url", "conf"), ("subdir",)),
     "hgtag": (("url", "conf"), ()),
+    "gittag": (("url", "conf"), ()),
     "archive": (("subdir_prop", "archive_prop", "conf"), ()),
 }
 
@@ -360,7 +371,7 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
     "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
-    "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
+    "build-category": OptionDecl("category", _parse_category, "Buildbot builder tags"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
     "auto-watch": OptionDecl("auto_watch", _simple(parse_bool), "watch the buildout's sources"),
     "tree-stable-timer": OptionDecl("tree_stable_timer", _simple(_parse_int),
@@ -387,6 +398,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
 }
 #: alias -> option: the two are one setting, so the one from the closer source wins
 OPTION_ALIASES = {"openerp-addons": "odoo-addons"}
+#: old name -> new name (:mod:`.legacy`): also one setting under two names
+LEGACY_RENAMES = legacy.renames(legacy.MANIFEST)
 
 
 class ManifestLoader:
@@ -402,10 +415,19 @@ class ManifestLoader:
             self.subfactory_options.setdefault(name, None)
         self.subfactory_options.update(subfactory_options or {})
         self._known = sorted(MANIFEST_OPTIONS)
+        #: (section, option, value used) where [DEFAULT] wins over the parent's value
+        self.precedence: list[tuple[str, str, str]] = []
+        #: old spellings refused (:mod:`.legacy`), for ``migrate`` to leave alone
+        self.refused: list[legacy.Finding] = []
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
-        docs = [(path, read_ini(path, self.problems, shown)) for path, shown in paths]
+        return self.load_documents([(path, read_ini(path, self.problems, shown))
+                                    for path, shown in paths])
+
+    def load_documents(self, docs: list[tuple[Path, IniDocument]]) -> list[BuildSpec]:
+        """Builds of already parsed manifests (``path``: where each lives, for the
+        standalone buildouts next to it); ``migrate`` loads rewritten text this way."""
         for _, doc in docs:
             self._refuse_default_inherit(doc)
         sections: dict[str, tuple[IniSection, IniDocument, Path]] = {}
@@ -426,6 +448,7 @@ class ManifestLoader:
                 # so that one run reports every mistake; the build itself is left out
                 self._parse(section, _own_options(section, doc), directory)
                 continue
+            self._warn_precedence(name, sections, resolved)
             build = self._parse(section, resolved, directory)
             if build is not None:
                 builds.append(build)
@@ -441,46 +464,88 @@ class ManifestLoader:
                 line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
                 option="inherit")
 
-    def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
-        """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
+    def _resolve(self, name, sections, doc, chain, parent_first: bool = True,
+                 report: bool = True) -> dict[str, tuple[str, str, int, str]] | None:
+        """Options of ``name`` as option -> (value, file, line, section), inheritance applied.
+
+        ``parent_first``: the parent's options come before the file's
+        ``[DEFAULT]`` (configparser's and anybox.buildbot.odoo's order, ours);
+        False gives the other order, for :meth:`_warn_precedence`.
+        """
         section, own_doc, _ = sections[name]
         merged: dict[str, tuple[str, str, int, str]] = {}
-        if own_doc.defaults is not None:
-            _merge(merged, _located(own_doc.defaults))
+        defaults = _located(own_doc.defaults) if own_doc.defaults is not None else {}
+        if not parent_first:
+            _merge(merged, defaults)
         parent = section.options.get("inherit", "").strip()
         if parent:
             where = {"file": section.file, "line": section.line_of("inherit"),
                      "section": name, "option": "inherit"}
             if parent in chain or parent == name:
                 cycle = " -> ".join([*chain, name, parent])
-                self.problems.error(f"inheritance cycle: {cycle}", **where)
+                if report:
+                    self.problems.error(f"inheritance cycle: {cycle}", **where)
                 return None
             if parent not in sections:
-                self.problems.error(f"{parent!r} is not a section of any manifest", **where)
+                if report:
+                    self.problems.error(f"{parent!r} is not a section of any manifest", **where)
                 return None
-            inherited = self._resolve(parent, sections, doc, [*chain, name])
+            inherited = self._resolve(parent, sections, doc, [*chain, name], parent_first,
+                                      report)
             if inherited is None:
                 return None
             _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        if parent_first:
+            _merge(merged, defaults)
         _merge(merged, _located(section))
         return merged
 
+    def _warn_precedence(self, name, sections, resolved: dict) -> None:
+        """Where the parent's value would win over ``[DEFAULT]``'s in the other order.
+
+        ``[DEFAULT]`` counts as each section's own, as in configparser and in
+        anybox.buildbot.odoo; a user expecting the parent's value to win is
+        told, at the section's ``inherit`` line, how to make it explicit.
+        """
+        other = self._resolve(name, sections, None, [], parent_first=False, report=False)
+        if other is None:
+            return
+        section = sections[name][0]
+        mine = {canonical_option(k): (k, v) for k, v in resolved.items()}
+        for key, (other_key, other_value) in {canonical_option(k): (k, v)
+                                              for k, v in other.items()}.items():
+            used_key, used = mine.get(key, (key, None))
+            if used is None or used[0] == other_value[0] or key == "inherit":
+                continue
+            self.precedence.append((name, used_key, used[0]))
+            self.problems.warning(
+                f"[DEFAULT] (line {used[2]}) gives {used_key} = {used[0]!r}, which wins over "
+                f"{other_value[0]!r} inherited from [{other_value[3]}] (line {other_value[2]}):"
+                f" [DEFAULT] counts as the section's own, as in configparser and "
+                f"{legacy.ORIGINAL}; write '{other_key} = ...' in [{name}] to make the choice "
+                "explicit", file=section.file, line=section.line_of("inherit"), section=name,
+                option=used_key)
+
     def _parse(self, section: IniSection, resolved: dict, directory: Path) -> BuildSpec | None:
         build = BuildSpec(section.name, section.file, section.line)
-        build.options = {k: v[0] for k, v in resolved.items()}
-        build.where = {k: v[1:] for k, v in resolved.items()}
-        ctx = ParseContext(directory, self.post_buildout_steps)
         # counted here, not from self.problems: an error inherited from a parent
         # section is reported once, but makes every inheriting build invalid too
         ok = bool(_BUILD_NAME_RE.match(section.name))
         if not ok:
             self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
                                 file=section.file, line=section.line, section=section.name)
-        for alias, option in OPTION_ALIASES.items():
-            if alias in build.options and option in build.options:  # only from one section
-                self.problems.error(f"{alias} is an alias of {option}: give only one of them",
-                                    **build.location(alias))
+        for alias, option in (*OPTION_ALIASES.items(), *LEGACY_RENAMES.items()):
+            if alias in resolved and option in resolved:  # only from one section
+                what = "an alias" if alias in OPTION_ALIASES else f"{legacy.ORIGINAL}'s name"
+                file, line, where = resolved[alias][1:]
+                self.problems.error(f"{alias} is {what} of {option}: give only one of them",
+                                    file=file, line=line, section=where, option=alias)
                 ok = False
+        resolved, modern = self._modernise(resolved)
+        ok = ok and modern
+        build.options = {k: v[0] for k, v in resolved.items()}
+        build.where = {k: v[1:] for k, v in resolved.items()}
+        ctx = ParseContext(directory, self.post_buildout_steps)
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
@@ -493,6 +558,19 @@ class ManifestLoader:
         if ok:
             self._warn_unused_subfactory_options(build)
         return build if ok else None
+
+    def _modernise(self, resolved: dict) -> tuple[dict, bool]:
+        """Old spellings (:mod:`.legacy`) replaced, each warned about (or refused) at its line."""
+        located = {k: legacy.Located(*v) for k, v in resolved.items()}
+        modern, findings = legacy.modernise(located, legacy.MANIFEST)
+        self.refused += [f for f in findings if f.refused]
+        for finding in findings:
+            where = finding.where
+            report = self.problems.error if finding.refused else self.problems.warning
+            report(finding.message, file=where.file, line=where.line, section=where.section,
+                   option=finding.option)
+        return ({k: (v.value, v.file, v.line, v.section) for k, v in modern.items()},
+                not legacy.refused_options(findings))
 
     def _check_not_used_is_not_required(self, build: BuildSpec) -> bool:
         """``NAME not-used`` in build-for contradicts a build-requires line on NAME."""
@@ -518,6 +596,11 @@ class ManifestLoader:
             why = self._unused_because(build, prefix)
             if why:
                 self.problems.warning(f"is ignored: {why}", **build.location(key))
+
+    def unused_because(self, build: BuildSpec, option: str) -> str | None:
+        """Why ``option`` (a ``<subfactory>.<name>``) plays no part in ``build``, if so."""
+        prefix, dot, _ = option.partition(".")
+        return self._unused_because(build, prefix) if dot else None
 
     def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
         """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
@@ -594,9 +677,15 @@ def _merge(merged: dict[str, tuple[str, str, int, str]],
 
 
 def _alias_group(key: str) -> set[str]:
-    """``key`` and every name of the same setting."""
-    option = OPTION_ALIASES.get(key, key)
-    return {option, *(alias for alias, target in OPTION_ALIASES.items() if target == option)}
+    """``key`` and every name of the same setting (aliases, old names)."""
+    option = canonical_option(key)
+    return {option, *(alias for alias, target in (*OPTION_ALIASES.items(),
+                                                   *LEGACY_RENAMES.items())
+                      if target == option)}
+
+
+def canonical_option(key: str) -> str:
+    return OPTION_ALIASES.get(key) or LEGACY_RENAMES.get(key) or key
 
 
 def _located(section: IniSection) -> dict[str, tuple[str, str, int, str]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
+from . import legacy
 from .ini import IniSection, read_ini
 
 DEFAULT_DB_PREFIX = "odoo_buildbot"
@@ -178,7 +179,7 @@ WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
 }
 REQUIRED_WORKER_OPTIONS = ("password",)
 #: options whose text is never quoted in a message, even when the line is malformed
-SECRET_OPTIONS = ("password",)
+SECRET_OPTIONS = ("password", "passwd")
 
 
 def parse_capability_line(line: str) -> CapabilityDecl:
@@ -284,8 +285,37 @@ def load_workers(path: str | Path, problems: Problems,
     sections = list(doc.sections.values())
     if doc.defaults is not None:
         sections = [_with_defaults(s, doc.defaults) for s in sections]
-    specs = [parse_worker_section(s, problems) for s in sections]
+    specs = [parse_worker_section(_modernised(s, problems), problems) for s in sections]
     return [s for s in specs if s is not None]
+
+
+def _modernised(section: IniSection, problems: Problems) -> IniSection:
+    """anybox.buildbot.odoo's spellings (``passwd``, ``slave_priority``) read as today's,
+    each with a deprecation warning at its line (:mod:`.legacy`)."""
+    located = {key: legacy.Located(value, section.file, section.line_of(key), section.name)
+               for key, value in section.options.items()}
+    modern, findings = legacy.modernise(located, legacy.WORKERS)
+    if not findings:
+        return section
+    renames = legacy.renames(legacy.WORKERS)
+    source = {renames[old]: old for old in section.options if old in renames}
+    result = IniSection(section.name, section.file, section.line)
+    for key, value in modern.items():
+        result.options[key] = value.value
+        result.lines[key] = value.line
+        result.value_lines[key] = section.value_lines.get(source.get(key, key), [])
+    for finding in findings:
+        where = {"file": finding.where.file, "line": finding.where.line,
+                 "section": section.name, "option": finding.option}
+        new = renames.get(finding.option)
+        if new in section.options:
+            problems.error(f"{finding.option!r} is {legacy.ORIGINAL}'s name of {new!r}: give "
+                           f"only {new!r}", **where)
+        elif finding.refused:
+            problems.error(finding.message, **where)
+        else:
+            problems.warning(finding.message, **where)
+    return result
 
 
 def _with_defaults(section: IniSection, defaults: IniSection) -> IniSection:

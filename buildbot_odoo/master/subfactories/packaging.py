@@ -43,7 +43,7 @@ from .manifest_values import (
     text,
     words,
 )
-from .retrieval import ARCHIVE_SUFFIX, BUILD_DIR, TAG_PROPERTY
+from .retrieval import ARCHIVE_SUFFIX, BUILD_DIR, TAG_KINDS, TAG_PROPERTY
 from .worker_side import send_script, worker_python
 
 DIST_DIR = "dist"
@@ -72,10 +72,11 @@ def upload_dir(options: BuildOptions) -> str:
 
 
 def default_version_property(options: BuildOptions) -> str:
-    """A release tag for hgtag buildouts, the revision for VCS ones, else the build number."""
+    """A release tag for hgtag and gittag buildouts, the revision for VCS ones, else the
+    build number."""
     source = options.build.buildout
     kind = source.kind if source is not None else ""
-    if kind == "hgtag":
+    if kind in TAG_KINDS:
         return TAG_PROPERTY
     if kind in ("git", "hg", "bzr"):
         return "got_revision"
