@@ -14,7 +14,9 @@ Two halves, the same name in both lists::
   ``upload-package`` and ``upload-package-checksum`` send both to the master,
   into exactly the layout the ``archive`` retriever reads:
   ``<packaging.root-dir>/<packaging.upload-dir>/<name>.tar.bz2`` and ``.md5``
-  (the checksum last: its presence means the archive is complete);
+  (the checksum last: its presence means the archive is complete), each with a
+  link on the build page when ``packaging.base-url`` gives the URL the root
+  directory is served at;
 * final clean-up: ``remove-package`` removes ``dist/``.
 
 The name is ``<packaging.prefix>-<value of packaging.version-property>``; the
@@ -54,7 +56,7 @@ _PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 OPTIONS = ("root-dir", "upload-dir", "prefix", "version-property", "parts", "include",
-           "exclude")
+           "exclude", "base-url")
 
 
 def root_dir(configurator, options: BuildOptions) -> Path:
@@ -114,6 +116,15 @@ def _on_master(directory: Path, suffix: str) -> util.Transform:
                           util.Property(PACKAGE_NAME_PROPERTY))
 
 
+def _download_url(base_url: str, directory: str, suffix: str) -> util.Transform | None:
+    """``<packaging.base-url>/<upload-dir>/<name><suffix>``: a link on the build page to
+    the uploaded file, when ``packaging.base-url`` says where the root directory is served."""
+    if not base_url:
+        return None
+    return util.Transform(lambda name: f"{base_url}/{directory}/{name}{suffix}",
+                          util.Property(PACKAGE_NAME_PROPERTY))
+
+
 def _check_post_buildout_half(options: BuildOptions) -> None:
     if "packaging" not in options.build.post_buildout_steps:
         config_error(options, "post-dl-steps", "packaging in post-dl-steps prepares a package "
@@ -148,8 +159,10 @@ def packaging(configurator, options: BuildOptions, buildout_path: str, environ) 
                  *package_paths(options, buildout_path)],
         workdir=".", env=environ, name="make-package", descriptionDone="package made",
         haltOnFailure=True)
+    base_url = text(options, "packaging.base-url").rstrip("/")
     uploads = [steps.FileUpload(workersrc=_in_dist(suffix), masterdest=_on_master(destination,
                                                                                     suffix),
+                                url=_download_url(base_url, upload_dir(options), suffix),
                                 mode=0o644, workdir=".", name=name, haltOnFailure=True)
                for name, suffix in (("upload-package", ARCHIVE_SUFFIX),
                                     ("upload-package-checksum", ARCHIVE_SUFFIX + ".md5"))]
