@@ -8,7 +8,9 @@
   all the build's builders, with a :class:`WatchedBranchesFilter` matching
   exactly its ``(repository, branch)`` pairs: one tree-stable timer per build,
   so a burst of commits over its repositories gives one build;
-* the force scheduler ``force`` over every builder, with a reason.
+* the force scheduler ``buildbot-odoo-force`` over every builder, with a reason
+  (named after the project so that a master.cfg's own ``force`` scheduler, as
+  anybox.buildbot.odoo's sample master.cfg defines, does not collide with it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..errors import ConfigError, Problem
 from ..watching.plan import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
 from .subfactories.retrieval import forced_properties
 
-FORCE_SCHEDULER = "force"
+FORCE_SCHEDULER = "buildbot-odoo-force"
 DEFAULT_POLL_INTERVAL = 300
 POLL_INTERVAL_OPTION = "poll_interval"
 
@@ -63,7 +65,8 @@ def force_scheduler(builder_names: list[str],
     an hgtag buildout, the names of an archive), offered as optional fields.
     """
     return schedulers.ForceScheduler(
-        name=FORCE_SCHEDULER, builderNames=builder_names,
+        name=FORCE_SCHEDULER, builderNames=builder_names, buttonName="Force",
+        label="Force a build",
         reason=util.StringParameter(name="reason", label="Reason:", default="forced",
                                     size=40),
         properties=[util.StringParameter(name=name, label=f"{name}:", default="", size=40)

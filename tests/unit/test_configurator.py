@@ -41,7 +41,9 @@ def test_populate_appends_workers_and_builders(master_dir):
     assert by_name["base-pg18"].workernames == ["alpha"]
     assert by_name["queue-pg15"].workernames == ["beta"]
     assert by_name["ui"].workernames == ["gamma"]
-    assert by_name["ui"].properties == {"pg_version": "not-used"}
+    # build_requires: the requirement lines, a builder property as in anybox.buildbot.odoo
+    assert by_name["ui"].properties == {"pg_version": "not-used",
+                                        "build_requires": ["selenium-server"]}
     assert by_name["sale-pg18"].properties == {"pg_version": "18"}
     assert by_name["sale-pg18"].tags == ["odoo"]
     assert isinstance(by_name["sale-pg18"].nextWorker, PriorityNextWorker)
