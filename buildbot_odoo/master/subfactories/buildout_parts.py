@@ -11,15 +11,12 @@ its ``functional.parts`` and ``static-analysis.part``).
 
 from __future__ import annotations
 
-import re
-
 from buildbot.plugins import steps
 
+from ...config import values
 from .base import BuildOptions
 from .bootstrap import DEFAULT_BUILDOUT_TIMEOUT, buildout_command, caches_lock
 from .manifest_values import config_error, words
-
-_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def install_parts_steps(options: BuildOptions, buildout_path: str, subfactory: str,
@@ -28,8 +25,10 @@ def install_parts_steps(options: BuildOptions, buildout_path: str, subfactory: s
     option = f"{subfactory}.parts"
     parts = words(options, option)
     for part in parts:
-        if not _PART_RE.match(part):
-            config_error(options, option, f"{part!r} is not a buildout part name")
+        try:
+            values.identifier(part, "part")
+        except values.InvalidValue as exc:
+            config_error(options, option, str(exc))
     if not parts:
         return []
     return [steps.ShellCommand(
