@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -27,6 +28,8 @@ from .subfactories.retrieval import forced_properties
 
 FORCE_SCHEDULER = "buildbot-odoo-force"
 DEFAULT_POLL_INTERVAL = 300
+#: a poll interval meaning: no poller for this repository (anybox.buildbot.odoo's convention)
+NO_POLLING = -1
 POLL_INTERVAL_OPTION = "poll_interval"
 
 
@@ -92,18 +95,62 @@ def make_build_scheduler(schedule: BuildWatch) -> schedulers.SingleBranchSchedul
         reason=f"a branch watched by {schedule.build} changed")
 
 
-def check_poll_interval(value: object) -> int:
-    """The configurator's ``poll_interval``: whole seconds, at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError([Problem(f"{value!r} is not a number of seconds (a whole number, "
-                                   "at least 1)", file=MASTER_CFG,
-                                   option=POLL_INTERVAL_OPTION)])
+def check_poll_interval(value: object, repository: str = "") -> int:
+    """The configurator's ``poll_interval``: whole seconds, at least 1, or -1 (no polling)."""
+    if isinstance(value, bool) or not isinstance(value, int) or (value < 1
+                                                                  and value != NO_POLLING):
+        given = f" for {repository}" if repository else ""
+        raise ConfigError([Problem(f"{value!r}{given} is not a number of seconds (a whole "
+                                   f"number, at least 1; {NO_POLLING}: no polling)",
+                                   file=MASTER_CFG, option=POLL_INTERVAL_OPTION)])
     return value
 
 
-def make_pollers(watch: WatchPlan, poll_interval: int) -> list:
-    interval = check_poll_interval(poll_interval)
-    return [make_poller(branch, interval) for branch in watch.pollers]
+def poll_intervals(watch: WatchPlan, poll_interval: object) -> dict[PolledBranch, int]:
+    """Each polled branch's interval.
+
+    ``poll_interval`` is a number of seconds for all, or, as in
+    anybox.buildbot.odoo, a callable asked once per repository with the
+    keyword arguments ``vcs``, ``url`` (as polled) and ``minor_specs`` (the
+    watched branches, as 1-tuples); a callable taking other parameter names
+    gets the same three values by position.  ``-1`` means: make no poller
+    (the branch still schedules its builds on changes that come from
+    elsewhere, a change hook for instance).
+    """
+    if not callable(poll_interval):
+        interval = check_poll_interval(poll_interval)
+        return dict.fromkeys(watch.pollers, interval)
+    repositories: dict[tuple[str, str], list[PolledBranch]] = {}
+    for branch in watch.pollers:
+        repositories.setdefault((branch.vcs, branch.url), []).append(branch)
+    intervals: dict[PolledBranch, int] = {}
+    for (vcs, url), branches in repositories.items():
+        specs = tuple((b.branch,) for b in branches)
+        value = _ask(poll_interval, vcs, url, specs)
+        intervals.update(dict.fromkeys(branches, check_poll_interval(value, f"{vcs} {url}")))
+    return intervals
+
+
+def _ask(function, vcs: str, url: str, specs: tuple) -> object:
+    try:
+        inspect.signature(function).bind(vcs=vcs, url=url, minor_specs=specs)
+        by_keyword = True
+    except (TypeError, ValueError):
+        by_keyword = False
+    try:
+        if by_keyword:
+            return function(vcs=vcs, url=url, minor_specs=specs)
+        return function(vcs, url, specs)
+    except Exception as exc:  # the user's code: a located error, never a traceback
+        raise ConfigError([Problem(f"calling it for {vcs} {url} raised "
+                                   f"{type(exc).__name__}: {exc}", file=MASTER_CFG,
+                                   option=POLL_INTERVAL_OPTION)]) from None
+
+
+def make_pollers(watch: WatchPlan, poll_interval: object) -> list:
+    intervals = poll_intervals(watch, poll_interval)
+    return [make_poller(branch, intervals[branch]) for branch in watch.pollers
+            if intervals[branch] != NO_POLLING]
 
 
 def make_scheduling(configurator, plan) -> tuple[list, list]:
