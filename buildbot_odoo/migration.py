@@ -73,9 +73,15 @@ class Rewrite:
     def changed(self) -> bool:
         return self.old != self.new or (self.target is not None and self.target != self.path)
 
+    @property
+    def target_shown(self) -> str:
+        """The name the file has after the rewrite, as messages show it."""
+        if self.target is None or self.target == self.path:
+            return self.shown
+        return str(Path(self.shown).with_name(self.target.name))
+
     def diff(self) -> str:
-        target = self.shown if self.target is None else str(
-            Path(self.shown).with_name(self.target.name))
+        target = self.target_shown
         text = "".join(difflib.unified_diff(
             self.old.splitlines(keepends=True), self.new.splitlines(keepends=True),
             fromfile=f"a/{self.shown}", tofile=f"b/{target}"))
@@ -161,15 +167,24 @@ class IniText:
         start, end = self._extent(section, option)
         del self.lines[start:end]
 
-    def set(self, section: IniSection, key: str, value: str) -> None:
-        """Replace ``key``'s lines in ``section``, or add them at the section's end."""
+    def set(self, section: IniSection, key: str, value: str, after: str | None = None) -> None:
+        """Replace ``key``'s lines in ``section``, or add them after option ``after``
+        (by default at the section's end)."""
         if key in section.options:
             start, end = self._extent(section, key)
             self.lines[start:end] = self.render(key, value)
             return
-        ends = [self._extent(section, option)[1] for option in section.options]
-        at = max(ends) if ends else section.line
+        if after is not None and after in section.options:
+            at = self._extent(section, after)[1]
+        else:
+            ends = [self._extent(section, option)[1] for option in section.options]
+            at = max(ends) if ends else section.line
         self.lines[at:at] = self.render(key, value)
+
+    def replace(self, section: IniSection, old: str, key: str, value: str) -> None:
+        """Option ``old``'s lines become ``key = value``, in the same place."""
+        start, end = self._extent(section, old)
+        self.lines[start:end] = self.render(key, value)
 
 
 # --------------------------------------------------------------------------
@@ -191,10 +206,12 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
     """
     keep = {(f.where.file, f.where.line) for f in refused}
     seen: set[tuple[str, str, str]] = set()
+    #: (section, option, value, next to): what old defaults did, made explicit at the end
+    defaults: list[tuple[str, str, str, str]] = []
     while True:
         found = _next_old_option(text, kind, seen)
         if found is None:
-            return
+            break
         section, key, rule = found
         seen.add((section.name, key, section.options[key]))
         change = rule.convert(section.options[key], _view(text, section))
@@ -208,7 +225,13 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
             if key not in change.options and (text.shown, section.line_of(key)) not in keep:
                 text.delete(section, key)  # its effect comes back with pass 2
             continue
-        _apply(text, section, key, change, problems)
+        first = _apply(text, section, key, change, problems)
+        if first is not None:
+            defaults += [(section.name, k, v, first) for k, v in change.defaults.items()]
+    for name, key, value, anchor in defaults:
+        section = text.section(name)
+        if section is not None and key not in section.options:
+            text.set(section, key, value, after=anchor)
 
 
 def _next_old_option(text: IniText, kind: str, seen: set) -> tuple | None:
@@ -221,7 +244,8 @@ def _next_old_option(text: IniText, kind: str, seen: set) -> tuple | None:
 
 
 def _apply(text: IniText, section: IniSection, key: str, change: legacy.Change,
-           problems: Problems) -> None:
+           problems: Problems) -> str | None:
+    """Rewrite one old option line in place; the option now there (None: removed)."""
     value = section.options[key]
     new_options = dict(change.options)
     clash = [k for k in new_options if k != key and k in section.options
@@ -230,22 +254,23 @@ def _apply(text: IniText, section: IniSection, key: str, change: legacy.Change,
         problems.error(f"{key!r} and {clash[0]!r} are both given, with different values: "
                        f"keep only {clash[0]!r}", file=text.shown, line=section.line_of(key),
                        section=section.name, option=key)
-        return
-    if len(new_options) == 1 and next(iter(new_options.values())) == value \
-            and next(iter(new_options)) not in section.options:
-        text.rename(section, key, next(iter(new_options)))
-    else:
+        return None
+    new_options = {k: v for k, v in new_options.items() if k == key or k not in section.options}
+    if not new_options:
         text.delete(section, key)
-        for new_key, new_value in new_options.items():
-            fresh = text.section(section.name)
-            assert fresh is not None
-            if new_key not in fresh.options or new_key == key:
-                text.set(fresh, new_key, new_value)
-    for new_key, new_value in change.defaults.items():
+        return None
+    first, *others = new_options
+    if first != key and new_options[first] == value:
+        text.rename(section, key, first)  # the value's lines stay as written
+    else:
+        text.replace(section, key, first, new_options[first])
+    previous = first
+    for other in others:
         fresh = text.section(section.name)
         assert fresh is not None
-        if new_key not in fresh.options:
-            text.set(fresh, new_key, new_value)
+        text.set(fresh, other, new_options[other], after=previous)
+        previous = other
+    return first
 
 
 # --------------------------------------------------------------------------
@@ -256,9 +281,9 @@ def _normalised(value: str) -> str:
     return "\n".join(line.strip() for line in value.splitlines() if line.strip())
 
 
-def _load(texts: dict[Path, IniText], steps: list[str]) -> tuple[ManifestLoader,
-                                                                  dict[str, BuildSpec]]:
-    loader = ManifestLoader(Problems(), steps)
+def _load(texts: dict[Path, IniText], steps: list[str], read_legacy: bool = True
+          ) -> tuple[ManifestLoader, dict[str, BuildSpec]]:
+    loader = ManifestLoader(Problems(), steps, read_legacy=read_legacy)
     builds = loader.load_documents([(path, text.document()) for path, text in texts.items()])
     return loader, {b.name: b for b in builds}
 
@@ -289,7 +314,7 @@ def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> None:
     for text in texts.values():
         migrate_locally(text, legacy.MANIFEST, problems, wanted_loader.refused)
     for _ in range(MAX_PASSES):
-        loader, builds = _load(texts, steps)
+        loader, builds = _load(texts, steps, read_legacy=False)
         changed = _write_differences(texts, wanted, builds, loader)
         changed = _write_precedence(texts, builds, loader) or changed
         if not changed:

@@ -275,8 +275,8 @@ def _nose_upload(option: str) -> OldOption:
                    "which have no equivalent")
 
 
-def _for_nose(rule: OldOption) -> OldOption:
-    return converted(rule.file, rule.name, rule.becomes,
+def _for_nose(rule: OldOption, becomes: str | None = None) -> OldOption:
+    return converted(rule.file, rule.name, becomes or rule.becomes,
                      only_for_steps(rule.name, ("nose",), rule.convert), local=False)
 
 
@@ -340,9 +340,11 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
     renamed(MANIFEST, "doc.sphinx-builddir", "doc.outdir"),
     renamed(MANIFEST, "doc.sphinx-bin", "doc.sphinx"),
     renamed(MANIFEST, "doc.sphinx-mode", "doc.mode"),
-    converted(MANIFEST, "doc.upload-root", "joined into `doc.upload-dir` (and `doc.base-url` "
-              "follows)", _doc_upload_root, local=False),
-    converted(MANIFEST, "doc.version", "refused: no equivalent",
+    converted(MANIFEST, "doc.upload-root", "part of `doc.upload-dir` (ROOT/DIR: it is relative "
+              "to the master directory, or absolute) and of `doc.base-url` (URL/DIR)",
+              _doc_upload_root, local=False),
+    converted(MANIFEST, "doc.version", "nothing in a build without the doc step; refused in "
+              "one with it (no equivalent)",
               only_for_steps("doc.version", ("doc",), refused(
                   MANIFEST, "doc.version", "buildbot-odoo publishes each builder's "
                   "documentation in <doc.upload-dir>/<builder>, replaced whole by each build "
@@ -364,12 +366,20 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
                                      when=lambda value: value.strip() in ("", "--log-file"),
                                      otherwise=_upgrade_log_option).convert), local=False),
     _for_nose(dropped(MANIFEST, "install-as-upgrade", "it is off", when=_false,
-                      otherwise=_install_as_upgrade)),
+                      otherwise=_install_as_upgrade),
+              "nothing when false or in a build without the nose step; refused when true "
+              f"(write `update-modules` with `{UPGRADE_SCRIPT_OPTION} = true`)"),
     # nose
     _for_nose(converted(MANIFEST, "nose.tests", "`pytest.arguments`", _nose_tests)),
-    _for_nose(_nose_flag("nose.coverage", _COVERAGE_INSTEAD)),
-    _for_nose(_nose_flag("nose.profile", _PROFILE_INSTEAD)),
-    _for_nose(_nose_flag("nose.cprofile", _PROFILE_INSTEAD)),
+    _for_nose(_nose_flag("nose.coverage", _COVERAGE_INSTEAD),
+              "nothing when false or without the nose step; refused when true (coverage "
+              "with pytest-cov in `pytest.arguments`)"),
+    _for_nose(_nose_flag("nose.profile", _PROFILE_INSTEAD),
+              "nothing when false or without the nose step; refused when true (pytest's "
+              "`--durations=N` in `pytest.arguments`)"),
+    _for_nose(_nose_flag("nose.cprofile", _PROFILE_INSTEAD),
+              "nothing when false or without the nose step; refused when true (pytest's "
+              "`--durations=N` in `pytest.arguments`)"),
     _for_nose(_nose_upload("nose.cover-options")),
     _for_nose(_nose_upload("nose.profile-restrict")),
     _for_nose(_nose_upload("nose.upload-path")),
@@ -428,9 +438,10 @@ def modernise(options: Mapping[str, Located], file: str
     """``options`` with every old spelling of ``file`` replaced as the table says.
 
     New options keep the location of the old line they come from, so that a
-    bad value is reported where it is written.  An old option whose new name
-    is also given keeps the new one (the loaders merge the two as one setting,
-    the closer source winning; both in one section is their error).
+    bad value is reported where it is written.  An old name whose new name is
+    also given yields to it (the loaders merge the two as one setting, the
+    closer source winning; both in one section is their error); a conversion
+    sets what it converts to (``doc.upload-root`` rewrites ``doc.upload-dir``).
     """
     values = {k: v.value for k, v in options.items()}
     result: dict[str, Located] = {}
@@ -443,9 +454,15 @@ def modernise(options: Mapping[str, Located], file: str
             result.setdefault(key, located)
             continue
         at = options.get(change.at, located) if change.at else located
-        findings.append(Finding(change.at or key, at, change.message, change.refused))
+        message = change.message
+        if not rule.local and not change.refused and change.at is None:
+            # depends on the build, but written once (in [DEFAULT], in a parent): one
+            # message for the line, whichever build reads it
+            message = (f"deprecated {ORIGINAL} option: {key!r} becomes "
+                       f"{rule.becomes.replace('`', repr('')[0])}; {MIGRATE_HINT}")
+        findings.append(Finding(change.at or key, at, message, change.refused))
         for new_key, new_value in change.options.items():
-            if new_key != key and new_key in options:
+            if rule.kind == RENAMED and new_key in options:
                 continue  # the new spelling is given too: it wins
             result[new_key] = Located(new_value, located.file, located.line, located.section)
         pending_defaults += [(k, Located(v, located.file, located.line, located.section))

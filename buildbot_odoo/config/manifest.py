@@ -389,8 +389,12 @@ class ManifestLoader:
 
     def __init__(self, problems: Problems,
                  post_buildout_steps: Collection[str] = BUILTIN_POST_BUILDOUT_STEPS,
-                 subfactory_options: Mapping[str, Collection[str] | None] | None = None):
+                 subfactory_options: Mapping[str, Collection[str] | None] | None = None,
+                 read_legacy: bool = True):
+        """``read_legacy``: read anybox.buildbot.odoo's spellings through :mod:`.legacy`
+        (False: take every option as written, which ``migrate`` compares against)."""
         self.problems = problems
+        self.read_legacy = read_legacy
         self.post_buildout_steps = tuple(post_buildout_steps)
         self.subfactory_options = dict(SUBFACTORY_OPTIONS)
         for name in self.post_buildout_steps:
@@ -430,9 +434,9 @@ class ManifestLoader:
                 # so that one run reports every mistake; the build itself is left out
                 self._parse(section, _own_options(section, doc), directory)
                 continue
-            self._warn_precedence(name, sections, resolved)
             build = self._parse(section, resolved, directory)
             if build is not None:
+                self._warn_precedence(build, sections, resolved)
                 builds.append(build)
         return builds
 
@@ -482,13 +486,15 @@ class ManifestLoader:
         _merge(merged, _located(section))
         return merged
 
-    def _warn_precedence(self, name, sections, resolved: dict) -> None:
+    def _warn_precedence(self, build: BuildSpec, sections, resolved: dict) -> None:
         """Where the parent's value would win over ``[DEFAULT]``'s in the other order.
 
         ``[DEFAULT]`` counts as each section's own, as in configparser and in
         anybox.buildbot.odoo; a user expecting the parent's value to win is
         told, at the section's ``inherit`` line, how to make it explicit.
+        Options of subfactories the build does not run do not matter.
         """
+        name = build.name
         other = self._resolve(name, sections, None, [], parent_first=False, report=False)
         if other is None:
             return
@@ -497,7 +503,8 @@ class ManifestLoader:
         for key, (other_key, other_value) in {canonical_option(k): (k, v)
                                               for k, v in other.items()}.items():
             used_key, used = mine.get(key, (key, None))
-            if used is None or used[0] == other_value[0] or key == "inherit":
+            if used is None or used[0] == other_value[0] or key == "inherit" \
+                    or self.unused_because(build, key):
                 continue
             self.precedence.append((name, used_key, used[0]))
             self.problems.warning(
@@ -545,6 +552,8 @@ class ManifestLoader:
 
     def _modernise(self, resolved: dict) -> tuple[dict, bool]:
         """Old spellings (:mod:`.legacy`) replaced, each warned about (or refused) at its line."""
+        if not self.read_legacy:
+            return resolved, True
         located = {k: legacy.Located(*v) for k, v in resolved.items()}
         modern, findings = legacy.modernise(located, legacy.MANIFEST)
         self.refused += [f for f in findings if f.refused]

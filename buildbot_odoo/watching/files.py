@@ -175,8 +175,8 @@ def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchS
         sources, fixed = parse_watch_data(_read(path), build)
     except LegacyWatchFile as exc:
         sources, fixed = exc.sources, []
-        problems.warning(f"{exc} (a list, without the build and buildout it was made for): "
-                         f"its {len(sources)} sources are watched; the next build of this "
+        problems.warning(f"{exc} (a list, without the build and buildout it was made for), "
+                         f"read as it is (sources: {len(sources)}); the next build of this "
                          "section replaces the file, buildbot-odoo migrate converts it now",
                          file=shown, section=build.name)
     except StaleWatchFile as exc:
