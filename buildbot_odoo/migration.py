@@ -181,6 +181,23 @@ class IniText:
             at = max(ends) if ends else section.line
         self.lines[at:at] = self.render(key, value)
 
+    def move_inline_comment(self, section: IniSection, key: str) -> bool:
+        """``key = value ; comment`` becomes ``; comment`` on the line above ``key = value``
+        (what Python 2's ConfigParser read; :data:`legacy.INLINE_COMMENT_MESSAGE`)."""
+        index = section.line_of(key) - 1
+        line = self.lines[index]
+        match = re.match(r"^(?P<head>[^=:]*[=:])(?P<value>.*?)(?P<end>\r?\n?)$", line)
+        if match is None:
+            return False
+        start = legacy.inline_comment_start(match["value"])
+        if start is None:
+            return False
+        comment = match["value"][start:].strip()
+        value = match["value"][:start].rstrip()
+        self.lines[index:index + 1] = [comment + self.newline,
+                                       (match["head"] + value).rstrip() + self.newline]
+        return True
+
     def replace(self, section: IniSection, old: str, key: str, value: str) -> None:
         """Option ``old``'s lines become ``key = value``, in the same place."""
         start, end = self._extent(section, old)
@@ -205,6 +222,7 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
     where it applies), except ``refused`` ones: the user decides.
     """
     keep = {(f.where.file, f.where.line) for f in refused}
+    _move_inline_comments(text)
     seen: set[tuple[str, str, str]] = set()
     #: (section, option, value, next to): what old defaults did, made explicit at the end
     defaults: list[tuple[str, str, str, str]] = []
@@ -232,6 +250,13 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
         section = text.section(name)
         if section is not None and key not in section.options:
             text.set(section, key, value, after=anchor)
+
+
+def _move_inline_comments(text: IniText) -> None:
+    moved = True
+    while moved:
+        moved = any(text.move_inline_comment(section, key)
+                    for section in text.sections() for key in section.options)
 
 
 def _next_old_option(text: IniText, kind: str, seen: set) -> tuple | None:

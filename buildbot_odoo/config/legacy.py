@@ -25,6 +25,7 @@ cannot disagree.  Plain Python; nothing here knows Buildbot.
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -443,9 +444,10 @@ def modernise(options: Mapping[str, Located], file: str
     closer source winning; both in one section is their error); a conversion
     sets what it converts to (``doc.upload-root`` rewrites ``doc.upload-dir``).
     """
+    findings: list[Finding] = []
+    options = {k: _without_inline_comment(k, v, findings) for k, v in options.items()}
     values = {k: v.value for k, v in options.items()}
     result: dict[str, Located] = {}
-    findings: list[Finding] = []
     pending_defaults: list[tuple[str, Located]] = []
     for key, located in options.items():
         rule = old_option(file, key)
@@ -470,6 +472,30 @@ def modernise(options: Mapping[str, Located], file: str
     for key, located in pending_defaults:
         result.setdefault(key, located)
     return result, findings
+
+
+#: Python 2's ConfigParser ended an option line's value at ';' after white space
+_INLINE_COMMENT_RE = re.compile(r"\s;")
+INLINE_COMMENT_MESSAGE = (
+    f"the ' ;' comment at the end of this line is part of the value today; {ORIGINAL} "
+    "(Python 2's ConfigParser) cut it off, and so it is read here: put the comment on a line "
+    f"of its own; {MIGRATE_HINT}")
+
+
+def inline_comment_start(first_line: str) -> int | None:
+    """Where Python 2's ConfigParser cut an option line's value (``value ; comment``)."""
+    match = _INLINE_COMMENT_RE.search(first_line)
+    return match.start() if match else None
+
+
+def _without_inline_comment(key: str, located: Located, findings: list[Finding]) -> Located:
+    first, newline, rest = located.value.partition("\n")
+    start = inline_comment_start(first)
+    if start is None:
+        return located
+    findings.append(Finding(key, located, INLINE_COMMENT_MESSAGE))
+    value = (first[:start].rstrip() + newline + rest).strip()
+    return Located(value, located.file, located.line, located.section)
 
 
 def refused_options(findings: Iterable[Finding]) -> bool:
