@@ -330,7 +330,8 @@ def _owner(texts: dict[Path, IniText], build: BuildSpec) -> IniText:
     return next(t for t in texts.values() if t.shown == build.file)
 
 
-def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> None:
+def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> dict[str, BuildSpec]:
+    """Rewrite the manifests' texts; the builds as the old text meant them."""
     steps = _step_names(texts.values())
     wanted_loader, wanted = _load({p: IniText(t.text, t.shown) for p, t in texts.items()},
                                   steps)
@@ -343,9 +344,25 @@ def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> None:
         changed = _write_differences(texts, wanted, builds, loader)
         changed = _write_precedence(texts, builds, loader) or changed
         if not changed:
-            return
+            return wanted
     problems.error("the manifests did not settle after several passes; please report it",
                    file=next(iter(texts.values())).shown if texts else None)
+    return wanted
+
+
+def note_watch_differences(builds: Iterable[BuildSpec], problems: Problems) -> None:
+    """A ``watch`` line on the buildout's own repository, another branch: anybox.buildbot.odoo
+    kept one branch per repository (the buildout's), buildbot-odoo watches both."""
+    for build in builds:
+        own = build.buildout.watch() if build.buildout else None
+        if own is None or not build.watch:
+            continue
+        for spec in build.watch:
+            if (spec.vcs, spec.url) == (own.vcs, own.url) and spec.branch != own.branch:
+                problems.warning(
+                    f"'{spec}' and the buildout's own branch {own.branch!r} are both watched; "
+                    f"{legacy.ORIGINAL} watched only the buildout's branch of a repository "
+                    "it builds from: remove this line to keep that", **build.location("watch"))
 
 
 def _write_differences(texts, wanted: dict[str, BuildSpec], builds: dict[str, BuildSpec],
@@ -428,25 +445,48 @@ def migrate_watch_files(directory: Path, builds: Iterable[BuildSpec],
 
 
 def migrate_master_cfg(directory: Path, migration: Migration) -> None:
-    """The imports of the original's package, and its keyword names; the rest is noted."""
+    """The imports of the original's package, its keyword names and its configurator
+    form; what cannot be rewritten safely is noted with its line."""
     path = directory / MASTER_CFG
     if not path.is_file():
         return
     old = path.read_text(encoding="utf-8")
     lines = old.splitlines(keepends=True)
+    configurators: set[str] = set()
     for index, line in enumerate(lines):
         for pattern, replacement in IMPORTS:
             line = pattern.sub(replacement, line)
         for before, after in KEYWORDS:
             line = line.replace(before, after)
+        made = _OLD_CONSTRUCTOR.search(line)
+        if made:
+            configurators.add(made["var"])
+            line = line[:made.start("config")] + line[made.end("config"):]
+        called = _POPULATE.search(line)
+        if called and called["var"] in configurators:
+            line = line[:called.end("open")] + "BuildmasterConfig" + line[called.end("open"):]
         lines[index] = line
-        if re.search(r"ForceScheduler\(", line):
-            migration.problems.warning(
-                "your own force scheduler: buildbot-odoo adds 'buildbot-odoo-force' for every "
-                "builder it makes (with the properties hgtag, gittag and archive builds need); "
-                "remove yours unless you want two force buttons", file=MASTER_CFG,
-                line=index + 1)
+        _note_master_cfg_line(line, index + 1, migration.problems)
     migration.rewrites.append(Rewrite(path, MASTER_CFG, old, "".join(lines)))
+
+
+#: ``conf = BuildoutsConfigurator(basedir, BuildmasterConfig, ...)``: the config goes
+_OLD_CONSTRUCTOR = re.compile(r"(?P<var>\w+)\s*=\s*BuildoutsConfigurator\(\s*\w+"
+                              r"(?P<config>\s*,\s*(?:BuildmasterConfig|c)\b)(?=\s*[,)])")
+#: ``conf.populate()``: ... and comes back here
+_POPULATE = re.compile(r"(?P<var>\w+)\.populate(?P<open>\()\s*\)")
+
+
+def _note_master_cfg_line(line: str, number: int, problems: Problems) -> None:
+    if re.search(r"ForceScheduler\(", line):
+        problems.warning(
+            "your own force scheduler: buildbot-odoo adds 'buildbot-odoo-force' for every "
+            "builder it makes (with the properties hgtag, gittag and archive builds need); "
+            "remove yours unless you want two force buttons", file=MASTER_CFG, line=number)
+    if "anybox.buildbot" in line:
+        problems.error(
+            f"{legacy.ORIGINAL}'s package is not there any more and this line has no "
+            "rewrite: see docs/migrating.md for what replaces it", file=MASTER_CFG, line=number)
 
 
 def migrate_directory(directory: str | Path, manifests: Iterable[str] | None = None,
@@ -467,7 +507,8 @@ def migrate_directory(directory: str | Path, manifests: Iterable[str] | None = N
             continue
         texts[path] = IniText(path.read_text(encoding="utf-8"), relative)
     originals = {path: text.text for path, text in texts.items()}
-    migrate_manifests(texts, migration.problems)
+    wanted = migrate_manifests(texts, migration.problems)
+    note_watch_differences(wanted.values(), migration.problems)
     for path, text in texts.items():
         migration.rewrites.append(Rewrite(path, text.shown, originals[path], text.text))
     _, builds = _load(texts, _step_names(texts.values()))
