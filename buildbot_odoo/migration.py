@@ -221,7 +221,7 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
     The lines of other old options are removed (pass 2 writes their effect
     where it applies), except ``refused`` ones: the user decides.
     """
-    keep = {(f.where.file, f.where.line) for f in refused}
+    keep = {(f.where.file, f.where.section, f.option) for f in refused}
     _move_inline_comments(text)
     seen: set[tuple[str, str, str]] = set()
     #: (section, option, value, next to): what old defaults did, made explicit at the end
@@ -240,7 +240,7 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
                            section=section.name, option=key)
             continue
         if not rule.local:
-            if key not in change.options and (text.shown, section.line_of(key)) not in keep:
+            if key not in change.options and (text.shown, section.name, key) not in keep:
                 text.delete(section, key)  # its effect comes back with pass 2
             continue
         first = _apply(text, section, key, change, problems)
@@ -483,7 +483,7 @@ def _note_master_cfg_line(line: str, number: int, problems: Problems) -> None:
             "your own force scheduler: buildbot-odoo adds 'buildbot-odoo-force' for every "
             "builder it makes (with the properties hgtag, gittag and archive builds need); "
             "remove yours unless you want two force buttons", file=MASTER_CFG, line=number)
-    if "anybox.buildbot" in line:
+    if "anybox.buildbot" in line.split("#", 1)[0]:
         problems.error(
             f"{legacy.ORIGINAL}'s package is not there any more and this line has no "
             "rewrite: see docs/migrating.md for what replaces it", file=MASTER_CFG, line=number)
