@@ -223,6 +223,7 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
     """
     keep = {(f.where.file, f.where.section, f.option) for f in refused}
     _move_inline_comments(text)
+    _replace_references(text)
     seen: set[tuple[str, str, str]] = set()
     #: (section, option, value, next to): what old defaults did, made explicit at the end
     defaults: list[tuple[str, str, str, str]] = []
@@ -257,6 +258,22 @@ def _move_inline_comments(text: IniText) -> None:
     while moved:
         moved = any(text.move_inline_comment(section, key)
                     for section in text.sections() for key in section.options)
+
+
+def _replace_references(text: IniText) -> None:
+    """``%(name)s`` references, which the original's ConfigParser replaced, replaced."""
+    replaced = True
+    while replaced:
+        replaced = False
+        for section in text.sections():
+            for key, value in section.options.items():
+                new = legacy.interpolate(value, _view(text, section))
+                if new is not None:
+                    text.replace(section, key, key, new)
+                    replaced = True
+                    break
+            if replaced:
+                break
 
 
 def _next_old_option(text: IniText, kind: str, seen: set) -> tuple | None:

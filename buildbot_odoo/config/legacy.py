@@ -447,6 +447,8 @@ def modernise(options: Mapping[str, Located], file: str
     findings: list[Finding] = []
     options = {k: _without_inline_comment(k, v, findings) for k, v in options.items()}
     values = {k: v.value for k, v in options.items()}
+    options = {k: _interpolated(k, v, values, findings) for k, v in options.items()}
+    values = {k: v.value for k, v in options.items()}
     result: dict[str, Located] = {}
     pending_defaults: list[tuple[str, Located]] = []
     for key, located in options.items():
@@ -495,6 +497,38 @@ def _without_inline_comment(key: str, located: Located, findings: list[Finding])
         return located
     findings.append(Finding(key, located, INLINE_COMMENT_MESSAGE))
     value = (first[:start].rstrip() + newline + rest).strip()
+    return Located(value, located.file, located.line, located.section)
+
+
+#: Python 2's ConfigParser replaced ``%(name)s`` by the option ``name`` (and ``%%`` by ``%``)
+_REFERENCE_RE = re.compile(r"%\((?P<name>[^)]+)\)s")
+
+
+def interpolate(value: str, options: Mapping[str, str]) -> str | None:
+    """``value`` as anybox.buildbot.odoo's ConfigParser gave it, if it had ``%(name)s``
+    references to ``options`` (None: nothing to replace, or an unknown name)."""
+    if "%(" not in value:
+        return None
+    lowered = {k.lower(): v for k, v in options.items()}
+    for _ in range(10):  # ConfigParser's own depth limit
+        names = [m["name"] for m in _REFERENCE_RE.finditer(value)]
+        if not names:
+            break
+        if any(name.lower() not in lowered for name in names):
+            return None
+        value = _REFERENCE_RE.sub(lambda m: lowered[m["name"].lower()], value)
+    return None if "%(" in value else value.replace("%%", "%")
+
+
+def _interpolated(key: str, located: Located, options: Mapping[str, str],
+                  findings: list[Finding]) -> Located:
+    value = interpolate(located.value, options)
+    if value is None:
+        return located
+    findings.append(Finding(key, located, (
+        f"{ORIGINAL} (Python 2's ConfigParser) replaced the %(name)s references of this "
+        f"value, and so they are read here; buildbot-odoo reads values as written: write the "
+        f"value itself; {MIGRATE_HINT}")))
     return Located(value, located.file, located.line, located.section)
 
 

@@ -35,7 +35,8 @@ RESERVED_WORKER_NAMES = ("debug", "change", "status")
 #: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
 SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
-FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
+FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret",
+                                "passwd": "password-secret"}  # anybox.buildbot.odoo's name
 
 
 @dataclass(frozen=True)
