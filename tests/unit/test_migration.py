@@ -301,3 +301,27 @@ def _section(lines: list[str], name: str) -> list[str]:
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")),
                len(lines))
     return lines[start:end]
+
+
+def test_migrate_writes_what_python_2_read(copied, capsys):
+    # ' ;' comments cut off the value, %(name)s references replaced: Python 2's ConfigParser
+    manifest = copied / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "[odoo-12]\n",
+        "[odoo-12]\nodoo-repo = https://git.example.org/odoo/odoo.git\n").replace(
+        "build-for = postgresql >= 9.6 < 13\n",
+        "build-for = postgresql >= 9.6 < 13 ; the supported ones\n").replace(
+        "watch = git https://git.example.org/odoo/odoo.git 12.0\n",
+        "watch = git %(odoo-repo)s 12.0\n"))
+    before = _builders(configured(copied))
+    assert main(["migrate", str(copied), "--write"]) == 0
+    capsys.readouterr()
+    section = _section(manifest.read_text().splitlines(), "odoo-12")
+    assert "; the supported ones" in section
+    assert "build-for = postgresql >= 9.6 < 13" in section
+    assert "watch = git https://git.example.org/odoo/odoo.git 12.0" in section
+    assert _builders(configured(copied)) == before
+    code, lines = check(copied, capsys)
+    # the option you referenced stays, and means nothing here: check says so
+    assert (code, [line.split(": warning: ")[1][:31] for line in lines]) == (
+        0, ["unknown option 'odoo-repo' is i"])
