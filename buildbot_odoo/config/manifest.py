@@ -214,7 +214,20 @@ def parse_watch_line(line: str) -> WatchSpec:
         shape = {"git": "git URL BRANCH", "hg": "hg URL [BRANCH]", "bzr": "bzr URL"}[vcs]
         raise ValueError(f"{line!r}: expected {shape}")
     branch = args[1] if len(args) > 1 else ("default" if vcs == "hg" else None)
-    return WatchSpec(vcs, args[0], branch)
+    return checked_watch(vcs, args[0], branch)
+
+
+def checked_watch(vcs: str, url: str, branch: str | None) -> WatchSpec:
+    """A watch whose URL and branch no VCS command can read as an option or a command.
+
+    The master's pollers run ``git``/``hg`` with them: the rules of
+    :func:`.values.vcs_url` and :func:`.values.branch_name` apply, for the
+    manifest and for the auto-watch files workers upload alike.
+    """
+    values.vcs_url(url, vcs)
+    if branch is not None:
+        values.branch_name(branch, vcs)
+    return WatchSpec(vcs, url, branch)
 
 
 def _parse_watch(_ctx: ParseContext, text: str) -> list[WatchSpec]:
@@ -227,7 +240,7 @@ def _split_keywords(tokens: Sequence[str], allowed: Collection[str]) -> tuple[li
         key, sep, value = token.partition("=")
         if sep and key in allowed:
             keywords[key] = value
-        elif sep and re.match(r"^[a-z_-]+$", key):
+        elif sep and re.match(r"^[a-z_][a-z_-]*$", key):
             raise ValueError(f"unknown keyword {key!r} (allowed: {', '.join(allowed) or 'none'})")
         else:
             positional.append(token)
@@ -255,11 +268,16 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     if len(positional) != len(names):
         shape = " ".join([kind, *(n.upper() for n in names), *(f"[{k}=DIR]" for k in keywords)])
         raise ValueError(f"{text!r}: expected {shape}")
-    values = dict(zip(names, positional, strict=True))
-    _check_relative(text, values["conf"])
+    fields = dict(zip(names, positional, strict=True))
+    _check_relative(text, fields["conf"])
     if "subdir" in found:
         _check_relative(text, found["subdir"])
-    source = BuildoutSource(kind, **values, **found)
+    if "url" in fields:  # checked out on the workers, and polled by the master
+        vcs = "hg" if kind == "hgtag" else kind
+        values.vcs_url(fields["url"], vcs)
+        if "branch" in fields:
+            values.branch_name(fields["branch"], vcs)
+    source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
         local = (ctx.manifest_dir / source.conf).resolve()
         if not local.is_file():
@@ -324,7 +342,7 @@ def _parse_template(_ctx: ParseContext, text: str) -> str:
 def _parse_command(_ctx: ParseContext, text: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} must be one executable path, relative to the buildout")
-    return text
+    return values.not_an_option(text, "executable")
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,13 @@ class InvalidValue(ValueError):
     """A value that is not of its kind; the message quotes it and says what is expected."""
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeio" else "a ") + noun  # "a URL", "a user"
+
+
 def _no_control(text: str, what: str) -> None:
     if _CONTROL_RE.search(text):
-        raise InvalidValue(f"{text!r}: a {what} cannot contain control characters "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot contain control characters "
                            f"(NUL, tab, new line...)")
 
 
@@ -72,7 +76,7 @@ def not_an_option(text: str, what: str = "value") -> str:
     'origin'
     """
     if text.startswith("-"):
-        raise InvalidValue(f"{text!r}: a {what} cannot start with '-' "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot start with '-' "
                            f"(it would be read as an option)")
     return text
 
@@ -212,11 +216,10 @@ def identifier(text: str, kind: str) -> str:
     '.', '+' or '-', not starting with '.', '_' nor '-'
     """
     rule = IDENTIFIERS[kind]
-    article = "an" if rule.what[0] in "aeiou" else "a"
     if not rule.pattern.match(text):
-        raise InvalidValue(f"{text!r} is not {article} {rule.what}: {rule.allowed}")
+        raise InvalidValue(f"{text!r} is not {_a(rule.what)}: {rule.allowed}")
     if len(text) > rule.max_length:
-        raise InvalidValue(f"{text!r} is not {article} {rule.what}: longer than "
+        raise InvalidValue(f"{text!r} is not {_a(rule.what)}: longer than "
                            f"{rule.max_length} characters")
     return text
 
@@ -258,26 +261,26 @@ def relative_path(text: str, *, root_ok: bool = False, what: str = "path") -> st
     '/' as separator)
     """
     if len(text) > MAX_PATH:
-        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_PATH} "
+        raise InvalidValue(f"{text[:40]!r}...: {_a(what)} cannot be longer than {MAX_PATH} "
                            "characters")
     _no_control(text, what)
     if "\\" in text:
-        raise InvalidValue(f"{text!r}: a {what} cannot contain '\\' (use '/' as separator)")
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot contain '\\' (use '/' as separator)")
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if text.startswith(("/", "~")) or (parts and parts[0][1:2] == ":"):
-        raise InvalidValue(f"{text!r}: a {what} must be relative (no leading '/', '~' "
+        raise InvalidValue(f"{text!r}: {_a(what)} must be relative (no leading '/', '~' "
                            f"nor drive)")
     if ".." in parts:
-        raise InvalidValue(f"{text!r}: a {what} cannot have a '..' component (it must stay "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot have a '..' component (it must stay "
                            "inside its root)")
     if not parts:
         if root_ok:
             return "."
-        raise InvalidValue(f"{text!r}: a {what} must name something inside its root, not "
+        raise InvalidValue(f"{text!r}: {_a(what)} must name something inside its root, not "
                            "the root itself")
     canonical = "/".join(parts)
     if canonical.startswith("-"):
-        raise InvalidValue(f"{text!r}: a {what} cannot start with '-' (it would be read as "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot start with '-' (it would be read as "
                            "an option)")
     return canonical
 
@@ -293,7 +296,7 @@ def path_inside(root: str | Path, text: str, *, root_ok: bool = False,
     base = Path(root).resolve()
     target = (base / relative).resolve()
     if target != base and base not in target.parents:
-        raise InvalidValue(f"{text!r}: a {what} must stay inside {str(base)!r}, but a "
+        raise InvalidValue(f"{text!r}: {_a(what)} must stay inside {str(base)!r}, but a "
                            f"symbolic link takes it to {str(target)!r}")
     return target
 
@@ -443,11 +446,11 @@ def branch_name(text: str, vcs: str, what: str = "branch") -> str:
     if not text:
         raise InvalidValue(f"the {what} name is empty")
     if len(text) > MAX_BRANCH:
-        raise InvalidValue(f"{text[:40]!r}...: a {what} name cannot be longer than "
+        raise InvalidValue(f"{text[:40]!r}...: {_a(what)} name cannot be longer than "
                            f"{MAX_BRANCH} characters")
     _no_control(text, f"{what} name")
     if any(c.isspace() for c in text):
-        raise InvalidValue(f"{text!r}: a {what} name cannot contain white space")
+        raise InvalidValue(f"{text!r}: {_a(what)} name cannot contain white space")
     not_an_option(text, what)
     problem = _git_ref_problem(text) if vcs == "git" else _hg_label_problem(text)
     if problem:

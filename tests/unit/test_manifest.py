@@ -312,3 +312,35 @@ def test_options_of_a_subfactory_the_build_does_not_use_are_warned_about(manifes
     by_option = {w.option: w.message for w in problems.warnings}
     assert "db-steps" in by_option["pg_remote_copy.timeout"]
     assert "post-buildout-steps" in by_option["doc.builder"]
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("watch = git --upload-pack=touch${IFS}/tmp/x;: 17.0", "a URL cannot start with '-'"),
+    ("watch = hg --config=hooks.pre-pull=touch${IFS}/tmp/x default",
+     "a URL cannot start with '-'"),
+    ("watch = git ext::sh 17.0", "remote-helper transport ('ext::...')"),
+    ("watch = git fd::3 17.0", "remote-helper transport ('fd::...')"),
+    ("watch = git ssh://-oProxyCommand=touch/r 17.0", "is not a host name"),
+    ("watch = git https://x/r.git --upload-pack=touch", "a branch cannot start with '-'"),
+    ("watch = hg https://x/r --config=hooks.x=y", "a branch cannot start with '-'"),
+    ("watch = git https://x/r.git a..b", "is not a git branch name"),
+    ("buildout = git --upload-pack=touch 17.0 b.cfg", "a URL cannot start with '-'"),
+    ("buildout = git -utouch${IFS}/tmp/x;: 17.0 b.cfg", "a URL cannot start with '-'"),
+    ("buildout = git ext::sh 17.0 b.cfg", "remote-helper transport"),
+    ("buildout = git https://x/r.git --orphan b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hg ssh://-oProxyCommand=touch/r default b.cfg", "is not a host name"),
+    ("buildout = hg https://x/r --config=x b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hg https://x/r -R b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hgtag --config=hooks.x=y b.cfg", "a URL cannot start with '-'"),
+    ("buildout = hgtag -R b.cfg", "a URL cannot start with '-'"),
+    ("buildout = bzr --x b.cfg", "a URL cannot start with '-'"),
+    ("start-command = --version", "cannot start with '-'"),
+    ("test-command = -h", "cannot start with '-'"),
+])
+def test_urls_and_branches_that_would_be_options_or_commands_are_refused(manifest, line, needle):
+    head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
+    builds, problems = load(manifest(f"[a]\n{head}{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message, error.message
+    assert error.option == line.split("=")[0].strip()
+    assert "a" not in builds

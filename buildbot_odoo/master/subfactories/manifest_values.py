@@ -129,4 +129,4 @@ def executable(options: BuildOptions, name: str, default: str) -> str:
     if any(c.isspace() for c in value):
         config_error(options, name, f"{value!r} must be one executable; put arguments in "
                      f"the matching '.arguments' option")
-    return value
+    return _checked(options, name, lambda: values.not_an_option(value, "executable"))

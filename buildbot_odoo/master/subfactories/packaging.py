@@ -141,8 +141,8 @@ def packaging(configurator, options: BuildOptions, buildout_path: str, environ) 
     make = steps.ShellCommand(
         command=[worker_python(options), script, "--source", BUILD_DIR,
                  "--output", _in_dist(ARCHIVE_SUFFIX),
-                 *(a for pattern in excludes for a in ("--exclude", pattern)),
-                 *package_paths(options, buildout_path)],
+                 *(f"--exclude={pattern}" for pattern in excludes),
+                 "--", *package_paths(options, buildout_path)],
         workdir=".", env=environ, name="make-package", descriptionDone="package made",
         haltOnFailure=True)
     uploads = [steps.FileUpload(workersrc=_in_dist(suffix), masterdest=_on_master(destination,
