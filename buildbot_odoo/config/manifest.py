@@ -279,7 +279,7 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
             values.branch_name(fields["branch"], vcs)
     source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
-        local = (ctx.manifest_dir / source.conf).resolve()
+        local = _standalone_file(ctx, text, source.conf)
         if not local.is_file():
             raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
         source = BuildoutSource(kind, source.conf, local_path=local)
@@ -287,11 +287,19 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
 
 
 def _check_relative(text: str, path: str) -> None:
-    """Paths inside a checkout must stay inside it; standalone files may live anywhere."""
-    if text.startswith("standalone"):
-        return
+    """Paths inside a checkout, or the manifest's directory, must stay inside it."""
     try:
-        values.relative_path(path, what="path inside the checkout")
+        values.relative_path(path)
+    except values.InvalidValue as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
+    """The master file a standalone build sends to its workers: inside the manifest's
+    directory, symbolic links resolved, so that no manifest can have the master send
+    its ``secrets/`` (zc.buildout prints a bad file's first line in the step log)."""
+    try:
+        return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
     except values.InvalidValue as exc:
         raise ValueError(f"{text!r}: {exc}") from None
 

@@ -344,3 +344,43 @@ def test_urls_and_branches_that_would_be_options_or_commands_are_refused(manifes
     assert needle in error.message, error.message
     assert error.option == line.split("=")[0].strip()
     assert "a" not in builds
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    """The master's secrets/ beside buildouts/, as ``buildbot-odoo init`` makes it."""
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "local-worker").write_text("hunter2\n")
+    return tmp_path / "secrets"
+
+
+@pytest.mark.parametrize(("conf", "needle"), [
+    ("../secrets/local-worker", "'..' component"),
+    ("sub/../../secrets/local-worker", "'..' component"),
+    ("{secrets}/local-worker", "must be relative"),
+    ("link/local-worker", "a symbolic link takes it to"),
+    ("linked.cfg", "a symbolic link takes it to"),
+])
+def test_standalone_buildouts_stay_inside_the_manifest_directory(manifest, secrets, conf,
+                                                                 needle):
+    directory = secrets.parent / "buildouts"
+    directory.mkdir(exist_ok=True)
+    (directory / "link").symlink_to(secrets)
+    (directory / "linked.cfg").symlink_to(secrets / "local-worker")
+    line = f"buildout = standalone {conf.format(secrets=secrets)}"
+    builds, problems = load(manifest(f"[a]\n{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message and error.option == "buildout"
+    assert "hunter2" not in error.message
+    assert "a" not in builds
+
+
+def test_standalone_buildouts_in_subdirectories_and_links_inside_are_fine(manifest, tmp_path):
+    (tmp_path / "buildouts" / "sub").mkdir(parents=True)
+    (tmp_path / "buildouts" / "sub" / "b.cfg").write_text("[buildout]\n")
+    (tmp_path / "buildouts" / "current.cfg").symlink_to(tmp_path / "buildouts" / "sub" / "b.cfg")
+    builds, problems = load(manifest("[a]\nbuildout = standalone sub//b.cfg\n"
+                                     "[b]\nbuildout = standalone current.cfg\n"))
+    assert not problems.errors, [str(p) for p in problems]
+    assert builds["a"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
+    assert builds["b"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
