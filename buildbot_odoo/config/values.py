@@ -23,6 +23,7 @@ from __future__ import annotations
 import configparser
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "branch_name",
     "identifier",
     "is_secret_key",
+    "master_area",
     "not_an_option",
     "number",
     "path_inside",
@@ -298,6 +300,43 @@ def path_inside(root: str | Path, text: str, *, root_ok: bool = False,
     if target != base and base not in target.parents:
         raise InvalidValue(f"{text!r}: {_a(what)} must stay inside {str(base)!r}, but a "
                            f"symbolic link takes it to {str(target)!r}")
+    return target
+
+
+_AREA_HINT = ("builds may only write in an area of their own (a subdirectory such as "
+              "'docs', or a directory outside the master's)")
+
+
+def master_area(basedir: str | Path, text: str, *, own: Collection[str] = ()) -> Path:
+    """A directory on the master that builds write to (or read from for their workers).
+
+    Absolute, or relative to ``basedir`` by the rule of :func:`relative_path`.
+    Once symbolic links are resolved, it must be neither ``basedir`` itself,
+    nor one of its ancestors (a build named after the master's directory
+    would replace it), nor inside one of the master's ``own`` entries --
+    names of ``basedir``, each also covering the names it starts with
+    followed by ``.`` or ``-`` (``state.sqlite`` covers ``state.sqlite-wal``).
+    Returns the resolved path.
+    """
+    if not text:
+        raise InvalidValue("the directory is empty")
+    _no_control(text, "directory")
+    base = Path(basedir).resolve()
+    if Path(text).is_absolute():
+        target = Path(text).resolve()
+    else:
+        target = (base / relative_path(text, root_ok=True, what="directory")).resolve()
+    via_link = "" if target == Path(base / text).absolute() else " (symbolic links resolved)"
+    if target == base:
+        raise InvalidValue(f"{text!r}: the master's base directory itself{via_link}: "
+                           f"{_AREA_HINT}")
+    if target in base.parents:
+        raise InvalidValue(f"{text!r}: holds the master's base directory {str(base)!r}: "
+                           f"{_AREA_HINT}")
+    if base in target.parents:
+        first = target.relative_to(base).parts[0]
+        if any(first == name or first.startswith((name + ".", name + "-")) for name in own):
+            raise InvalidValue(f"{text!r}: the master's own {first!r}{via_link}: {_AREA_HINT}")
     return target
 
 

@@ -219,7 +219,7 @@ def test_doc_options():
     ({"doc.mode": "quick"}, "doc.mode: 'quick' is not 'full' or 'incremental'"),
     ({"doc.builder": "HTML5!"}, "doc.builder: 'HTML5!' is not a Sphinx builder name"),
     ({"doc.upload-dir": "../www"},
-     "doc.upload-dir: must be absolute, or relative to the master directory: '../www'"),
+     "doc.upload-dir: '../www': a directory cannot have a '..' component"),
     ({"doc.sourcedir": "/abs"}, "doc.sourcedir: '/abs': a path must be relative"),
 ])
 def test_doc_bad_options(raw, message):

@@ -40,6 +40,7 @@ from .manifest_values import (
     config_error,
     identifier,
     identifiers,
+    master_area,
     relative_path,
     relative_paths,
     text,
@@ -58,13 +59,11 @@ OPTIONS = ("root-dir", "upload-dir", "prefix", "version-property", "parts", "inc
 
 
 def root_dir(configurator, options: BuildOptions) -> Path:
-    value = text(options, "packaging.root-dir")
-    if not value:
+    if not text(options, "packaging.root-dir"):
         config_error(options, "packaging.root-dir", "packaging needs 'packaging.root-dir', the "
                      "master directory receiving the archives (an archive build's "
                      "archive.root-dir)")
-    path = Path(value)
-    return path if path.is_absolute() else Path(configurator.basedir) / path
+    return master_area(configurator, options, "packaging.root-dir")
 
 
 def upload_dir(options: BuildOptions) -> str:

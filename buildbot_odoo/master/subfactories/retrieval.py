@@ -39,7 +39,7 @@ from zope.interface import implementer
 from ...config import values
 from ...config.manifest import BuildoutSource
 from .base import BuildOptions
-from .manifest_values import config_error
+from .manifest_values import config_error, master_area, text
 
 BUILD_DIR = "build"
 CHECKOUT_DIR = "src"
@@ -292,12 +292,12 @@ def archive(configurator, options: BuildOptions) -> tuple[list, str]:
 
 
 def _archive_root(configurator, options: BuildOptions) -> str:
-    root = options.build.subfactory_options("archive").get("root-dir", "").strip()
-    if not root:
+    """The master directory the archives are sent from: an area of its own, never the
+    master's base directory nor its own files (a forced build names what is sent)."""
+    if not text(options, "archive.root-dir"):
         config_error(options, "buildout", "archive buildouts need 'archive.root-dir', "
                      "the master directory holding the archives")
-    path = Path(root)
-    return str(path if path.is_absolute() else Path(configurator.basedir) / path)
+    return str(master_area(configurator, options, "archive.root-dir"))
 
 
 def _check_property_names(options: BuildOptions, *names: str) -> None:
