@@ -119,7 +119,8 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
         if key in seen:
             version = "without version" if decl.version is None else f"version {decl.version}"
             errors.append(LineValueError(
-                f"{decl.name} {version} declared twice: {seen[key]!r} and {line!r}", offset))
+                f"{decl.name} {version} declared twice: {values.quoted(seen[key])} and "
+                f"{values.quoted(line)}", offset))
             continue
         seen[key] = line
         spec.capabilities.append(decl)
@@ -181,13 +182,13 @@ def parse_capability_line(line: str) -> CapabilityDecl:
     tokens = line.split()
     name, rest = tokens[0], tokens[1:]
     if not CAPABILITY_NAME_RE.match(name) or "=" in name:
-        raise ValueError(f"{line!r}: {name!r} is not a capability name")
+        raise ValueError(f"{values.quoted(line)}: {name!r} is not a capability name")
     version = None
     if rest and "=" not in rest[0]:
         try:
             version = Version(rest[0])
         except InvalidVersion as exc:
-            raise ValueError(f"{line!r}: {exc}") from None
+            raise ValueError(f"{values.quoted(line)}: {exc}") from None
         rest = rest[1:]
     return CapabilityDecl(name, version, _capability_options(line, rest))
 
@@ -197,14 +198,14 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
     for token in tokens:
         key, sep, value = token.partition("=")
         if not sep or not _OPTION_KEY_RE.match(key):
-            raise ValueError(f"{line!r}: {token!r} is not KEY=VALUE")
+            raise ValueError(f"{values.quoted(line)}: {values.quoted(token)} is not KEY=VALUE")
         if key in FORBIDDEN_CAPABILITY_OPTIONS:
             raise ValueError(
-                f"{line!r}: {key}= would expose a secret; name a Buildbot secret "
-                f"with {FORBIDDEN_CAPABILITY_OPTIONS[key]}= instead"
+                f"{values.quoted(line)}: '{key}=' would expose a secret; name a Buildbot "
+                f"secret with '{FORBIDDEN_CAPABILITY_OPTIONS[key]}=' instead"
             )
         if key in options:
-            raise ValueError(f"{line!r}: option {key!r} given twice")
+            raise ValueError(f"{values.quoted(line)}: option {key!r} given twice")
         options[key] = value
     return options
 
@@ -256,13 +257,15 @@ def _bad_property_name(key: str, value: str) -> str:
     """``capability postgresql 9.1 port=5433`` (no ``=`` after the option) reads as an
     option ``capability postgresql 9.1 port``: say what was probably meant."""
     first = key.split()[0] if key.split() else key
-    if first in SECRET_OPTIONS:  # 'password hunter2 = x': the key holds the password
+    if first in SECRET_OPTIONS or values.is_secret_line(key):
+        # 'password hunter2 = x', 'Password hunter2 = x': the key holds the password
         return (f"a {first!r} line without '=' right after {first!r} is not an option "
                 "(not shown: it may hold a secret)")
-    message = f"{key!r} is not an option nor a property name"
+    message = f"{values.quoted(key)} is not an option nor a property name"
     if first in WORKER_OPTIONS:
         rest = key[len(first):].strip()
-        message += f" (did you mean '{first} = {rest}={value}'?)"
+        meant = values.hide_secret_assignments(f"{first} = {rest}={value}", loose=True)
+        message += f" (did you mean '{meant}'?)"
     return message
 
 
