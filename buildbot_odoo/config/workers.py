@@ -7,6 +7,7 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ RESERVED_WORKER_NAMES = ("debug", "change", "status")
 #: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
 SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
+#: (any option whose name holds a secret is refused too: values.is_secret_key)
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
 
@@ -45,6 +47,8 @@ class CapabilityDecl:
     name: str
     version: Version | None
     options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: the line of the ``capability`` value it was declared on (0: the option's own line)
+    offset: int = field(default=0, hash=False, compare=False, repr=False)
 
 
 @dataclass
@@ -60,6 +64,12 @@ class WorkerSpec:
     properties: dict[str, str] = field(default_factory=dict)
     file: str | None = None
     line: int | None = None
+    #: option -> line, for messages about what was parsed
+    option_lines: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def line_of(self, option: str, offset: int = 0) -> int | None:
+        line = self.option_lines.get(option, self.line)
+        return None if line is None else line + offset
 
     def declarations(self, name: str) -> list[CapabilityDecl]:
         return [decl for decl in self.capabilities if decl.name == name]
@@ -123,7 +133,7 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
                 f"{values.quoted(line)}", offset))
             continue
         seen[key] = line
-        spec.capabilities.append(decl)
+        spec.capabilities.append(dataclasses.replace(decl, offset=offset))
     if errors:
         raise LineValueErrors(errors)
 
@@ -199,10 +209,11 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
         key, sep, value = token.partition("=")
         if not sep or not _OPTION_KEY_RE.match(key):
             raise ValueError(f"{values.quoted(line)}: {values.quoted(token)} is not KEY=VALUE")
-        if key in FORBIDDEN_CAPABILITY_OPTIONS:
+        if key in FORBIDDEN_CAPABILITY_OPTIONS or values.is_secret_key(key):
             raise ValueError(
-                f"{values.quoted(line)}: '{key}=' would expose a secret; name a Buildbot "
-                f"secret with '{FORBIDDEN_CAPABILITY_OPTIONS[key]}=' instead"
+                f"{values.quoted(line)}: '{key}=' would put a secret in the build properties "
+                f"(readable in the web UI and the REST API); name a Buildbot secret with "
+                f"'{values.secret_spelling(key)}=' instead"
             )
         if key in options:
             raise ValueError(f"{values.quoted(line)}: option {key!r} given twice")
@@ -211,7 +222,8 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
 
 
 def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
-    spec = WorkerSpec(section.name, "", file=section.file, line=section.line)
+    spec = WorkerSpec(section.name, "", file=section.file, line=section.line,
+                      option_lines=dict(section.lines))
     ok = True
     bad_name = _worker_name_problem(section.name)
     if bad_name:
@@ -227,6 +239,14 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
         if setter is None and not _PROPERTY_RE.match(key):
             problems.error(_bad_property_name(key, value), file=section.file,
                            line=section.line_of(key), section=section.name)
+            ok = False
+            continue
+        if setter is None and values.is_secret_key(key):
+            problems.error(f"{key!r} would become a worker property, readable in the web UI "
+                           "and the REST API: keep secrets in Buildbot's secrets providers "
+                           "('password = secret:NAME' for the worker's own, "
+                           "'password-secret=NAME' on a capability line)", file=section.file,
+                           line=section.line_of(key), section=section.name, option=key)
             ok = False
             continue
         if setter is None:

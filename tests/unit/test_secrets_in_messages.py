@@ -41,8 +41,8 @@ WORKERS = {
                                    "capability postgresql 15 password=hunter2\n",
     "inline capability option": "[w1]\npassword = x\n"
                                 "capability = postgresql 15 password=hunter2\n",
-    "inline capability option, then a bad token": "[w1]\npassword = x\ncapability = "
-                                                  "postgresql 15 pass=hunter2 oops\n",
+    "a bad token, then an inline capability option": "[w1]\npassword = x\ncapability = "
+                                                    "postgresql 15 oops pass=hunter2\n",
 }
 MANIFESTS = {
     "under build-for": "[a]\nbuildout = standalone b.cfg\nbuild-for = postgresql\n"
@@ -99,10 +99,11 @@ def test_an_indented_password_line_is_explained_at_its_line(tmp_path, capsys):
 
 
 def test_a_capability_line_is_quoted_with_its_secret_hidden(tmp_path, capsys):
-    directory = master(tmp_path, workers=WORKERS["inline capability option, then a bad token"])
+    directory = master(tmp_path,
+                       workers=WORKERS["a bad token, then an inline capability option"])
     main(["check", str(directory)])
     out = capsys.readouterr().out
-    assert "'postgresql 15 pass=<hidden> oops': 'oops' is not KEY=VALUE" in out
+    assert "'postgresql 15 oops pass=<hidden>': 'oops' is not KEY=VALUE" in out
 
 
 def test_any_problem_hides_a_secret_assignment_in_its_message():

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from buildbot_odoo.capability.definitions import builtin_capabilities
 from buildbot_odoo.capability.versions import Version
+from buildbot_odoo.config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from buildbot_odoo.config.workers import load_workers, parse_capability_line
 from buildbot_odoo.errors import Problems
+from buildbot_odoo.planning import make_plan
 
 
 def load(write, text):
@@ -202,3 +205,78 @@ def test_a_mistyped_password_line_is_reported_without_the_password(write, line):
     for problem in problems:
         assert "hunter2" not in str(problem), str(problem)
     assert any(p.line == 3 for p in problems.errors)
+
+
+# --- secrets by other spellings (issue 9.5)
+
+
+@pytest.mark.parametrize("key", ["password", "PASSWORD", "Password", "passwd", "pgpassword",
+                                 "PGPASSWORD", "pass", "pwd", "db_password", "Pass-Word"])
+def test_password_like_capability_options_are_refused_whatever_the_spelling(write, key):
+    workers, problems = load(write, f"[w]\npassword = x\ncapability = postgresql 15 port=5433 "
+                                    f"{key}=hunter2\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert error.option == "capability" and error.line == 3
+    assert (f"'{key}=' would put a secret in the build properties (readable in the web UI "
+            "and the REST API); name a Buildbot secret with 'password-secret=' instead"
+            ) in error.message
+    assert "hunter2" not in str(error)
+
+
+def test_other_secret_spellings_name_their_own_secret_option(write):
+    _, problems = load(write, "[w]\npassword = x\ncapability = vault api_token=abc\n")
+    assert "name a Buildbot secret with 'api-token-secret=' instead" in problems.errors[0].message
+
+
+@pytest.mark.parametrize("key", ["Password", "PGPASSWORD", "db_password", "passwd", "pwd",
+                                 "api_token"])
+def test_password_like_worker_properties_are_refused(write, key):
+    workers, problems = load(write, f"[w]\npassword = x\n{key} = hunter2\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, key)
+    assert "would become a worker property, readable in the web UI and the REST API" in \
+        error.message
+    assert "hunter2" not in str(error)
+
+
+@pytest.mark.parametrize(("line", "unknown", "hint"), [
+    ("postgresql 15 password_secret=pg15", "password_secret", "password-secret"),
+    ("postgresql 15 prot=5433", "prot", "port"),
+    ("postgresql 15 hots=db", "hots", "host"),
+    ("python 3.11 bin_dir=/opt/py", "bin_dir", "bin"),
+    ("wkhtmltopdf 0.12 dispaly=:1", "dispaly", "display"),
+    ("postgresql 15 cluster=main", "cluster", None),
+])
+def test_unknown_options_of_builtin_capabilities_are_warned_about(tmp_path, line, unknown,
+                                                                  hint):
+    plan = plan_with_workers(tmp_path, f"[w]\npassword = x\ncapability = postgresql 16\n"
+                                       f"  {line}\n")
+    assert not plan.problems.errors
+    (warning,) = plan.problems.warnings
+    assert (warning.file, warning.line, warning.section, warning.option) == (
+        "workers.cfg", 4, "w", "capability")
+    name = line.split()[0]
+    expected = f"unknown option {unknown!r} of the {name} capability"
+    assert warning.message.startswith(expected)
+    if hint:
+        assert warning.message.endswith(f"(did you mean {hint!r}?)")
+
+
+def test_options_of_builtin_capabilities_follow_the_active_definition(tmp_path):
+    capabilities = builtin_capabilities()
+    capabilities["postgresql"]["environ"]["PGDATABASE"] = "%(cap(db):-)s"
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = postgresql 16 db=x "
+                                       "port=1 host=h user=u bin=/b lib=/l "
+                                       "password-secret=s\n  custom-thing 1 anything=1\n",
+                             capabilities)
+    assert not list(plan.problems)
+
+
+def plan_with_workers(tmp_path, workers: str, capabilities=None):
+    (tmp_path / "buildouts").mkdir()
+    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text("")
+    (tmp_path / "workers.cfg").write_text(workers)
+    return make_plan(tmp_path, ["buildouts/MANIFEST.cfg"], "workers.cfg",
+                     capabilities or builtin_capabilities(), BUILTIN_POST_BUILDOUT_STEPS)
