@@ -18,6 +18,7 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
+from .clashes import clashes
 from .factory import make_factory, secret_declarations
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
@@ -114,6 +115,9 @@ class BuildoutsConfigurator:
         anything is added when the input is invalid.
         """
         plan, made = self._checked_objects()
+        if made is not None:
+            plan.problems.extend(clashes(config, made, plan))
+            made = None if plan.problems.errors else made
         collector = _COLLECTOR.get()
         if collector is not None:  # the caller reports the problems
             collector.append(self)

@@ -209,3 +209,39 @@ def test_one_manifest_path_given_as_a_string_is_one_path(master_dir):
     assert [b.name for b in by_string["builders"]] == [b.name for b in by_tuple["builders"]]
     conf, by_path = populate(master_dir, manifest_paths=master_dir / "buildouts" / "MANIFEST.cfg")
     assert [b.name for b in by_path["builders"]] == [b.name for b in by_tuple["builders"]]
+
+
+def test_populate_refuses_names_already_taken_in_the_users_config(master_dir):
+    # Buildbot would refuse these duplicates itself, naming neither file nor line
+    from buildbot.config import BuilderConfig
+    from buildbot.plugins import schedulers, util, worker
+
+    factory = util.BuildFactory()
+    config = {"workers": [worker.Worker("alpha", "pw")],
+              "builders": [BuilderConfig(name="sale-pg15", workernames=["alpha"],
+                                         factory=factory),
+                           BuilderConfig(name="mine", builddir="base-pg15",
+                                         workernames=["alpha"], factory=factory)],
+              "schedulers": [schedulers.ForceScheduler(name="force", builderNames=["x"])]}
+    before = {key: list(value) for key, value in config.items()}
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir, config)
+    assert [str(p) for p in raised.value.problems] == [
+        "workers.cfg:4: alpha: worker name 'alpha' is already used by a worker in "
+        "c['workers'] (master.cfg)",
+        "buildouts/MANIFEST.cfg:4: base: builder 'base-pg15' would share the directory "
+        "'base-pg15' with builder 'mine' of c['builders'] (master.cfg)",
+        "buildouts/MANIFEST.cfg:8: sale: builder name 'sale-pg15' is already used by a "
+        "builder in c['builders'] (master.cfg)",
+        "master.cfg: scheduler name 'force' is already used by a scheduler in "
+        "c['schedulers'] (a second configurator? give one configurator every manifest: "
+        "manifest_paths takes several)",
+    ]
+    assert config == before
+
+
+def test_a_second_configurator_on_other_files_is_refused_cleanly(master_dir):
+    config: dict = {}
+    populate(master_dir, config)
+    with pytest.raises(ConfigError, match="scheduler name 'force' is already used"):
+        populate(master_dir, config)
