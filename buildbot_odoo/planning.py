@@ -21,6 +21,8 @@ from .watching.plan import RewriteRules, WatchPlan, check_default_timer, plan_wa
 DEFAULT_TREE_STABLE_TIMER = 600
 #: NAME_MAX: Buildbot makes each builder's directory on the workers from its name
 MAX_BUILDER_NAME_BYTES = 255
+#: builders of one build past which check warns (the hard limit is in dispatch)
+MANY_BUILDERS_PER_BUILD = 100
 #: the characters Buildbot replaces by ``_`` when it makes a builder's directory
 #: (``builddir``, ``workerbuilddir``) from its name: ``buildbot.util.badchars_map``,
 #: applied by ``BuilderConfig`` through ``safeTranslate``
@@ -81,14 +83,32 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
                             post_buildout_steps, subfactory_options)
     result = dispatch(builds, workers, definitions)
     for missing in result.unassigned:
+        if missing.refused:
+            problems.error(missing.reason, **missing.build.location("build-for"))
+            continue
         problems.warning(f"no builder made: {missing.reason}",
                          file=missing.build.file, line=missing.build.line,
                          section=missing.build.name)
+    _warn_large_builds(result, problems)
     _check_unique_builders(result, problems)
     rules = RewriteRules.parse(rewrite_rules, problems)
     timer = check_default_timer(tree_stable_timer, problems)
     watch = plan_watches(builds, result.builders, base, rules, timer, problems)
     return Plan(base, workers, builds, definitions, result, problems, watch)
+
+
+def _warn_large_builds(result: DispatchResult, problems: Problems) -> None:
+    """A build making more builders than anyone reads results of is probably a mistake."""
+    counts: dict[str, int] = {}
+    builds: dict[str, BuildSpec] = {}
+    for builder in result.builders:
+        counts[builder.build.name] = counts.get(builder.build.name, 0) + 1
+        builds[builder.build.name] = builder.build
+    for name, count in counts.items():
+        if count > MANY_BUILDERS_PER_BUILD:
+            problems.warning(f"makes {count} builders, more than {MANY_BUILDERS_PER_BUILD}: "
+                             "is every combination needed?",
+                             **builds[name].location("build-for"))
 
 
 def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> None:

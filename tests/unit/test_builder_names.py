@@ -70,3 +70,39 @@ def test_versions_sharing_a_directory_after_buildbots_sanitising_are_refused(tmp
         "'sale-pg15-a.b' (build 'sale') would share the directory 'sale-pg15-a_b' on the "
         "workers (Buildbot replaces characters such as '.', '+', ' ' by '_' in it): the "
         "versions differ only by such characters"]
+
+
+def wide_fleet(lines: int, versions: int) -> tuple[str, str]:
+    """A worker with ``versions`` versions of ``lines`` capabilities, and a build split by all."""
+    caps = "\n".join(f"    cap{i} {v}.0" for i in range(lines) for v in range(1, versions + 1))
+    workers = f"[w]\npassword = x\ncapability =\n{caps}\n"
+    build_for = "\n".join(f"    cap{i}" for i in range(lines))
+    manifest = f"[wide]\nbuildout = standalone b.cfg\nbuild-for =\n{build_for}\n"
+    return manifest, workers
+
+
+def test_a_cross_product_past_the_hard_limit_is_refused_before_it_is_made(tmp_path):
+    manifest, workers = wide_fleet(4, 6)  # 1296 combinations
+    plan = plan_for(tmp_path, manifest, workers)
+    assert errors(plan) == [
+        "buildouts/MANIFEST.cfg:3: wide: build-for: would make 1296 builders (6 x 6 x 6 x 6 "
+        "versions), more than the limit of 1000 per build: narrow the build-for lines "
+        "with version criteria, or split the build"]
+    assert plan.dispatch.builders == []
+
+
+def test_six_wide_build_for_lines_do_not_hang(tmp_path):
+    manifest, workers = wide_fleet(6, 10)  # a million combinations: never enumerated
+    plan = plan_for(tmp_path, manifest, workers)
+    assert "would make 1000000 builders (10 x 10 x 10 x 10 x 10 x 10 versions)" in \
+        errors(plan)[0]
+
+
+def test_a_large_cross_product_is_warned_about(tmp_path):
+    manifest, workers = wide_fleet(2, 11)  # 121 builders
+    plan = plan_for(tmp_path, manifest, workers)
+    assert errors(plan) == []
+    assert len(plan.dispatch.builders) == 121
+    assert [str(p) for p in plan.problems.warnings] == [
+        "buildouts/MANIFEST.cfg:3: wide: build-for: warning: makes 121 builders, more than "
+        "100: is every combination needed?"]
