@@ -17,6 +17,7 @@ from pathlib import Path
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from .ini import IniDocument, IniSection, read_ini
+from .spelling import LOOSE_CUTOFF, closest_name
 
 DEFAULT_PART = "odoo"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
@@ -566,8 +567,8 @@ class ManifestLoader:
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
         candidates = known or [*self._known, *self._subfactory_option_names()]
-        close = difflib.get_close_matches(key, candidates, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest_name(key, candidates, OPTION_ALIASES, LOOSE_CUTOFF)
+        hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
 
     def _subfactory_option_names(self) -> list[str]:

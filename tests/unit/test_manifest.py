@@ -308,3 +308,16 @@ def test_options_of_a_subfactory_the_build_does_not_use_are_warned_about(manifes
     by_option = {w.option: w.message for w in problems.warnings}
     assert "db-steps" in by_option["pg_remote_copy.timeout"]
     assert "post-buildout-steps" in by_option["doc.builder"]
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    ("Build-For = postgresql", "build-for"),
+    ("build_requires = postgresql", "build-requires"),
+    ("db-template = template0", "db_template"),
+    ("tree_stable_timer = 60", "tree-stable-timer"),
+    ("openerp_addons = sale", "odoo-addons"),  # an alias leads to its option
+])
+def test_unknown_option_hint_ignores_case_and_dash_or_underscore(manifest, line, meant):
+    _, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
+    (warning,) = problems.warnings
+    assert warning.message.endswith(f"is ignored (did you mean {meant!r}?)")
