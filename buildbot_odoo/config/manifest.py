@@ -26,6 +26,10 @@ BUILTIN_POST_BUILDOUT_STEPS = (
     "static-analysis", "doc", "packaging", "autocommit",
 )
 DB_STEPS = ("simple_create", "pg_remote_copy")
+POSTGRESQL = "postgresql"
+#: options about the testing database, which ``postgresql not-used`` does without
+DATABASE_OPTIONS = ("db_template", "db-steps")
+NO_DATABASE = "build-for says postgresql not-used, so no testing database is made"
 POST_DL_STEPS = ("noop", "packaging")
 #: bootstrap-X options we map to the bootstrap command, with what they do
 BOOTSTRAP_OPTIONS = {
@@ -492,6 +496,7 @@ class ManifestLoader:
             ok = False
         ok = self._check_not_used_is_not_required(build) and ok
         if ok:
+            self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
         return build if ok else None
 
@@ -520,8 +525,18 @@ class ManifestLoader:
             if why:
                 self.problems.warning(f"is ignored: {why}", **build.location(key))
 
+    def _warn_database_options_without_database(self, build: BuildSpec) -> None:
+        """``db_template``, ``db-steps`` in the section of a build making no database."""
+        if build.buildout is None or not _without_database(build):
+            return
+        for key in DATABASE_OPTIONS:
+            if key in build.options and build.where[key][2] == build.name:
+                self.problems.warning(f"is ignored: {NO_DATABASE}", **build.location(key))
+
     def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
         """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
+        if prefix == "pg_remote_copy" and _without_database(build):
+            return NO_DATABASE
         if prefix == "pg_remote_copy" and build.db_steps != "pg_remote_copy":
             return f"db-steps is {build.db_steps}, not pg_remote_copy"
         if prefix == "archive" and build.buildout is not None \
@@ -574,6 +589,10 @@ class ManifestLoader:
     def _subfactory_option_names(self) -> list[str]:
         return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()
                 for name in (names or ())]
+
+
+def _without_database(build: BuildSpec) -> bool:
+    return any(f.not_used and f.name == POSTGRESQL for f in build.build_for)
 
 
 def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:

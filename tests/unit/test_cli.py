@@ -47,7 +47,7 @@ def test_check_good_directory_warns_only(master_dir, capsys):
         "buildouts/MANIFEST.cfg:12: sale-legacy: warning: no builder made: the only workers "
         "meeting its requirements take only builds requiring their build-only-if-requires: "
         "gamma",
-        "buildouts/MANIFEST.cfg:25: nothing-fits: warning: no builder made: "
+        "buildouts/MANIFEST.cfg:26: nothing-fits: warning: no builder made: "
         "no worker has wkhtmltopdf",
         "3 workers, 6 builds, 6 builders: 0 errors, 2 warnings",
     ]
@@ -233,7 +233,7 @@ def test_plan_table(master_dir, capsys):
         "Builds without any worker (no builder made):",
         "  buildouts/MANIFEST.cfg:12: sale-legacy: the only workers meeting its requirements "
         "take only builds requiring their build-only-if-requires: gamma",
-        "  buildouts/MANIFEST.cfg:25: nothing-fits: no worker has wkhtmltopdf",
+        "  buildouts/MANIFEST.cfg:26: nothing-fits: no worker has wkhtmltopdf",
         "",
         "Builds no commit schedules (force them): base, sale, queue, ui",
     ]
@@ -294,7 +294,7 @@ def test_plan_json_schema(master_dir, capsys):
                                           "property": "pg_version",
                                           "requirement": "postgresql not-used"}]
     assert data["unassigned"][1] == {"build": "nothing-fits", "file": "buildouts/MANIFEST.cfg",
-                                     "line": 25, "reason": "no worker has wkhtmltopdf"}
+                                     "line": 26, "reason": "no worker has wkhtmltopdf"}
     workers = {w["name"]: w for w in data["workers"]}
     assert workers["gamma"]["build_only_if_requires"] == ["selenium-server"]
     assert workers["gamma"]["builders"] == ["ui"]
@@ -302,7 +302,7 @@ def test_plan_json_schema(master_dir, capsys):
     assert workers["alpha"]["max_builds"] == 2 and workers["alpha"]["worker_priority"] == 10
     assert "password" not in json.dumps(data) and "secret" not in json.dumps(data)
     assert data["problems"][1] == {
-        "file": "buildouts/MANIFEST.cfg", "line": 25, "section": "nothing-fits",
+        "file": "buildouts/MANIFEST.cfg", "line": 26, "section": "nothing-fits",
         "option": None, "severity": "warning",
         "message": "no builder made: no worker has wkhtmltopdf"}
 

@@ -245,3 +245,45 @@ def test_a_second_configurator_on_other_files_is_refused_cleanly(master_dir):
     populate(master_dir, config)
     with pytest.raises(ConfigError, match="scheduler name 'force' is already used"):
         populate(master_dir, config)
+
+
+def test_odoo_steps_on_a_build_without_database_are_refused(master_dir):
+    # 'ui' says postgresql not-used: Odoo's -d would get no database ('-d None')
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "post-buildout-steps = pytest\n",
+        "post-buildout-steps = install-modules-test pytest update-modules\n"))
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir)
+    assert [str(p) for p in raised.value.problems] == [
+        "buildouts/MANIFEST.cfg:24: ui: post-buildout-steps: install-modules-test, "
+        "update-modules run Odoo on the testing database, and build-for says postgresql "
+        "not-used (no database is made): list only steps that need no database (the "
+        "default, install-modules-test, needs one), or build for postgresql"]
+
+
+def test_the_default_odoo_step_on_a_build_without_database_is_refused(master_dir):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace("post-buildout-steps = pytest\n", ""))
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line, problem.section, problem.option) == (
+        "buildouts/MANIFEST.cfg", 20, "ui", "post-buildout-steps")
+    assert problem.message.startswith("install-modules-test runs Odoo on the testing database")
+
+
+def test_database_options_on_a_build_without_database_are_warned_about(master_dir):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "build-for = postgresql not-used\n",
+        "build-for = postgresql not-used\ndb_template = template0\ndb-steps = pg_remote_copy\n"
+        "pg_remote_copy.arguments = prod\n"))
+    conf = BuildoutsConfigurator(master_dir)
+    plan = conf.load()
+    why = "is ignored: build-for says postgresql not-used, so no testing database is made"
+    assert [str(p) for p in plan.problems if p.section == "ui"] == [
+        f"buildouts/MANIFEST.cfg:23: ui: db_template: warning: {why}",
+        f"buildouts/MANIFEST.cfg:24: ui: db-steps: warning: {why}",
+        f"buildouts/MANIFEST.cfg:25: ui: pg_remote_copy.arguments: warning: {why}",
+    ]
