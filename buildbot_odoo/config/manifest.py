@@ -424,8 +424,9 @@ class ManifestLoader:
                     continue
                 sections[name] = (section, doc, path.parent)
         builds = []
+        all_resolved = self._resolve_all(sections)
         for name, (section, doc, directory) in sections.items():
-            resolved = self._resolve(name, sections, doc, [])
+            resolved = all_resolved[name]
             if resolved is None:
                 # the inheritance is broken: still check the section's own options,
                 # so that one run reports every mistake; the build itself is left out
@@ -446,27 +447,60 @@ class ManifestLoader:
                 line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
                 option="inherit")
 
-    def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
-        """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
-        section, own_doc, _ = sections[name]
+    def _resolve_all(self, sections: Mapping[str, tuple[IniSection, IniDocument, Path]]
+                     ) -> dict[str, dict[str, tuple[str, str, int, str]] | None]:
+        """Options of every section as option -> (value, file, line, section), inheritance
+        applied; None for a section whose chain is broken (reported once, where it breaks).
+
+        Each chain is walked upwards without recursion until a section already
+        resolved, a root, a missing parent or a cycle, then resolved downwards:
+        every section is resolved once, whatever the depth of the chains.
+        """
+        resolved: dict[str, dict[str, tuple[str, str, int, str]] | None] = {}
+        for start in sections:
+            chain: list[str] = []
+            on_chain: set[str] = set()
+            current, broken = start, False
+            while current not in resolved:
+                chain.append(current)
+                on_chain.add(current)
+                section = sections[current][0]
+                parent = section.options.get("inherit", "").strip()
+                if not parent:
+                    break
+                where = {"file": section.file, "line": section.line_of("inherit"),
+                         "section": current, "option": "inherit"}
+                if parent in on_chain:
+                    cycle = chain[chain.index(parent):]
+                    self.problems.error(f"inheritance cycle: {' -> '.join([*cycle, parent])}",
+                                        **where)
+                    broken = True
+                    break
+                if parent not in sections:
+                    self.problems.error(f"{parent!r} is not a section of any manifest", **where)
+                    broken = True
+                    break
+                current = parent
+            for name in reversed(chain):
+                if broken:
+                    resolved[name] = None
+                    continue
+                parent = sections[name][0].options.get("inherit", "").strip()
+                inherited = resolved[parent] if parent else {}
+                resolved[name] = (None if inherited is None
+                                  else self._merged(sections[name], inherited))
+        return resolved
+
+    @staticmethod
+    def _merged(entry: tuple[IniSection, IniDocument, Path],
+                inherited: dict[str, tuple[str, str, int, str]]
+                ) -> dict[str, tuple[str, str, int, str]]:
+        """One section's options over its parent's (``inherited``) over its file's defaults."""
+        section, own_doc, _ = entry
         merged: dict[str, tuple[str, str, int, str]] = {}
         if own_doc.defaults is not None:
             _merge(merged, _located(own_doc.defaults))
-        parent = section.options.get("inherit", "").strip()
-        if parent:
-            where = {"file": section.file, "line": section.line_of("inherit"),
-                     "section": name, "option": "inherit"}
-            if parent in chain or parent == name:
-                cycle = " -> ".join([*chain, name, parent])
-                self.problems.error(f"inheritance cycle: {cycle}", **where)
-                return None
-            if parent not in sections:
-                self.problems.error(f"{parent!r} is not a section of any manifest", **where)
-                return None
-            inherited = self._resolve(parent, sections, doc, [*chain, name])
-            if inherited is None:
-                return None
-            _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
         _merge(merged, _located(section))
         return merged
 

@@ -321,3 +321,31 @@ def test_unknown_option_hint_ignores_case_and_dash_or_underscore(manifest, line,
     _, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
     (warning,) = problems.warnings
     assert warning.message.endswith(f"is ignored (did you mean {meant!r}?)")
+
+
+def test_a_thousand_deep_inherit_chain_is_resolved(manifest):
+    depth = 1000
+    sections = ["[s0]\nbuildout = standalone sample.cfg\nodoo-addons = sale\n"]
+    sections += [f"[s{i}]\ninherit = s{i - 1}\n" for i in range(1, depth)]
+    builds, problems = load(manifest("\n".join(sections)))
+    assert not list(problems)
+    assert len(builds) == depth
+    assert builds[f"s{depth - 1}"].odoo_addons == ["sale"]
+    assert builds[f"s{depth - 1}"].where["odoo-addons"][2] == "s0"
+
+
+def test_each_inheritance_cycle_is_reported_once(manifest):
+    _, problems = load(manifest("""
+        [a]
+        inherit = b
+        [b]
+        inherit = c
+        [c]
+        inherit = a
+        [d]
+        inherit = a
+        [e]
+        inherit = d
+        """))
+    assert [str(p) for p in problems.errors] == [
+        "MANIFEST.cfg:6: c: inherit: inheritance cycle: a -> b -> c -> a"]
