@@ -185,6 +185,14 @@ def test_an_indented_line_after_a_comment_or_blank_line_is_explained(write, brea
     assert "line 4 ends the value of 'capability'" in error.message, error.message
 
 
+def test_every_line_of_a_run_of_orphaned_lines_gets_the_explanation(write):
+    # the explanation of one is reused for the next (a long run stays linear)
+    _, problems = load(write, "[w]\npassword = x\ncapability = python 3.11\n# pg\n"
+                              + "    postgresql 15\n" * 3 + "garbage\n")
+    assert [(e.line, "line 4 ends the value of 'capability'" in e.message)
+            for e in problems.errors] == [(5, True), (6, True), (7, True), (8, False)]
+
+
 def test_text_after_a_section_header_is_an_error_not_ignored(write):
     workers, problems = load(write, "[w1] postgresql 15\npassword = x\n"
                                     "[w2]  ; a comment is fine\npassword = y\n")

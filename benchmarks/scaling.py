@@ -1,10 +1,13 @@
-"""Benchmark: loading manifests whose sections form one long ``inherit`` chain.
+"""Benchmark: inputs whose handling used to grow quadratically, against linear baselines.
 
-For each size N, the time to load a manifest of N sections each inheriting
-from the previous one, against the baseline made in the same run: N sections
-that inherit nothing (same options, same parsing).  A resolution linear in N
-keeps the ratio flat as N doubles; a quadratic one doubles it.
-Run: ``.venv/bin/python benchmarks/inherit.py``.
+* ``inherit``: a manifest of N sections each inheriting from the previous
+  one, against N sections that inherit nothing (same options, same parsing);
+* ``orphans``: N indented lines that continue nothing (after a comment line),
+  each reported with its explanation, against N valid ``option = value`` lines.
+
+Each baseline is made in the same run.  Handling linear in N keeps the ratio
+flat as N doubles; a quadratic one doubles it.
+Run: ``.venv/bin/python benchmarks/scaling.py``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from buildbot_odoo.config.ini import parse_ini
 from buildbot_odoo.config.manifest import load_manifests
 from buildbot_odoo.errors import Problems
 
@@ -43,11 +47,20 @@ def timed(path: Path, repeat: int) -> float:
     return statistics.median(times)
 
 
+def timed_ini(text: str, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        parse_ini(text, "bench.cfg", Problems())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'sections':>8} {'chain s':>8} {'flat s':>8} {'ratio':>6}")
+    print(f"{'inherit':>8} {'chain s':>8} {'flat s':>8} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (100, 200, 400, 800, 900, 1600):
             try:
@@ -57,6 +70,11 @@ def main() -> None:
                 continue
             flat = timed(manifest(Path(tmp), size, False), args.repeat)
             print(f"{size:>8} {chain:>8.3f} {flat:>8.3f} {chain / flat:>6.2f}")
+    print(f"{'orphans':>8} {'orphan s':>8} {'valid s':>8} {'ratio':>6}")
+    for size in (1000, 2000, 4000, 8000):
+        orphans = timed_ini("[a]\nx = 1\n# comment\n" + "  orphan\n" * size, args.repeat)
+        valid = timed_ini("[a]\n" + "".join(f"x{i} = 1\n" for i in range(size)), args.repeat)
+        print(f"{size:>8} {orphans:>8.3f} {valid:>8.3f} {orphans / valid:>6.2f}")
 
 
 if __name__ == "__main__":
