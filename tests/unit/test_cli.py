@@ -431,3 +431,81 @@ def test_check_refuses_a_build_name_another_build_demultiplies_into(tmp_path, ca
     assert code == 1
     assert out[:-1] == ["buildouts/MANIFEST.cfg:5: sale-pg15: builder name 'sale-pg15' is "
                         "also made by build 'sale'"]
+
+
+def tree(directory):
+    """Every path under ``directory`` (links not followed), to show nothing was made."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_init_into_a_file_is_refused(tmp_path, capsys, force):
+    target = write(tmp_path, "notes.txt", "mine\n")
+    code, out, err = run(capsys, "init", target, *(["--force"] if force else []))
+    assert code == 1 and out == []
+    assert err == [f"{target}: is a file, not a directory", "nothing was written"]
+    assert target.read_text() == "mine\n" and tree(tmp_path) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(("make", "what"), [
+    (lambda path: path.write_text("x"), "is a file, not a directory"),
+    (lambda path: path.symlink_to(path.parent / "gone"), "is a broken symbolic link"),
+])
+@pytest.mark.parametrize("force", [False, True])
+def test_init_refuses_a_secrets_path_it_cannot_use_before_writing_anything(
+        tmp_path, capsys, make, what, force):
+    target = tmp_path / "new"
+    target.mkdir()
+    make(target / "secrets")
+    code, out, err = run(capsys, "init", target, *(["--force"] if force else []))
+    assert code == 1 and out == []
+    assert err == [f"{target / 'secrets'}: {what}", "nothing was written"]
+    assert tree(target) == ["secrets"]
+
+
+def test_init_refuses_a_secret_that_is_not_a_file(tmp_path, capsys):
+    target = tmp_path / "new"
+    (target / "secrets" / "local-worker").mkdir(parents=True)
+    code, _, err = run(capsys, "init", target)
+    assert code == 1
+    assert err == [f"{target / 'secrets' / 'local-worker'}: is a directory, not a file",
+                   "nothing was written"]
+    assert tree(target) == ["secrets", "secrets/local-worker"]
+
+
+def test_init_with_force_refuses_a_template_path_that_is_a_directory(tmp_path, capsys):
+    target = tmp_path / "new"
+    (target / "workers.cfg").mkdir(parents=True)
+    code, _, err = run(capsys, "init", target, "--force")
+    assert code == 1
+    assert err == [f"{target / 'workers.cfg'}: is a directory, not a file", "nothing was written"]
+    assert tree(target) == ["workers.cfg"]
+
+
+def test_init_reports_every_obstacle_at_once(tmp_path, capsys):
+    target = tmp_path / "new"
+    (target / "buildouts").parent.mkdir(parents=True)
+    (target / "buildouts").write_text("x")
+    (target / "secrets").write_text("x")
+    code, _, err = run(capsys, "init", target, "--force")
+    assert code == 1
+    assert err == [f"{target / 'buildouts'}: is a file, not a directory",
+                   f"{target / 'secrets'}: is a file, not a directory",
+                   "nothing was written"]
+
+
+def test_init_undoes_what_it_made_when_a_write_fails(tmp_path):
+    # a write failing half-way (here: a template file that cannot be read) leaves nothing
+    from buildbot_odoo import scaffold
+
+    source = tmp_path / "template"
+    write(source, "master.cfg", "c = BuildmasterConfig = {}\n")
+    write(source, "buildouts/MANIFEST.cfg", "")
+    target = tmp_path / "new"
+    planned = scaffold.plan(source, target, force=False)
+    (source / "buildouts" / "MANIFEST.cfg").unlink()
+    with pytest.raises(scaffold.InitRefused) as refused:
+        scaffold.make(planned)
+    assert refused.value.lines[-1] == "nothing was written"
+    assert str(source / "buildouts" / "MANIFEST.cfg") in refused.value.lines[0]
+    assert not target.exists()
