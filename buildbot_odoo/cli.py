@@ -110,7 +110,10 @@ def _run_master_cfg(directory: Path, problems: Problems) -> list:
             except ConfigError as exc:
                 line = _master_cfg_line(exc, path)
                 problems.extend(_located(p, line) for p in exc.problems)
-            except Exception as exc:  # the user's Python: report it, never a traceback
+            except KeyboardInterrupt:  # Ctrl-C: the user stops the command (see main)
+                raise
+            except BaseException as exc:  # the user's Python, sys.exit() included:
+                # report it, never a traceback, never a silent exit
                 problems.error(_describe_exception(exc), file=MASTER_CFG,
                                line=_master_cfg_line(exc, path))
             else:
@@ -125,6 +128,9 @@ def _run_master_cfg(directory: Path, problems: Problems) -> list:
 
 
 def _describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return (f"master.cfg ended the program (sys.exit({exc.code!r})): the master would "
+                "stop there, with no configuration")
     messages = getattr(exc, "errors", None)  # buildbot.config.errors.ConfigErrors
     if isinstance(messages, list) and messages:
         return "; ".join(str(m) for m in messages)
@@ -384,6 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `buildbot-odoo plan DIR | head`: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: stopped, not a failure to report
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -509,3 +509,31 @@ def test_init_undoes_what_it_made_when_a_write_fails(tmp_path):
     assert refused.value.lines[-1] == "nothing was written"
     assert str(source / "buildouts" / "MANIFEST.cfg") in refused.value.lines[0]
     assert not target.exists()
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("sys.exit()", "master.cfg ended the program (sys.exit(None)): the master would "
+                   "stop there, with no configuration"),
+    ("sys.exit(0)", "master.cfg ended the program (sys.exit(0)): the master would "
+                    "stop there, with no configuration"),
+    ("sys.exit('bye')", "master.cfg ended the program (sys.exit('bye')): the master would "
+                        "stop there, with no configuration"),
+    ("raise Halt('custom')", "Halt: custom"),
+])
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_a_master_cfg_ending_the_program_is_a_located_error(master_dir, capsys, statement,
+                                                            message, command):
+    write(master_dir, "master.cfg", SAMPLE_MASTER_CFG.replace(
+        "conf.populate(c)", f"import sys\nclass Halt(BaseException): pass\n{statement}\n"))
+    code, out, err = run(capsys, command, master_dir)
+    assert code == 1
+    line = SAMPLE_MASTER_CFG.splitlines().index("conf.populate(c)") + 3
+    assert f"master.cfg:{line}: {message}" in (out if command == "check" else err)
+
+
+def test_an_interrupted_check_says_so_and_exits_130(master_dir, capsys):
+    # Ctrl-C (or a master.cfg raising KeyboardInterrupt) stops the command: no report
+    write(master_dir, "master.cfg", SAMPLE_MASTER_CFG.replace(
+        "conf.populate(c)", "raise KeyboardInterrupt\n"))
+    code, out, err = run(capsys, "check", master_dir)
+    assert (code, out, err) == (130, [], ["interrupted"])
