@@ -16,6 +16,7 @@ from .capability.dispatch import BuilderPlan, DispatchResult, dispatch
 from .config.manifest import BuildSpec, load_manifests
 from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
+from .testing_dbs import check_testing_databases
 from .watching.plan import RewriteRules, WatchPlan, check_default_timer, plan_watches
 
 DEFAULT_TREE_STABLE_TIMER = 600
@@ -91,6 +92,7 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
                          section=missing.build.name)
     _warn_large_builds(result, problems)
     _check_unique_builders(result, problems)
+    check_testing_databases(workers, result.builders, problems)
     rules = RewriteRules.parse(rewrite_rules, problems)
     timer = check_default_timer(tree_stable_timer, problems)
     watch = plan_watches(builds, result.builders, base, rules, timer, problems)
