@@ -287,3 +287,16 @@ def test_database_options_on_a_build_without_database_are_warned_about(master_di
         f"buildouts/MANIFEST.cfg:24: ui: db-steps: warning: {why}",
         f"buildouts/MANIFEST.cfg:25: ui: pg_remote_copy.arguments: warning: {why}",
     ]
+
+
+def test_populate_raises_our_config_error_as_buildbots_own(master_dir):
+    from buildbot.config.errors import ConfigErrors
+
+    (master_dir / "workers.cfg").write_text("[w]\ncapability = postgresql x.y\n")
+    with pytest.raises(ConfigErrors) as raised:
+        populate(master_dir)
+    assert isinstance(raised.value, ConfigError)
+    assert raised.value.errors == [str(p) for p in raised.value.problems]
+    assert raised.value.errors[0] == "workers.cfg:1: w: missing required option 'password'"
+    with pytest.raises(ConfigErrors):
+        BuildoutsConfigurator(master_dir).add_capability_environ("x", {"environ": {"A B": "1"}})
