@@ -9,6 +9,7 @@ sets times the fleet, not builds times workers.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from .definitions import CapabilityDef, default_definition
 from .versions import Version, VersionFilter
 
 NOT_USED = "not-used"
+#: builders one build may make: past it, the cross product of its build-for lines
+#: is refused before it is enumerated (six lines of ten versions are a million)
+MAX_BUILDERS_PER_BUILD = 1000
 
 
 @dataclass
@@ -45,6 +49,8 @@ class BuilderPlan:
 class Unassigned:
     build: BuildSpec
     reason: str
+    #: an error of the build's build-for (too many builders), not a fact of the fleet
+    refused: bool = False
 
 
 @dataclass
@@ -62,6 +68,11 @@ class _Variant:
     not_used: frozenset[str]
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    reason: str
+
+
 class Dispatcher:
     """Matches builds against a fleet; see :func:`dispatch`."""
 
@@ -72,7 +83,7 @@ class Dispatcher:
         for index, worker in enumerate(self.workers):
             for decl in worker.capabilities:
                 self._by_capability.setdefault(decl.name, set()).add(index)
-        self._cache: dict[tuple, list[_Variant] | str] = {}
+        self._cache: dict[tuple, list[_Variant] | str | _Refusal] = {}
 
     def definition(self, name: str) -> CapabilityDef:
         return self.definitions.get(name) or default_definition(name)
@@ -83,6 +94,9 @@ class Dispatcher:
             if build.buildout is None:
                 continue  # a watch-only section
             variants = self._variants(build)
+            if isinstance(variants, _Refusal):
+                result.unassigned.append(Unassigned(build, variants.reason, refused=True))
+                continue
             if isinstance(variants, str):
                 result.unassigned.append(Unassigned(build, variants))
                 continue
@@ -92,14 +106,14 @@ class Dispatcher:
                     dict(v.properties), v.not_used))
         return result
 
-    def _variants(self, build: BuildSpec) -> list[_Variant] | str:
+    def _variants(self, build: BuildSpec) -> list[_Variant] | str | _Refusal:
         key = (tuple(build.build_for), frozenset(build.build_requires))
         if key not in self._cache:
             self._cache[key] = self._compute(build.build_for, build.build_requires)
         return self._cache[key]
 
     def _compute(self, build_for: Sequence[VersionFilter],
-                 requires: Iterable[VersionFilter]) -> list[_Variant] | str:
+                 requires: Iterable[VersionFilter]) -> list[_Variant] | str | _Refusal:
         requires = list(requires)
         splitting = [f for f in build_for if not f.not_used]
         not_used = frozenset(f.name for f in build_for if f.not_used)
@@ -113,6 +127,12 @@ class Dispatcher:
         # a build-requires line on a build-for capability narrows the versions split by
         axes = [self._versions([f, *(r for r in requires if r.name == f.name)], eligible)
                 for f in splitting]
+        size = math.prod(len(axis) for axis in axes)
+        if size > MAX_BUILDERS_PER_BUILD:
+            sizes = " x ".join(str(len(axis)) for axis in axes)
+            return _Refusal(f"would make {size} builders ({sizes} versions), more than the "
+                            f"limit of {MAX_BUILDERS_PER_BUILD} per build: narrow the "
+                            "build-for lines with version criteria, or split the build")
         variants = []
         for combo in itertools.product(*axes):
             workers = [i for i in eligible

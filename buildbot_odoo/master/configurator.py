@@ -18,6 +18,8 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
+from .clashes import clashes
+from .config_errors import BuildbotConfigError, as_buildbot_error
 from .factory import make_factory, secret_declarations
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
@@ -94,7 +96,7 @@ class BuildoutsConfigurator:
         try:
             validate_definition(name, definition)
         except ValueError as exc:
-            raise ConfigError([Problem(str(exc), file="master.cfg")]) from None
+            raise BuildbotConfigError([Problem(str(exc), file="master.cfg")]) from None
         self.capabilities[name] = dict(definition)
 
     def load(self) -> Plan:
@@ -111,14 +113,22 @@ class BuildoutsConfigurator:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
 
         Raises :class:`ConfigError` (every problem, with file and line) before
-        anything is added when the input is invalid.
+        anything is added when the input is invalid; it is also Buildbot's own
+        ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
+        problem once (:mod:`.config_errors`).
         """
         plan, made = self._checked_objects()
+        if made is not None:
+            plan.problems.extend(clashes(config, made, plan))
+            made = None if plan.problems.errors else made
         collector = _COLLECTOR.get()
         if collector is not None:  # the caller reports the problems
             collector.append(self)
         else:
-            plan.problems.raise_if_errors()
+            try:
+                plan.problems.raise_if_errors()
+            except ConfigError as exc:  # as Buildbot's own: each problem printed once
+                raise as_buildbot_error(exc) from None
         if made is None:
             return
         for key in CONFIG_LISTS:
