@@ -79,6 +79,7 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
         problems.warning(f"no builder made: {missing.reason}",
                          file=missing.build.file, line=missing.build.line,
                          section=missing.build.name)
+    _warn_unused_exclusions(result, problems)
     _check_unique_builders(result, problems)
     rules = RewriteRules.parse(rewrite_rules, problems)
     timer = check_default_timer(tree_stable_timer, problems)
@@ -93,6 +94,28 @@ def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> 
             problems.error("worker name used twice", file=worker.file, line=worker.line,
                            section=worker.name)
         seen.add(worker.name)
+
+
+def _warn_unused_exclusions(result: DispatchResult, problems: Problems) -> None:
+    """A build-exclude line that drops nothing: a mistyped version, or a line gone stale
+    when the fleet changed.  Builds without any combination are already warned about."""
+    used = {id(e.exclusion) for e in result.excluded}
+    made: dict[int, list[str]] = {}
+    for plan in result.builders:
+        made.setdefault(id(plan.build), []).append(plan.name)
+    builds = {id(p.build): p.build for p in result.builders}
+    builds.update({id(e.build): e.build for e in result.excluded})
+    for key, build in builds.items():
+        for exclusion in build.build_exclude:
+            if id(exclusion) in used:
+                continue
+            names = made.get(key, [])
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
+                                           else "")
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            problems.warning(f"{str(exclusion)!r} excludes nothing: no combination the fleet "
+                             f"offers matches it (builders made: {shown or 'none'})", **where)
 
 
 def _check_unique_builders(result: DispatchResult, problems: Problems) -> None:
