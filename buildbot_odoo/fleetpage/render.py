@@ -130,7 +130,7 @@ def _cell(cell: Cell, build: str, combo: str) -> str:
 
 def _builder_cell(cell: Cell, attrs: str) -> str:
     name = _e(cell.builder)
-    title = f"{name} on {_e(', '.join(cell.workers))}"
+    title = f"{name} on {_e(_names(cell.workers))}"
     if cell.builderid is None:
         return (f'<td class="bbo-cell results_UNKNOWN" {attrs} data-result="UNKNOWN" '
                 f'title="{title}">{name}<span class="bbo-why">not on the master yet</span></td>')
@@ -146,6 +146,12 @@ def _builder_cell(cell: Cell, attrs: str) -> str:
             f'data-builder="{name}" title="{title}">'
             f'<a href="#/builders/{cell.builderid}/builds/{last.number}">{result.lower()} '
             f'#{last.number}</a><span class="bbo-why">{name}</span></td>')
+
+
+def _names(workers: tuple[str, ...], shown: int = 5) -> str:
+    """A few worker names: a builder of a big fleet may run on hundreds."""
+    text = ", ".join(workers[:shown])
+    return text + (f" and {len(workers) - shown} more" if len(workers) > shown else "")
 
 
 def _unassigned(out: list[str], page: FleetPage) -> None:
