@@ -17,6 +17,7 @@ from pathlib import Path
 from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
+from . import values
 from .ini import IniDocument, IniSection, read_ini
 
 DEFAULT_PART = "odoo"
@@ -52,10 +53,6 @@ SUBFACTORY_OPTIONS: dict[str, Collection[str] | None] = {
     "archive": ("root-dir",),
 }
 _WATCH_ARITY = {"git": (2, 2), "hg": (1, 2), "bzr": (1, 1)}
-_BUILD_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_ADDON_RE = re.compile(r"^[A-Za-z0-9_]+$")
-_TEMPLATE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.$-]*$")
 
 
 @dataclass(frozen=True)
@@ -165,33 +162,20 @@ def _lines(text: str) -> list[str]:
             if line.strip() and not line.strip().startswith(("#", ";"))]
 
 
-def parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "on", "1"):
-        return True
-    if lowered in ("false", "no", "off", "0"):
-        return False
-    raise ValueError(f"{text!r} is not a boolean (true/false)")
+#: the longest tree-stable timer: a week of silence is already no longer "a burst of commits"
+MAX_TREE_STABLE_TIMER = 7 * 24 * 3600
 
 
-def _parse_int(text: str, minimum: int = 0) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        raise ValueError(f"{text!r} must be at least {minimum}")
-    return value
+def _seconds(text: str) -> int:
+    return values.whole_number(text, minimum=0, maximum=MAX_TREE_STABLE_TIMER, unit="seconds")
 
 
-def _parse_port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 65535:
-        raise ValueError(f"{text!r} is not a TCP port (1 to 65535)")
-    return value
+def _port(text: str) -> int:
+    return values.whole_number(text, minimum=1, maximum=65535, what="a TCP port")
+
+
+def _port_step(text: str) -> int:
+    return values.whole_number(text, minimum=1, maximum=65535)
 
 
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
@@ -290,8 +274,10 @@ def _check_relative(text: str, path: str) -> None:
     """Paths inside a checkout must stay inside it; standalone files may live anywhere."""
     if text.startswith("standalone"):
         return
-    if Path(path).is_absolute() or ".." in Path(path).parts:
-        raise ValueError(f"{text!r}: {path!r} must be a relative path inside the checkout")
+    try:
+        values.relative_path(path, what="path inside the checkout")
+    except values.InvalidValue as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
 
 
 def _parse_category(_ctx: ParseContext, text: str) -> str | None:
@@ -299,9 +285,7 @@ def _parse_category(_ctx: ParseContext, text: str) -> str | None:
 
 
 def _parse_part(_ctx: ParseContext, text: str) -> str:
-    if not _PART_RE.match(text):
-        raise ValueError(f"{text!r} is not a buildout part name")
-    return text
+    return values.identifier(text, "part")
 
 
 def _parse_steps(choices: Collection[str] | None) -> Callable[[ParseContext, str], list[str]]:
@@ -329,16 +313,14 @@ def _parse_addons(_ctx: ParseContext, text: str) -> list[str]:
     if not addons:
         raise ValueError("no addon given (use 'all' for every addon)")
     for addon in addons:
-        if not _ADDON_RE.match(addon):
-            hint = " (addons are separated by commas)" if len(addon.split()) > 1 else ""
-            raise ValueError(f"{addon!r} is not an addon name{hint}")
+        if len(addon.split()) > 1:
+            raise ValueError(f"{addon!r} is not an addon name (addons are separated by commas)")
+        values.identifier(addon, "addon")
     return addons
 
 
 def _parse_template(_ctx: ParseContext, text: str) -> str:
-    if not _TEMPLATE_RE.match(text):
-        raise ValueError(f"{text!r} is not a database name")
-    return text
+    return values.identifier(text, "database")
 
 
 def _parse_command(_ctx: ParseContext, text: str) -> str:
@@ -366,13 +348,14 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
                                 "version combinations left out of build-for"),
     "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
-    "auto-watch": OptionDecl("auto_watch", _simple(parse_bool), "watch the buildout's sources"),
-    "tree-stable-timer": OptionDecl("tree_stable_timer", _simple(_parse_int),
+    "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
+                             "watch the buildout's sources"),
+    "tree-stable-timer": OptionDecl("tree_stable_timer", _simple(_seconds),
                                     "seconds without commit before building"),
     "buildout-part": OptionDecl("buildout_part", _parse_part, "the Odoo part"),
     "start-command": OptionDecl("start_command", _parse_command, "default bin/start_<part>"),
     "test-command": OptionDecl("test_command", _parse_command, "default bin/test_<part>"),
-    "virtualenv": OptionDecl("virtualenv", _simple(parse_bool), "per-build virtualenv"),
+    "virtualenv": OptionDecl("virtualenv", _simple(values.boolean), "per-build virtualenv"),
     "db_template": OptionDecl("db_template", _parse_template, "template of the testing db"),
     "db-steps": OptionDecl("db_steps", _parse_db_steps, "how the testing db is made"),
     "post-dl-steps": OptionDecl("post_dl_steps", _parse_steps(POST_DL_STEPS),
@@ -381,12 +364,12 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
                                       "subfactories after buildout"),
     "odoo-addons": OptionDecl("odoo_addons", _parse_addons, "addons to install and test"),
     "openerp-addons": OptionDecl("odoo_addons", _parse_addons, "alias of odoo-addons"),
-    "odoo.use-port": OptionDecl("use_port", _simple(parse_bool), "reserve an HTTP port"),
-    "odoo.http-port-min": OptionDecl("http_port_min", _simple(_parse_port), ""),
-    "odoo.http-port-max": OptionDecl("http_port_max", _simple(_parse_port), ""),
-    "odoo.http-port-step": OptionDecl("http_port_step", _simple(lambda t: _parse_int(t, 1)), ""),
-    "install.demo-data": OptionDecl("demo_data", _simple(parse_bool), "load demo data"),
-    "git-shallow": OptionDecl("git_shallow", _simple(parse_bool), "shallow git clones"),
+    "odoo.use-port": OptionDecl("use_port", _simple(values.boolean), "reserve an HTTP port"),
+    "odoo.http-port-min": OptionDecl("http_port_min", _simple(_port), ""),
+    "odoo.http-port-max": OptionDecl("http_port_max", _simple(_port), ""),
+    "odoo.http-port-step": OptionDecl("http_port_step", _simple(_port_step), ""),
+    "install.demo-data": OptionDecl("demo_data", _simple(values.boolean), "load demo data"),
+    "git-shallow": OptionDecl("git_shallow", _simple(values.boolean), "shallow git clones"),
     "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
 }
 #: alias -> option: the two are one setting, so the one from the closer source wins
@@ -476,10 +459,12 @@ class ManifestLoader:
         ctx = ParseContext(directory, self.post_buildout_steps)
         # counted here, not from self.problems: an error inherited from a parent
         # section is reported once, but makes every inheriting build invalid too
-        ok = bool(_BUILD_NAME_RE.match(section.name))
-        if not ok:
-            self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
-                                file=section.file, line=section.line, section=section.name)
+        try:
+            ok = bool(values.identifier(section.name, "build"))
+        except values.InvalidValue as exc:
+            ok = False
+            self.problems.error(str(exc), file=section.file, line=section.line,
+                                section=section.name)
         for alias, option in OPTION_ALIASES.items():
             if alias in build.options and option in build.options:  # only from one section
                 self.problems.error(f"{alias} is an alias of {option}: give only one of them",

@@ -114,7 +114,7 @@ def test_check_reports_every_problem_of_every_file_in_order(master_dir, capsys):
         "workers.cfg:10: b: cannot parse 'no value here': expected 'option = value', "
         "an indented continuation line or a [section]",
         "workers.cfg:11: a: section [a] appears twice (first at line 2)",
-        "workers.cfg:12: a: worker_priority: 'high' is not a number",
+        "workers.cfg:12: a: worker_priority: 'high' is not a decimal number",
         "workers.cfg:13: c: missing required option 'password'",
         "workers.cfg:14: c: capability: 'postgresql 18 password=clear': password= would "
         "expose a secret; name a Buildbot secret with password-secret= instead",
@@ -176,7 +176,7 @@ def test_check_reports_master_cfg_errors_with_their_line_and_checks_the_files(
     assert code == 1
     line = SAMPLE_MASTER_CFG.splitlines().index("conf.populate(c)") + 2
     assert f"master.cfg:{line}: NameError: name 'undefined_name' is not defined" in out
-    assert "workers.cfg:3: a: max_builds: '0' must be at least 1" in out
+    assert "workers.cfg:3: a: max_builds: '0' is out of range: from 1 to 1000" in out
 
 
 def test_check_reports_a_bad_capability_definition_at_its_line(master_dir, capsys):
@@ -312,7 +312,7 @@ def test_plan_refuses_bad_directory(master_dir, capsys):
     code, out, err = run(capsys, "plan", master_dir)
     assert code == 1 and out == []
     assert err == ["workers.cfg:1: a: missing required option 'password'",
-                   "workers.cfg:4: b: max_builds: '-1' must be at least 1",
+                   "workers.cfg:4: b: max_builds: '-1' is out of range: from 1 to 1000",
                    "2 errors: no plan (see `buildbot-odoo check`)"]
 
 

@@ -181,7 +181,7 @@ def test_collecting_mode_records_the_configurator_instead_of_raising(master_dir)
         conf.populate(config)
     assert found == [conf] and config == {}
     assert [p.message for p in conf.plan.problems.errors] == [
-        "missing required option 'password'", "'0' must be at least 1"]
+        "missing required option 'password'", "'0' is out of range: from 1 to 1000"]
     with pytest.raises(ConfigError):  # outside the block: the usual refusal
         conf.populate(config)
 

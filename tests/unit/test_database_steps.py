@@ -77,8 +77,8 @@ def test_pg_remote_copy_positional_name_and_defaults():
      "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.arguments: cannot split arguments: "
      "No closing quotation"),
     ({"pg_remote_copy.arguments": "x", "pg_remote_copy.timeout": "-3"},
-     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is not a positive "
-     "number of seconds"),
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is out of range: "
+     "from 1 to 604800 seconds"),
 ])
 def test_pg_remote_copy_config_errors_are_located(raw, message):
     with pytest.raises(ConfigError) as caught:

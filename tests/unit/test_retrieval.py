@@ -178,7 +178,8 @@ class RetrievalStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase
         self.build.setProperty("n", "x", "test")
         self.expect_outcome(result=FAILURE)
         self.expect_result_summary({"step": (
-            "build property 'd' must be a relative path without '..' ('../../etc'): "
+            "build property 'd': '../../etc': a path cannot have a '..' component (it must "
+            "stay inside its root): "
             "they name the archive to build from")})
         yield self.run_step()
 

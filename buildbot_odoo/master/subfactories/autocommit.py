@@ -90,7 +90,7 @@ def autocommit(configurator, options: BuildOptions, buildout_path: str, environ)
     if kind not in VCS_KINDS:
         config_error(options, "post-buildout-steps", f"autocommit needs a git or hg buildout "
                      f"to commit to; this build's buildout is {kind}")
-    paths = relative_paths(options, "autocommit.paths")
+    paths = relative_paths(options, "autocommit.paths", root_ok=True)
     push = boolean(options, "autocommit.push", False)
     if kind == "git":
         return _git_steps(options, paths, push)

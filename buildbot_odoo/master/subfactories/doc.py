@@ -26,6 +26,7 @@ from buildbot.plugins import steps
 from buildbot.process.results import SUCCESS, WARNINGS
 from twisted.internet import defer
 
+from ...config import values
 from ..steps.master_files import ClearMasterDirectory, PublishMasterDirectory
 from .base import BuildOptions
 from .manifest_values import (
@@ -33,7 +34,6 @@ from .manifest_values import (
     boolean,
     config_error,
     executable,
-    is_safe_relative,
     relative_path,
     seconds_option,
     text,
@@ -66,17 +66,19 @@ def master_directory(configurator, options: BuildOptions, option: str, default: 
     value = text(options, option, default)
     if Path(value).is_absolute():
         return str(Path(value))
-    if not is_safe_relative(value):
-        config_error(options, option, f"{value!r} must be absolute, or relative to the master "
-                     f"directory without '..'")
-    return str(Path(configurator.basedir) / value)
+    try:
+        relative = values.relative_path(value, root_ok=True)
+    except values.InvalidValue as exc:
+        config_error(options, option, f"must be absolute, or relative to the master "
+                     f"directory: {exc}")
+    return str(Path(configurator.basedir) / relative)
 
 
 @accepts("sourcedir", "outdir", "builder", "sphinx", "mode", "strict", "upload-dir",
          "base-url", "timeout")
 def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
     """Build the documentation with Sphinx and publish it on the master."""
-    sourcedir = relative_path(options, "doc.sourcedir", "doc")
+    sourcedir = relative_path(options, "doc.sourcedir", "doc", root_ok=True)
     builder = text(options, "doc.builder", "html")
     if not _BUILDER_RE.match(builder):
         config_error(options, "doc.builder", f"{builder!r} is not a Sphinx builder name")

@@ -36,6 +36,7 @@ from buildbot.steps.source.mercurial import Mercurial
 from twisted.internet import defer
 from zope.interface import implementer
 
+from ...config import values
 from ...config.manifest import BuildoutSource
 from .base import BuildOptions
 from .manifest_values import config_error
@@ -60,8 +61,9 @@ def worker_script(name: str) -> str:
 class RequireProperties(buildstep.BuildStep):
     """Fail early, with a message saying why, when build properties are missing.
 
-    ``path_like`` properties must also be relative paths without ``..``: their
-    values end up in file paths on the master and on the worker.
+    ``path_like`` properties must also be paths inside their root (the rule of
+    :func:`buildbot_odoo.config.values.relative_path`): their values end up in
+    file paths on the master and on the worker.
     """
 
     name = "check-properties"
@@ -87,18 +89,15 @@ class RequireProperties(buildstep.BuildStep):
         value = self.getProperty(name)
         if value is None or str(value).strip() == "":
             return f"build property {name!r} is missing"
-        if name in self.path_like and not _is_safe_relative(str(value)):
-            return f"build property {name!r} must be a relative path without '..' ({value!r})"
+        if name in self.path_like:
+            try:
+                values.relative_path(str(value))
+            except values.InvalidValue as exc:
+                return f"build property {name!r}: {exc}"
         return None
 
     def getResultSummary(self):
         return {"step": self._summary or self.name}
-
-
-def _is_safe_relative(value: str) -> bool:
-    parts = value.split("/")
-    return (not value.startswith("/") and "\x00" not in value
-            and all(p not in ("", "..") for p in parts))
 
 
 class RequireExecutable(buildstep.ShellMixin, buildstep.BuildStep):
