@@ -27,6 +27,7 @@ from ..capability.definitions import CapabilityDef
 from ..capability.dispatch import BuilderPlan
 from ..capability.versions import Version, VersionFilter
 from ..config.manifest import BuildSpec
+from ..config.values import SECRET_SUFFIX, is_secret_key
 from ..config.workers import WorkerSpec
 from ..planning import Plan
 
@@ -47,8 +48,6 @@ __all__ = [
 #: Buildbot's result codes, in the order of ``buildbot.process.results.Results``
 #: (the edge's tests check they agree)
 RESULT_NAMES = ("SUCCESS", "WARNINGS", "FAILURE", "SKIPPED", "EXCEPTION", "RETRY", "CANCELLED")
-#: option names whose value is never shown, whatever the capability definitions say
-_SENSITIVE_OPTION = re.compile(r"pass|secret|token|credential", re.IGNORECASE)
 HIDDEN_VALUE = "(hidden)"
 #: the password of a URL's user information (``amqp://user:PASSWORD@host/``)
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)[^/@\s]*@")
@@ -421,8 +420,14 @@ def _secret_options(definitions: Mapping[str, CapabilityDef]) -> dict[str, set[s
 
 def _shown_options(capability: str, options: Mapping[str, str],
                    hidden: Mapping[str, set[str]]) -> list[tuple[str, str]]:
-    """Options as shown: those naming secrets, or that look like credentials, are masked."""
+    """Options as shown: those holding or naming a secret are masked, so is a URL's password.
+
+    Holding: the names :func:`~buildbot_odoo.config.values.is_secret_key`
+    recognises (``token``, ``db_pass``...); naming: ``*-secret`` and the options a
+    capability definition reads a secret's name from.
+    """
     secret = hidden.get(capability, set())
-    return [(key, HIDDEN_VALUE if key in secret or _SENSITIVE_OPTION.search(key)
+    return [(key, HIDDEN_VALUE if key in secret or is_secret_key(key)
+             or key.lower().endswith(SECRET_SUFFIX)
              else _URL_PASSWORD.sub(rf"\g<head>{HIDDEN_VALUE}@", value))
             for key, value in options.items()]
