@@ -114,8 +114,10 @@ def _warn_unused_exclusions(result: DispatchResult, problems: Problems) -> None:
                                            else "")
             where = build.location("build-exclude")
             where["line"] = int(where["line"] or 0) + exclusion.offset or None
-            problems.warning(f"{str(exclusion)!r} excludes nothing: no combination the fleet "
-                             f"offers matches it (builders made: {shown or 'none'})", **where)
+            inherited = f" of {build.name}" if where["section"] != build.name else ""
+            problems.warning(f"{str(exclusion)!r} excludes nothing: no combination{inherited} "
+                             f"the fleet offers matches it (builders made: {shown or 'none'})",
+                             **where)
 
 
 def _check_unique_builders(result: DispatchResult, problems: Problems) -> None:

@@ -251,3 +251,19 @@ def test_plan_text_and_json_show_what_was_excluded(tmp_path, capsys):
                                {"capability": "python", "version": "3.12"}],
         "exclusion": "postgresql == 12 AND python >= 3.12", "workers": ["old"]}]
     assert "matrix-pg12-py3.12" not in [b["name"] for b in data["builders"]]
+
+
+def test_an_inherited_line_that_excludes_nothing_names_the_build(tmp_path):
+    plan = make_plan(master(tmp_path, """
+        [base]
+        build-for = postgresql
+        build-exclude = postgresql == 9.6
+
+        [child]
+        inherit = base
+        buildout = standalone b.cfg
+        """), ["buildouts/MANIFEST.cfg"], "workers.cfg", DEFS_INPUT, [])
+    assert [str(p) for p in plan.problems] == [
+        "buildouts/MANIFEST.cfg:3: base: build-exclude: warning: 'postgresql == 9.6' excludes "
+        "nothing: no combination of child the fleet offers matches it (builders made: "
+        "child-pg12, child-pg14, child-pg16)"]
