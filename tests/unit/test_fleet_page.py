@@ -305,3 +305,53 @@ def test_a_www_it_cannot_add_to_is_an_error_before_anything_is_added(master_dir,
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         BuildoutsConfigurator(master_dir).populate(config)
     assert config["builders"] == [] and "workers" not in config
+
+
+# --------------------------------------------------------------------------
+# the request's user, as Buildbot's session cookie says
+
+
+class _Site:
+    session_secret = "s" * 32
+
+
+class _Www:
+    site = _Site()
+
+
+class _Master:
+    www = _Www()
+
+
+def session_cookie(user_info: dict, expires_in: int = 3600, secret: str = _Site.session_secret,
+                   name: str = "TWISTED_SESSION") -> str:
+    import calendar
+    import datetime
+
+    import jwt
+    from buildbot.www.auth import SESSION_SECRET_ALGORITHM
+
+    exp = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=expires_in)
+    token = jwt.encode({"user_info": user_info, "exp": calendar.timegm(exp.timetuple())},
+                       secret, algorithm=SESSION_SECRET_ALGORITHM)
+    return f"other=1; {name}={token}"
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, {"anonymous": True}),
+    ({"HTTP_COOKIE": session_cookie({"username": "alice"})}, {"username": "alice"}),
+    # over HTTPS Twisted names the cookie differently: the plain one is not read
+    ({"HTTP_COOKIE": session_cookie({"username": "alice"}), "wsgi.url_scheme": "https"},
+     {"anonymous": True}),
+    ({"HTTP_COOKIE": session_cookie({"username": "alice"}, name="TWISTED_SECURE_SESSION"),
+      "wsgi.url_scheme": "https"}, {"username": "alice"}),
+    ({"HTTP_COOKIE": session_cookie({"username": "alice"}, expires_in=-60)},
+     {"anonymous": True}),
+    ({"HTTP_COOKIE": session_cookie({"username": "mallory"}, secret="x" * 32)},
+     {"anonymous": True}),
+    ({"HTTP_COOKIE": 'TWISTED_SESSION="unterminated'}, {"anonymous": True}),
+])
+def test_the_user_comes_from_buildbots_session_cookie(environ, expected):
+    from buildbot_odoo.master.fleet_page import user_info
+
+    assert user_info(_Master(), environ) == expected
