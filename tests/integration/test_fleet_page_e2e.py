@@ -47,6 +47,7 @@ pytest_plugins = ["tests.support.pg_fixtures"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: headless Chromium as root, without the background services that try the network
+#: (Playwright's launch() gives each browser a fresh temporary --user-data-dir itself)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
