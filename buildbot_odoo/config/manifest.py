@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import values
@@ -103,6 +104,7 @@ class BuildSpec:
     buildout: BuildoutSource | None = None
     build_for: list[VersionFilter] = field(default_factory=list)
     build_requires: list[VersionFilter] = field(default_factory=list)
+    build_exclude: list[Exclusion] = field(default_factory=list)
     category: str | None = None
     watch: list[WatchSpec] | None = None
     auto_watch: bool = False
@@ -373,6 +375,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
     "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
+    "build-exclude": OptionDecl("build_exclude", _simple(parse_exclusions),
+                                "version combinations left out of build-for"),
     "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
     "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
@@ -540,6 +544,7 @@ class ManifestLoader:
                                 **build.location("odoo.http-port-min"))
             ok = False
         ok = self._check_not_used_is_not_required(build) and ok
+        ok = self._check_exclusions(build) and ok
         if ok:
             self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
@@ -553,6 +558,15 @@ class ManifestLoader:
             self.problems.error(f"{str(requirement)!r} requires {requirement.name}, which "
                                 f"build-for says is not-used", **build.location("build-requires"))
         return not clashes
+
+    def _check_exclusions(self, build: BuildSpec) -> bool:
+        """build-exclude lines may only name capabilities the build is split by."""
+        problems = exclusion_problems(build.build_for, build.build_exclude)
+        for exclusion, message in problems:
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            self.problems.error(message, **where)
+        return not problems
 
     def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
         """Options written in a build's own section for a subfactory it does not use.
