@@ -19,6 +19,7 @@ from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
 from .factory import make_factory, secret_declarations
+from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
     WatchedBranchesFilter,
@@ -111,8 +112,10 @@ class BuildoutsConfigurator:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
 
         Raises :class:`ConfigError` (every problem, with file and line) before
-        anything is added when the input is invalid.
+        anything is added when the input is invalid.  On a Buildbot whose REST
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
         """
+        install_rest_writes()
         plan, made = self._checked_objects()
         collector = _COLLECTOR.get()
         if collector is not None:  # the caller reports the problems
