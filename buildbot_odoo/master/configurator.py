@@ -22,6 +22,7 @@ from .clashes import clashes
 from .config_errors import BuildbotConfigError, as_buildbot_error
 from .factory import make_factory, secret_declarations
 from .fleet_page import add_fleet_page, check_fleet_page
+from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
     WatchedBranchesFilter,
@@ -120,8 +121,10 @@ class BuildoutsConfigurator:
         Raises :class:`ConfigError` (every problem, with file and line) before
         anything is added when the input is invalid; it is also Buildbot's own
         ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
-        problem once (:mod:`.config_errors`).
+        problem once (:mod:`.config_errors`).  On a Buildbot whose REST
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
         """
+        install_rest_writes()
         plan, made = self._checked_objects()
         if made is not None:
             plan.problems.extend(clashes(config, made, plan))
