@@ -14,10 +14,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import values
 from .ini import IniDocument, IniSection, read_ini
+from .spelling import LOOSE_CUTOFF, closest_name
 
 DEFAULT_PART = "odoo"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
@@ -26,6 +28,10 @@ BUILTIN_POST_BUILDOUT_STEPS = (
     "static-analysis", "doc", "packaging", "autocommit",
 )
 DB_STEPS = ("simple_create", "pg_remote_copy")
+POSTGRESQL = "postgresql"
+#: options about the testing database, which ``postgresql not-used`` does without
+DATABASE_OPTIONS = ("db_template", "db-steps")
+NO_DATABASE = "build-for says postgresql not-used, so no testing database is made"
 POST_DL_STEPS = ("noop", "packaging")
 #: bootstrap-X options we map to the bootstrap command, with what they do
 BOOTSTRAP_OPTIONS = {
@@ -98,6 +104,7 @@ class BuildSpec:
     buildout: BuildoutSource | None = None
     build_for: list[VersionFilter] = field(default_factory=list)
     build_requires: list[VersionFilter] = field(default_factory=list)
+    build_exclude: list[Exclusion] = field(default_factory=list)
     category: str | None = None
     watch: list[WatchSpec] | None = None
     auto_watch: bool = False
@@ -368,6 +375,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
     "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
+    "build-exclude": OptionDecl("build_exclude", _simple(parse_exclusions),
+                                "version combinations left out of build-for"),
     "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
     "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
@@ -428,8 +437,9 @@ class ManifestLoader:
                     continue
                 sections[name] = (section, doc, path.parent)
         builds = []
+        all_resolved = self._resolve_all(sections)
         for name, (section, doc, directory) in sections.items():
-            resolved = self._resolve(name, sections, doc, [])
+            resolved = all_resolved[name]
             if resolved is None:
                 # the inheritance is broken: still check the section's own options,
                 # so that one run reports every mistake; the build itself is left out
@@ -450,27 +460,60 @@ class ManifestLoader:
                 line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
                 option="inherit")
 
-    def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
-        """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
-        section, own_doc, _ = sections[name]
+    def _resolve_all(self, sections: Mapping[str, tuple[IniSection, IniDocument, Path]]
+                     ) -> dict[str, dict[str, tuple[str, str, int, str]] | None]:
+        """Options of every section as option -> (value, file, line, section), inheritance
+        applied; None for a section whose chain is broken (reported once, where it breaks).
+
+        Each chain is walked upwards without recursion until a section already
+        resolved, a root, a missing parent or a cycle, then resolved downwards:
+        every section is resolved once, whatever the depth of the chains.
+        """
+        resolved: dict[str, dict[str, tuple[str, str, int, str]] | None] = {}
+        for start in sections:
+            chain: list[str] = []
+            on_chain: set[str] = set()
+            current, broken = start, False
+            while current not in resolved:
+                chain.append(current)
+                on_chain.add(current)
+                section = sections[current][0]
+                parent = section.options.get("inherit", "").strip()
+                if not parent:
+                    break
+                where = {"file": section.file, "line": section.line_of("inherit"),
+                         "section": current, "option": "inherit"}
+                if parent in on_chain:
+                    cycle = chain[chain.index(parent):]
+                    self.problems.error(f"inheritance cycle: {' -> '.join([*cycle, parent])}",
+                                        **where)
+                    broken = True
+                    break
+                if parent not in sections:
+                    self.problems.error(f"{parent!r} is not a section of any manifest", **where)
+                    broken = True
+                    break
+                current = parent
+            for name in reversed(chain):
+                if broken:
+                    resolved[name] = None
+                    continue
+                parent = sections[name][0].options.get("inherit", "").strip()
+                inherited = resolved[parent] if parent else {}
+                resolved[name] = (None if inherited is None
+                                  else self._merged(sections[name], inherited))
+        return resolved
+
+    @staticmethod
+    def _merged(entry: tuple[IniSection, IniDocument, Path],
+                inherited: dict[str, tuple[str, str, int, str]]
+                ) -> dict[str, tuple[str, str, int, str]]:
+        """One section's options over its parent's (``inherited``) over its file's defaults."""
+        section, own_doc, _ = entry
         merged: dict[str, tuple[str, str, int, str]] = {}
         if own_doc.defaults is not None:
             _merge(merged, _located(own_doc.defaults))
-        parent = section.options.get("inherit", "").strip()
-        if parent:
-            where = {"file": section.file, "line": section.line_of("inherit"),
-                     "section": name, "option": "inherit"}
-            if parent in chain or parent == name:
-                cycle = " -> ".join([*chain, name, parent])
-                self.problems.error(f"inheritance cycle: {cycle}", **where)
-                return None
-            if parent not in sections:
-                self.problems.error(f"{parent!r} is not a section of any manifest", **where)
-                return None
-            inherited = self._resolve(parent, sections, doc, [*chain, name])
-            if inherited is None:
-                return None
-            _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
         _merge(merged, _located(section))
         return merged
 
@@ -501,7 +544,9 @@ class ManifestLoader:
                                 **build.location("odoo.http-port-min"))
             ok = False
         ok = self._check_not_used_is_not_required(build) and ok
+        ok = self._check_exclusions(build) and ok
         if ok:
+            self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
         return build if ok else None
 
@@ -513,6 +558,15 @@ class ManifestLoader:
             self.problems.error(f"{str(requirement)!r} requires {requirement.name}, which "
                                 f"build-for says is not-used", **build.location("build-requires"))
         return not clashes
+
+    def _check_exclusions(self, build: BuildSpec) -> bool:
+        """build-exclude lines may only name capabilities the build is split by."""
+        problems = exclusion_problems(build.build_for, build.build_exclude)
+        for exclusion, message in problems:
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            self.problems.error(message, **where)
+        return not problems
 
     def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
         """Options written in a build's own section for a subfactory it does not use.
@@ -530,8 +584,18 @@ class ManifestLoader:
             if why:
                 self.problems.warning(f"is ignored: {why}", **build.location(key))
 
+    def _warn_database_options_without_database(self, build: BuildSpec) -> None:
+        """``db_template``, ``db-steps`` in the section of a build making no database."""
+        if build.buildout is None or not _without_database(build):
+            return
+        for key in DATABASE_OPTIONS:
+            if key in build.options and build.where[key][2] == build.name:
+                self.problems.warning(f"is ignored: {NO_DATABASE}", **build.location(key))
+
     def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
         """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
+        if prefix == "pg_remote_copy" and _without_database(build):
+            return NO_DATABASE
         if prefix == "pg_remote_copy" and build.db_steps != "pg_remote_copy":
             return f"db-steps is {build.db_steps}, not pg_remote_copy"
         if prefix == "archive" and build.buildout is not None \
@@ -577,13 +641,17 @@ class ManifestLoader:
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
         candidates = known or [*self._known, *self._subfactory_option_names()]
-        close = difflib.get_close_matches(key, candidates, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest_name(key, candidates, OPTION_ALIASES, LOOSE_CUTOFF)
+        hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
 
     def _subfactory_option_names(self) -> list[str]:
         return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()
                 for name in (names or ())]
+
+
+def _without_database(build: BuildSpec) -> bool:
+    return any(f.not_used and f.name == POSTGRESQL for f in build.build_for)
 
 
 def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:

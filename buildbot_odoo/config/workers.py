@@ -17,6 +17,7 @@ from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
 from . import values
 from .ini import IniSection, read_ini
+from .spelling import closest_name
 
 DEFAULT_DB_PREFIX = "odoo_buildbot"
 #: the most concurrent builds a worker may be given, and the largest priority
@@ -250,6 +251,7 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
             ok = False
             continue
         if setter is None:
+            _warn_if_misspelled(section, key, problems)
             spec.properties[key] = value
             continue
         try:
@@ -261,6 +263,16 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                                section=section.name, option=key)
             ok = False
     return spec if ok else None
+
+
+def _warn_if_misspelled(section: IniSection, key: str, problems: Problems) -> None:
+    """An unknown option is a property (SPEC 2), but one that looks like an option is
+    most likely a typo whose setting would be lost: say which option it resembles."""
+    meant = closest_name(key, WORKER_OPTIONS)
+    if meant is not None:
+        problems.warning(f"not a workers.cfg option, so it becomes the worker property "
+                         f"{key!r}: did you mean {meant!r}?", file=section.file,
+                         line=section.line_of(key), section=section.name, option=key)
 
 
 def _worker_name_problem(name: str) -> str | None:

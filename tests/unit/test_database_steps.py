@@ -36,7 +36,7 @@ def rendered(step, **props) -> list:
 def test_testing_db_is_set_from_the_worker_prefix_at_build_time():
     [step] = database.testing_db_steps(options_for(builder="Sale-pg9.2devel"))
     assert isinstance(step, SetProperty) and step.property == "testing_db"
-    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-9bc3b6e6"
+    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-35b47e3a1780"
     assert Properties().render(BuilderTestingDb("sale")).result == "odoo_buildbot-sale"
 
 

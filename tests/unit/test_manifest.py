@@ -384,3 +384,44 @@ def test_standalone_buildouts_in_subdirectories_and_links_inside_are_fine(manife
     assert not problems.errors, [str(p) for p in problems]
     assert builds["a"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
     assert builds["b"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    ("Build-For = postgresql", "build-for"),
+    ("build_requires = postgresql", "build-requires"),
+    ("db-template = template0", "db_template"),
+    ("tree_stable_timer = 60", "tree-stable-timer"),
+    ("openerp_addons = sale", "odoo-addons"),  # an alias leads to its option
+])
+def test_unknown_option_hint_ignores_case_and_dash_or_underscore(manifest, line, meant):
+    _, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
+    (warning,) = problems.warnings
+    assert warning.message.endswith(f"is ignored (did you mean {meant!r}?)")
+
+
+def test_a_thousand_deep_inherit_chain_is_resolved(manifest):
+    depth = 1000
+    sections = ["[s0]\nbuildout = standalone sample.cfg\nodoo-addons = sale\n"]
+    sections += [f"[s{i}]\ninherit = s{i - 1}\n" for i in range(1, depth)]
+    builds, problems = load(manifest("\n".join(sections)))
+    assert not list(problems)
+    assert len(builds) == depth
+    assert builds[f"s{depth - 1}"].odoo_addons == ["sale"]
+    assert builds[f"s{depth - 1}"].where["odoo-addons"][2] == "s0"
+
+
+def test_each_inheritance_cycle_is_reported_once(manifest):
+    _, problems = load(manifest("""
+        [a]
+        inherit = b
+        [b]
+        inherit = c
+        [c]
+        inherit = a
+        [d]
+        inherit = a
+        [e]
+        inherit = d
+        """))
+    assert [str(p) for p in problems.errors] == [
+        "MANIFEST.cfg:6: c: inherit: inheritance cycle: a -> b -> c -> a"]

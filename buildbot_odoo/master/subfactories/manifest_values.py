@@ -33,6 +33,13 @@ def accepts(*names: str) -> Callable[[F], F]:
     return declare
 
 
+def needs_database(subfactory: F) -> F:
+    """Declare that a subfactory works on the testing database (the ``needs_database``
+    attribute): a build saying ``postgresql not-used`` cannot list it."""
+    subfactory.needs_database = True  # type: ignore[attr-defined]
+    return subfactory
+
+
 def config_error(options: BuildOptions, option: str, message: str) -> NoReturn:
     """Refuse the configuration, naming the manifest file, section and option."""
     raise ConfigError([Problem(message, **options.build.location(option))])  # type: ignore[arg-type]
