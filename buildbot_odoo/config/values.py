@@ -358,6 +358,7 @@ _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_~%][A-Za-z0-9._~%-]*)$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._~%+!$&'()*,;=][A-Za-z0-9._~%+!$&'()*,;=:-]*$")
 _SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)$")
 _LAUNCHPAD_RE = re.compile(r"^lp:[A-Za-z0-9~+._/-]+$")
+_URL_PASSWORD_RE = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@")
 
 
 def vcs_url(text: str, vcs: str) -> str:
@@ -369,8 +370,9 @@ def vcs_url(text: str, vcs: str) -> str:
     ``lp:project``.  Refused: a leading ``-`` (``--upload-pack=...`` is an
     option that runs a command), git's remote-helper syntax ``transport::address``
     (``ext::sh -c ...`` runs a command), any other scheme, a host or user
-    starting with ``-`` (ssh would read it as an option), white space and
-    control characters.
+    starting with ``-`` (ssh would read it as an option), a password
+    (``https://u:pw@h/``: pollers' names, changes and step logs show URLs),
+    white space and control characters.
 
     >>> vcs_url('git@github.com:odoo/odoo.git', 'git')
     'git@github.com:odoo/odoo.git'
@@ -389,6 +391,12 @@ def vcs_url(text: str, vcs: str) -> str:
         raise InvalidValue(f"{vcs!r} is not a VCS (expected one of {', '.join(URL_SCHEMES)})")
     if not text:
         raise InvalidValue("the URL is empty")
+    with_password = _URL_PASSWORD_RE.match(text)
+    if with_password:
+        shown = f"{with_password['head']}{HIDDEN}@{text[with_password.end():]}"
+        raise InvalidValue(f"{shown!r}: a URL holding a password would show it in the web UI "
+                           "and the logs: give the password with an SSH key or a credential "
+                           "helper instead")
     if len(text) > MAX_URL:
         raise InvalidValue(f"{text[:40]!r}...: a URL cannot be longer than {MAX_URL} characters")
     _no_control(text, "URL")

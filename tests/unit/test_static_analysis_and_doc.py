@@ -221,6 +221,8 @@ def test_doc_options():
     ({"doc.upload-dir": "../www"},
      "doc.upload-dir: '../www': a directory cannot have a '..' component"),
     ({"doc.sourcedir": "/abs"}, "doc.sourcedir: '/abs': a path must be relative"),
+    # the output is removed before each build: '.' would be the whole buildout
+    ({"doc.outdir": "."}, "doc.outdir: '.': a path must name something inside its root"),
 ])
 def test_doc_bad_options(raw, message):
     with pytest.raises(ConfigError) as caught:
