@@ -16,6 +16,7 @@ from .capability.definitions import (
     BUILTIN_CAPABILITIES,
     CapabilityDef,
     known_options,
+    path_options,
     validate_definitions,
 )
 from .capability.dispatch import BuilderPlan, DispatchResult, dispatch
@@ -136,6 +137,8 @@ def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mappi
     (``password_secret=`` would silently leave the build without its password)."""
     for worker in workers:
         for decl in worker.capabilities:
+            _check_path_options(worker, decl, path_options(capabilities.get(decl.name)),
+                                problems)
             if decl.name not in BUILTIN_CAPABILITIES:
                 continue
             known = sorted(known_options(BUILTIN_CAPABILITIES[decl.name])
@@ -149,6 +152,23 @@ def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mappi
                                  f"is not used (known: {', '.join(known)}){hint}",
                                  file=worker.file, line=worker.line_of("capability", decl.offset),
                                  section=worker.name, option="capability")
+
+
+def _check_path_options(worker: WorkerSpec, decl, options: frozenset[str],
+                        problems: Problems) -> None:
+    """Directories a capability puts on PATH (or LD_LIBRARY_PATH) must be absolute: a
+    relative one is looked up from each command's directory, a checkout's, which could
+    hold its own ``psql`` or ``python`` (the same hole as an empty PATH entry)."""
+    for option in sorted(options & set(decl.options)):
+        value = decl.options[option]
+        if all(entry.startswith("/") for entry in value.split(":") if entry):
+            continue
+        problems.error(f"option {option!r} of the {decl.name} capability ({value!r}) goes "
+                       "into a search path (PATH, LD_LIBRARY_PATH): only absolute directories "
+                       "(a relative one is looked up from each command's directory, where a "
+                       "checkout could put its own programs)", file=worker.file,
+                       line=worker.line_of("capability", decl.offset), section=worker.name,
+                       option="capability")
 
 
 def builder_directory(name: str) -> str:

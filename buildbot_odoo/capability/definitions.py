@@ -84,6 +84,19 @@ def known_options(definition: object) -> frozenset[str]:
     return frozenset(found)
 
 
+def path_options(definition: object) -> frozenset[str]:
+    """The options a definition puts in a PATH-like variable (``PATH``, ``LD_LIBRARY_PATH``).
+
+    >>> sorted(path_options(BUILTIN_CAPABILITIES['postgresql']))
+    ['bin', 'lib']
+    """
+    environ = definition.get("environ") if isinstance(definition, Mapping) else None
+    if not isinstance(environ, Mapping):
+        return frozenset()
+    return frozenset(option for var, template in environ.items() if var in PATH_LIKE
+                     for option in template_options(str(template)))
+
+
 def builtin_capabilities() -> dict[str, dict]:
     """A fresh, editable copy of the built-in definitions."""
     return copy.deepcopy(BUILTIN_CAPABILITIES)

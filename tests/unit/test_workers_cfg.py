@@ -321,3 +321,23 @@ def test_properties_unlike_any_option_are_not_warned_about(write):
     assert list(problems) == []
     assert workers[0].properties == {"arch": "amd64", "os": "debian",
                                      "max_build_time": "3600", "db_host_alias": "x"}
+
+
+@pytest.mark.parametrize("value", ["bin", ".", "./bin", "/opt/pg/bin:relative", "~/bin"])
+def test_path_like_capability_options_hold_absolute_directories_only(tmp_path, value):
+    # a relative PATH entry is looked up from each command's directory, as an empty one:
+    # a checkout could put its own 'psql' or 'python' there
+    plan = plan_with_workers(tmp_path, f"[w]\npassword = x\ncapability = postgresql 16\n"
+                                       f"  postgresql 15 bin={value}\n")
+    (error,) = plan.problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert error.message.startswith(f"option 'bin' of the postgresql capability ({value!r}) "
+                                    "goes into a search path (PATH, LD_LIBRARY_PATH): only "
+                                    "absolute directories")
+
+
+def test_absolute_path_like_options_are_fine(tmp_path):
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = postgresql 16 "
+                                       "bin=/opt/pg/bin:/usr/lib/pg/bin lib=/opt/pg/lib\n"
+                                       "  python 3.12 bin=/opt/py/bin\n")
+    assert not list(plan.problems)
