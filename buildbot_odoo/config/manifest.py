@@ -18,10 +18,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import legacy, values
 from .ini import IniDocument, IniSection, read_ini
+from .spelling import LOOSE_CUTOFF, closest_name
 
 DEFAULT_PART = "odoo"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
@@ -30,6 +32,10 @@ BUILTIN_POST_BUILDOUT_STEPS = (
     "static-analysis", "doc", "packaging", "autocommit",
 )
 DB_STEPS = ("simple_create", "pg_remote_copy")
+POSTGRESQL = "postgresql"
+#: options about the testing database, which ``postgresql not-used`` does without
+DATABASE_OPTIONS = ("db_template", "db-steps")
+NO_DATABASE = "build-for says postgresql not-used, so no testing database is made"
 POST_DL_STEPS = ("noop", "packaging")
 #: bootstrap-X options we map to the bootstrap command, with what they do
 BOOTSTRAP_OPTIONS = {
@@ -102,6 +108,7 @@ class BuildSpec:
     buildout: BuildoutSource | None = None
     build_for: list[VersionFilter] = field(default_factory=list)
     build_requires: list[VersionFilter] = field(default_factory=list)
+    build_exclude: list[Exclusion] = field(default_factory=list)
     category: str | None = None
     watch: list[WatchSpec] | None = None
     auto_watch: bool = False
@@ -223,7 +230,20 @@ def parse_watch_line(line: str) -> WatchSpec:
         shape = {"git": "git URL BRANCH", "hg": "hg URL [BRANCH]", "bzr": "bzr URL"}[vcs]
         raise ValueError(f"{line!r}: expected {shape}")
     branch = args[1] if len(args) > 1 else ("default" if vcs == "hg" else None)
-    return WatchSpec(vcs, args[0], branch)
+    return checked_watch(vcs, args[0], branch)
+
+
+def checked_watch(vcs: str, url: str, branch: str | None) -> WatchSpec:
+    """A watch whose URL and branch no VCS command can read as an option or a command.
+
+    The master's pollers run ``git``/``hg`` with them: the rules of
+    :func:`.values.vcs_url` and :func:`.values.branch_name` apply, for the
+    manifest and for the auto-watch files workers upload alike.
+    """
+    values.vcs_url(url, vcs)
+    if branch is not None:
+        values.branch_name(branch, vcs)
+    return WatchSpec(vcs, url, branch)
 
 
 def _parse_watch(_ctx: ParseContext, text: str) -> list[WatchSpec]:
@@ -236,7 +256,7 @@ def _split_keywords(tokens: Sequence[str], allowed: Collection[str]) -> tuple[li
         key, sep, value = token.partition("=")
         if sep and key in allowed:
             keywords[key] = value
-        elif sep and re.match(r"^[a-z_-]+$", key):
+        elif sep and re.match(r"^[a-z_][a-z_-]*$", key):
             raise ValueError(f"unknown keyword {key!r} (allowed: {', '.join(allowed) or 'none'})")
         else:
             positional.append(token)
@@ -265,13 +285,18 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     if len(positional) != len(names):
         shape = " ".join([kind, *(n.upper() for n in names), *(f"[{k}=DIR]" for k in keywords)])
         raise ValueError(f"{text!r}: expected {shape}")
-    values = dict(zip(names, positional, strict=True))
-    _check_relative(text, values["conf"])
+    fields = dict(zip(names, positional, strict=True))
+    _check_relative(text, fields["conf"])
     if "subdir" in found:
         _check_relative(text, found["subdir"])
-    source = BuildoutSource(kind, **values, **found)
+    if "url" in fields:  # checked out on the workers, and polled by the master
+        vcs = {"hgtag": "hg", "gittag": "git"}.get(kind, kind)
+        values.vcs_url(fields["url"], vcs)
+        if "branch" in fields:
+            values.branch_name(fields["branch"], vcs)
+    source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
-        local = (ctx.manifest_dir / source.conf).resolve()
+        local = _standalone_file(ctx, text, source.conf)
         if not local.is_file():
             raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
         source = BuildoutSource(kind, source.conf, local_path=local)
@@ -279,11 +304,19 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
 
 
 def _check_relative(text: str, path: str) -> None:
-    """Paths inside a checkout must stay inside it; standalone files may live anywhere."""
-    if text.startswith("standalone"):
-        return
+    """Paths inside a checkout, or the manifest's directory, must stay inside it."""
     try:
-        values.relative_path(path, what="path inside the checkout")
+        values.relative_path(path)
+    except values.InvalidValue as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
+    """The master file a standalone build sends to its workers: inside the manifest's
+    directory, symbolic links resolved, so that no manifest can have the master send
+    its ``secrets/`` (zc.buildout prints a bad file's first line in the step log)."""
+    try:
+        return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
     except values.InvalidValue as exc:
         raise ValueError(f"{text!r}: {exc}") from None
 
@@ -334,7 +367,7 @@ def _parse_template(_ctx: ParseContext, text: str) -> str:
 def _parse_command(_ctx: ParseContext, text: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} must be one executable path, relative to the buildout")
-    return text
+    return values.not_an_option(text, "executable")
 
 
 @dataclass(frozen=True)
@@ -352,6 +385,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
     "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
+    "build-exclude": OptionDecl("build_exclude", _simple(parse_exclusions),
+                                "version combinations left out of build-for"),
     "build-category": OptionDecl("category", _parse_category, "Buildbot builder tags"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
     "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
@@ -427,8 +462,10 @@ class ManifestLoader:
                     continue
                 sections[name] = (section, doc, path.parent)
         builds = []
+        all_resolved = self._resolve_all(sections)
+        other_order = self._resolve_all(sections, parent_first=False, report=False)
         for name, (section, doc, directory) in sections.items():
-            resolved = self._resolve(name, sections, doc, [])
+            resolved = all_resolved[name]
             if resolved is None:
                 # the inheritance is broken: still check the section's own options,
                 # so that one run reports every mistake; the build itself is left out
@@ -436,7 +473,7 @@ class ManifestLoader:
                 continue
             build = self._parse(section, resolved, directory)
             if build is not None:
-                self._warn_precedence(build, sections, resolved)
+                self._warn_precedence(build, sections[name][0], resolved, other_order[name])
                 builds.append(build)
         return builds
 
@@ -450,43 +487,77 @@ class ManifestLoader:
                 line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
                 option="inherit")
 
-    def _resolve(self, name, sections, doc, chain, parent_first: bool = True,
-                 report: bool = True) -> dict[str, tuple[str, str, int, str]] | None:
-        """Options of ``name`` as option -> (value, file, line, section), inheritance applied.
+    def _resolve_all(self, sections: Mapping[str, tuple[IniSection, IniDocument, Path]],
+                     parent_first: bool = True, report: bool = True,
+                     ) -> dict[str, dict[str, tuple[str, str, int, str]] | None]:
+        """Options of every section as option -> (value, file, line, section), inheritance
+        applied; None for a section whose chain is broken (reported once, where it breaks).
 
+        Each chain is walked upwards without recursion until a section already
+        resolved, a root, a missing parent or a cycle, then resolved downwards:
+        every section is resolved once, whatever the depth of the chains.
         ``parent_first``: the parent's options come before the file's
         ``[DEFAULT]`` (configparser's and anybox.buildbot.odoo's order, ours);
-        False gives the other order, for :meth:`_warn_precedence`.
+        False gives the other order, for :meth:`_warn_precedence` (``report``
+        False: the chain's errors are reported by the first pass).
         """
-        section, own_doc, _ = sections[name]
+        resolved: dict[str, dict[str, tuple[str, str, int, str]] | None] = {}
+        for start in sections:
+            chain: list[str] = []
+            on_chain: set[str] = set()
+            current, broken = start, False
+            while current not in resolved:
+                chain.append(current)
+                on_chain.add(current)
+                section = sections[current][0]
+                parent = section.options.get("inherit", "").strip()
+                if not parent:
+                    break
+                where = {"file": section.file, "line": section.line_of("inherit"),
+                         "section": current, "option": "inherit"}
+                if parent in on_chain:
+                    cycle = chain[chain.index(parent):]
+                    if report:
+                        self.problems.error(
+                            f"inheritance cycle: {' -> '.join([*cycle, parent])}", **where)
+                    broken = True
+                    break
+                if parent not in sections:
+                    if report:
+                        self.problems.error(f"{parent!r} is not a section of any manifest",
+                                            **where)
+                    broken = True
+                    break
+                current = parent
+            for name in reversed(chain):
+                if broken:
+                    resolved[name] = None
+                    continue
+                parent = sections[name][0].options.get("inherit", "").strip()
+                inherited = resolved[parent] if parent else {}
+                resolved[name] = (None if inherited is None
+                                  else self._merged(sections[name], inherited, parent_first))
+        return resolved
+
+    @staticmethod
+    def _merged(entry: tuple[IniSection, IniDocument, Path],
+                inherited: dict[str, tuple[str, str, int, str]], parent_first: bool = True
+                ) -> dict[str, tuple[str, str, int, str]]:
+        """One section's options, with its file's defaults, over its parent's
+        (``inherited``); ``parent_first`` False: its parent's over its defaults."""
+        section, own_doc, _ = entry
         merged: dict[str, tuple[str, str, int, str]] = {}
         defaults = _located(own_doc.defaults) if own_doc.defaults is not None else {}
         if not parent_first:
             _merge(merged, defaults)
-        parent = section.options.get("inherit", "").strip()
-        if parent:
-            where = {"file": section.file, "line": section.line_of("inherit"),
-                     "section": name, "option": "inherit"}
-            if parent in chain or parent == name:
-                cycle = " -> ".join([*chain, name, parent])
-                if report:
-                    self.problems.error(f"inheritance cycle: {cycle}", **where)
-                return None
-            if parent not in sections:
-                if report:
-                    self.problems.error(f"{parent!r} is not a section of any manifest", **where)
-                return None
-            inherited = self._resolve(parent, sections, doc, [*chain, name], parent_first,
-                                      report)
-            if inherited is None:
-                return None
-            _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
         if parent_first:
             _merge(merged, defaults)
         _merge(merged, _located(section))
         return merged
 
-    def _warn_precedence(self, build: BuildSpec, sections, resolved: dict) -> None:
+    def _warn_precedence(self, build: BuildSpec, section: IniSection, resolved: dict,
+                         other: dict | None) -> None:
         """Where the parent's value would win over ``[DEFAULT]``'s in the other order.
 
         ``[DEFAULT]`` counts as each section's own, as in configparser and in
@@ -495,10 +566,8 @@ class ManifestLoader:
         Options of subfactories the build does not run do not matter.
         """
         name = build.name
-        other = self._resolve(name, sections, None, [], parent_first=False, report=False)
         if other is None:
             return
-        section = sections[name][0]
         mine = {canonical_option(k): (k, v) for k, v in resolved.items()}
         for key, (other_key, other_value) in {canonical_option(k): (k, v)
                                               for k, v in other.items()}.items():
@@ -546,7 +615,9 @@ class ManifestLoader:
                                 **build.location("odoo.http-port-min"))
             ok = False
         ok = self._check_not_used_is_not_required(build) and ok
+        ok = self._check_exclusions(build) and ok
         if ok:
+            self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
         return build if ok else None
 
@@ -574,6 +645,15 @@ class ManifestLoader:
                                 f"build-for says is not-used", **build.location("build-requires"))
         return not clashes
 
+    def _check_exclusions(self, build: BuildSpec) -> bool:
+        """build-exclude lines may only name capabilities the build is split by."""
+        problems = exclusion_problems(build.build_for, build.build_exclude)
+        for exclusion, message in problems:
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            self.problems.error(message, **where)
+        return not problems
+
     def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
         """Options written in a build's own section for a subfactory it does not use.
 
@@ -595,8 +675,18 @@ class ManifestLoader:
         prefix, dot, _ = option.partition(".")
         return self._unused_because(build, prefix) if dot else None
 
+    def _warn_database_options_without_database(self, build: BuildSpec) -> None:
+        """``db_template``, ``db-steps`` in the section of a build making no database."""
+        if build.buildout is None or not _without_database(build):
+            return
+        for key in DATABASE_OPTIONS:
+            if key in build.options and build.where[key][2] == build.name:
+                self.problems.warning(f"is ignored: {NO_DATABASE}", **build.location(key))
+
     def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
         """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
+        if prefix == "pg_remote_copy" and _without_database(build):
+            return NO_DATABASE
         if prefix == "pg_remote_copy" and build.db_steps != "pg_remote_copy":
             return f"db-steps is {build.db_steps}, not pg_remote_copy"
         if prefix == "archive" and build.buildout is not None \
@@ -642,13 +732,17 @@ class ManifestLoader:
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
         candidates = known or [*self._known, *self._subfactory_option_names()]
-        close = difflib.get_close_matches(key, candidates, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest_name(key, candidates, OPTION_ALIASES, LOOSE_CUTOFF)
+        hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
 
     def _subfactory_option_names(self) -> list[str]:
         return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()
                 for name in (names or ())]
+
+
+def _without_database(build: BuildSpec) -> bool:
+    return any(f.not_used and f.name == POSTGRESQL for f in build.build_for)
 
 
 def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import configparser
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +32,15 @@ __all__ = [
     "InvalidValue",
     "boolean",
     "branch_name",
+    "hide_secret_assignments",
     "identifier",
     "is_secret_key",
+    "is_secret_line",
+    "master_area",
     "not_an_option",
     "number",
     "path_inside",
+    "quoted",
     "relative_path",
     "secret_spelling",
     "vcs_url",
@@ -54,9 +59,13 @@ class InvalidValue(ValueError):
     """A value that is not of its kind; the message quotes it and says what is expected."""
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeio" else "a ") + noun  # "a URL", "a user"
+
+
 def _no_control(text: str, what: str) -> None:
     if _CONTROL_RE.search(text):
-        raise InvalidValue(f"{text!r}: a {what} cannot contain control characters "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot contain control characters "
                            f"(NUL, tab, new line...)")
 
 
@@ -72,7 +81,7 @@ def not_an_option(text: str, what: str = "value") -> str:
     'origin'
     """
     if text.startswith("-"):
-        raise InvalidValue(f"{text!r}: a {what} cannot start with '-' "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot start with '-' "
                            f"(it would be read as an option)")
     return text
 
@@ -212,11 +221,10 @@ def identifier(text: str, kind: str) -> str:
     '.', '+' or '-', not starting with '.', '_' nor '-'
     """
     rule = IDENTIFIERS[kind]
-    article = "an" if rule.what[0] in "aeiou" else "a"
     if not rule.pattern.match(text):
-        raise InvalidValue(f"{text!r} is not {article} {rule.what}: {rule.allowed}")
+        raise InvalidValue(f"{text!r} is not {_a(rule.what)}: {rule.allowed}")
     if len(text) > rule.max_length:
-        raise InvalidValue(f"{text!r} is not {article} {rule.what}: longer than "
+        raise InvalidValue(f"{text!r} is not {_a(rule.what)}: longer than "
                            f"{rule.max_length} characters")
     return text
 
@@ -258,26 +266,26 @@ def relative_path(text: str, *, root_ok: bool = False, what: str = "path") -> st
     '/' as separator)
     """
     if len(text) > MAX_PATH:
-        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_PATH} "
+        raise InvalidValue(f"{text[:40]!r}...: {_a(what)} cannot be longer than {MAX_PATH} "
                            "characters")
     _no_control(text, what)
     if "\\" in text:
-        raise InvalidValue(f"{text!r}: a {what} cannot contain '\\' (use '/' as separator)")
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot contain '\\' (use '/' as separator)")
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if text.startswith(("/", "~")) or (parts and parts[0][1:2] == ":"):
-        raise InvalidValue(f"{text!r}: a {what} must be relative (no leading '/', '~' "
+        raise InvalidValue(f"{text!r}: {_a(what)} must be relative (no leading '/', '~' "
                            f"nor drive)")
     if ".." in parts:
-        raise InvalidValue(f"{text!r}: a {what} cannot have a '..' component (it must stay "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot have a '..' component (it must stay "
                            "inside its root)")
     if not parts:
         if root_ok:
             return "."
-        raise InvalidValue(f"{text!r}: a {what} must name something inside its root, not "
+        raise InvalidValue(f"{text!r}: {_a(what)} must name something inside its root, not "
                            "the root itself")
     canonical = "/".join(parts)
     if canonical.startswith("-"):
-        raise InvalidValue(f"{text!r}: a {what} cannot start with '-' (it would be read as "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot start with '-' (it would be read as "
                            "an option)")
     return canonical
 
@@ -293,8 +301,45 @@ def path_inside(root: str | Path, text: str, *, root_ok: bool = False,
     base = Path(root).resolve()
     target = (base / relative).resolve()
     if target != base and base not in target.parents:
-        raise InvalidValue(f"{text!r}: a {what} must stay inside {str(base)!r}, but a "
+        raise InvalidValue(f"{text!r}: {_a(what)} must stay inside {str(base)!r}, but a "
                            f"symbolic link takes it to {str(target)!r}")
+    return target
+
+
+_AREA_HINT = ("builds may only write in an area of their own (a subdirectory such as "
+              "'docs', or a directory outside the master's)")
+
+
+def master_area(basedir: str | Path, text: str, *, own: Collection[str] = ()) -> Path:
+    """A directory on the master that builds write to (or read from for their workers).
+
+    Absolute, or relative to ``basedir`` by the rule of :func:`relative_path`.
+    Once symbolic links are resolved, it must be neither ``basedir`` itself,
+    nor one of its ancestors (a build named after the master's directory
+    would replace it), nor inside one of the master's ``own`` entries --
+    names of ``basedir``, each also covering the names it starts with
+    followed by ``.`` or ``-`` (``state.sqlite`` covers ``state.sqlite-wal``).
+    Returns the resolved path.
+    """
+    if not text:
+        raise InvalidValue("the directory is empty")
+    _no_control(text, "directory")
+    base = Path(basedir).resolve()
+    if Path(text).is_absolute():
+        target = Path(text).resolve()
+    else:
+        target = (base / relative_path(text, root_ok=True, what="directory")).resolve()
+    via_link = "" if target == Path(base / text).absolute() else " (symbolic links resolved)"
+    if target == base:
+        raise InvalidValue(f"{text!r}: the master's base directory itself{via_link}: "
+                           f"{_AREA_HINT}")
+    if target in base.parents:
+        raise InvalidValue(f"{text!r}: holds the master's base directory {str(base)!r}: "
+                           f"{_AREA_HINT}")
+    if base in target.parents:
+        first = target.relative_to(base).parts[0]
+        if any(first == name or first.startswith((name + ".", name + "-")) for name in own):
+            raise InvalidValue(f"{text!r}: the master's own {first!r}{via_link}: {_AREA_HINT}")
     return target
 
 
@@ -313,6 +358,7 @@ _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_~%][A-Za-z0-9._~%-]*)$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._~%+!$&'()*,;=][A-Za-z0-9._~%+!$&'()*,;=:-]*$")
 _SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)$")
 _LAUNCHPAD_RE = re.compile(r"^lp:[A-Za-z0-9~+._/-]+$")
+_URL_PASSWORD_RE = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@")
 
 
 def vcs_url(text: str, vcs: str) -> str:
@@ -324,8 +370,9 @@ def vcs_url(text: str, vcs: str) -> str:
     ``lp:project``.  Refused: a leading ``-`` (``--upload-pack=...`` is an
     option that runs a command), git's remote-helper syntax ``transport::address``
     (``ext::sh -c ...`` runs a command), any other scheme, a host or user
-    starting with ``-`` (ssh would read it as an option), white space and
-    control characters.
+    starting with ``-`` (ssh would read it as an option), a password
+    (``https://u:pw@h/``: pollers' names, changes and step logs show URLs),
+    white space and control characters.
 
     >>> vcs_url('git@github.com:odoo/odoo.git', 'git')
     'git@github.com:odoo/odoo.git'
@@ -344,6 +391,12 @@ def vcs_url(text: str, vcs: str) -> str:
         raise InvalidValue(f"{vcs!r} is not a VCS (expected one of {', '.join(URL_SCHEMES)})")
     if not text:
         raise InvalidValue("the URL is empty")
+    with_password = _URL_PASSWORD_RE.match(text)
+    if with_password:
+        shown = f"{with_password['head']}{HIDDEN}@{text[with_password.end():]}"
+        raise InvalidValue(f"{shown!r}: a URL holding a password would show it in the web UI "
+                           "and the logs: give the password with an SSH key or a credential "
+                           "helper instead")
     if len(text) > MAX_URL:
         raise InvalidValue(f"{text[:40]!r}...: a URL cannot be longer than {MAX_URL} characters")
     _no_control(text, "URL")
@@ -443,11 +496,11 @@ def branch_name(text: str, vcs: str, what: str = "branch") -> str:
     if not text:
         raise InvalidValue(f"the {what} name is empty")
     if len(text) > MAX_BRANCH:
-        raise InvalidValue(f"{text[:40]!r}...: a {what} name cannot be longer than "
+        raise InvalidValue(f"{text[:40]!r}...: {_a(what)} name cannot be longer than "
                            f"{MAX_BRANCH} characters")
     _no_control(text, f"{what} name")
     if any(c.isspace() for c in text):
-        raise InvalidValue(f"{text!r}: a {what} name cannot contain white space")
+        raise InvalidValue(f"{text!r}: {_a(what)} name cannot contain white space")
     not_an_option(text, what)
     problem = _git_ref_problem(text) if vcs == "git" else _hg_label_problem(text)
     if problem:
@@ -516,6 +569,75 @@ def is_secret_key(key: str) -> bool:
     if "passw" in normalised or "passphrase" in normalised:
         return True
     return any(word in SECRET_WORDS for word in normalised.split("-"))
+
+
+_LINE_KEY_RE = re.compile(r"^\s*(?P<key>[^\s=:]+)(?P<assign>\s*[=:])?")
+#: ``KEY = VALUE``, ``KEY=VALUE`` or ``KEY: VALUE`` inside a text (``secret:NAME`` is no
+#: assignment: it names a secret)
+_ASSIGNMENT_RE = re.compile(
+    r"(?P<key>[A-Za-z_][\w.-]*)(?P<sep>\s*=\s*|\s*:\s+)(?P<value>[^\s'\"\\,;)\]]+)")
+HIDDEN = "<hidden>"
+
+
+def is_secret_line(line: str) -> bool:
+    """Whether a line of a configuration file may hold a secret, read as an option.
+
+    Its first word names a secret (:func:`is_secret_key`) and is followed by
+    ``=`` or ``:``, or contains ``passw`` (``password hunter2``, a password
+    line missing its ``=``).
+
+    >>> is_secret_line('  PASSWORD = hunter2'), is_secret_line('Password hunter2')
+    (True, True)
+    >>> is_secret_line('password-secret = pg'), is_secret_line('token-service >= 1')
+    (False, False)
+    """
+    match = _LINE_KEY_RE.match(line)
+    if match is None or not is_secret_key(match["key"]):
+        return False
+    return match["assign"] is not None or "passw" in match["key"].lower()
+
+
+def hide_secret_assignments(text: str, *, loose: bool = False) -> str:
+    """``text`` with the value of every assignment to a secret-holding key hidden.
+
+    ``loose``: for configuration text, where ``password hunter2`` (a missing
+    ``=``) is an assignment too; not for our own sentences ("a password file").
+
+    >>> hide_secret_assignments('postgresql 15 port=5433 PGPASSWORD=hunter2')
+    'postgresql 15 port=5433 PGPASSWORD=<hidden>'
+    >>> hide_secret_assignments('postgresql 15 password hunter2', loose=True)
+    'postgresql 15 password <hidden>'
+    """
+    def hide(match: re.Match) -> str:
+        if not is_secret_key(match["key"]):
+            return match.group(0)
+        return f"{match['key']}{match['sep']}{HIDDEN}"
+    text = _ASSIGNMENT_RE.sub(hide, text)
+    if not loose:
+        return text
+    words = re.split(r"(\s+)", text)  # words at even indexes, the spaces between at odd ones
+    for index in range(0, len(words) - 2, 2):
+        word, following = words[index], words[index + 2]
+        if "passw" in word.lower() and is_secret_key(word) and following[:1] not in "=:":
+            words[index + 2] = HIDDEN
+    return "".join(words)
+
+
+def quoted(text: str) -> str:
+    """``repr(text)`` for a message, never showing a secret it may hold.
+
+    >>> quoted('postgresql 15 password=hunter2')
+    "'postgresql 15 password=<hidden>'"
+    >>> quoted('password hunter2')
+    "the 'password' line (not shown: it may hold a secret)"
+    """
+    lines = text.splitlines() or [text]
+    if len(lines) == 1 and is_secret_line(text):
+        first = _LINE_KEY_RE.match(text)["key"]  # type: ignore[index]
+        return f"the {first!r} line (not shown: it may hold a secret)"
+    kept = [f"{HIDDEN} (a line that may hold a secret)" if is_secret_line(line) else line
+            for line in lines]
+    return repr(hide_secret_assignments("\n".join(kept), loose=True))
 
 
 def secret_spelling(key: str) -> str:

@@ -231,6 +231,16 @@ def test_workers_old_names(tmp_path):
     assert "hunter2" not in "".join(str(p) for p in problems)
 
 
+def test_passwd_beside_password_is_an_error_that_shows_neither(tmp_path):
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npassword = x\npasswd = hunter2\n")
+    problems = Problems()
+    load_workers(path, problems, "workers.cfg")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, "passwd")
+    assert "give only 'password'" in error.message and "hunter2" not in str(error)
+
+
 def test_every_old_spelling_is_in_docs_migrating_md():
     text = MIGRATING.read_text()
     missing = [o.name for o in legacy.OLD_OPTIONS if f"`{o.name}`" not in text]

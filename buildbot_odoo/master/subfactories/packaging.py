@@ -38,10 +38,12 @@ from ...config import values
 from ..steps.packaging import PACKAGE_NAME_PROPERTY, SetPackageName
 from .base import BuildOptions
 from .manifest_values import (
+    PACKAGES,
     accepts,
     config_error,
     identifier,
     identifiers,
+    master_area,
     relative_path,
     relative_paths,
     text,
@@ -60,13 +62,11 @@ OPTIONS = ("root-dir", "upload-dir", "prefix", "version-property", "parts", "inc
 
 
 def root_dir(configurator, options: BuildOptions) -> Path:
-    value = text(options, "packaging.root-dir")
-    if not value:
+    if not text(options, "packaging.root-dir"):
         config_error(options, "packaging.root-dir", "packaging needs 'packaging.root-dir', the "
                      "master directory receiving the archives (an archive build's "
                      "archive.root-dir)")
-    path = Path(value)
-    return path if path.is_absolute() else Path(configurator.basedir) / path
+    return master_area(configurator, options, "packaging.root-dir", kind=PACKAGES)
 
 
 def upload_dir(options: BuildOptions) -> str:
@@ -153,8 +153,8 @@ def packaging(configurator, options: BuildOptions, buildout_path: str, environ) 
     make = steps.ShellCommand(
         command=[worker_python(options), script, "--source", BUILD_DIR,
                  "--output", _in_dist(ARCHIVE_SUFFIX),
-                 *(a for pattern in excludes for a in ("--exclude", pattern)),
-                 *package_paths(options, buildout_path)],
+                 *(f"--exclude={pattern}" for pattern in excludes),
+                 "--", *package_paths(options, buildout_path)],
         workdir=".", env=environ, name="make-package", descriptionDone="package made",
         haltOnFailure=True)
     base_url = text(options, "packaging.base-url").rstrip("/")
