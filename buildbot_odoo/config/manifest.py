@@ -732,7 +732,7 @@ class ManifestLoader:
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
         candidates = known or [*self._known, *self._subfactory_option_names()]
-        close = closest_name(key, candidates, OPTION_ALIASES, LOOSE_CUTOFF)
+        close = closest_name(key, candidates, {**OPTION_ALIASES, **LEGACY_RENAMES}, LOOSE_CUTOFF)
         hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
 

@@ -269,7 +269,7 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
 def _warn_if_misspelled(section: IniSection, key: str, problems: Problems) -> None:
     """An unknown option is a property (SPEC 2), but one that looks like an option is
     most likely a typo whose setting would be lost: say which option it resembles."""
-    meant = closest_name(key, WORKER_OPTIONS)
+    meant = closest_name(key, WORKER_OPTIONS, legacy.renames(legacy.WORKERS))
     if meant is not None:
         problems.warning(f"not a workers.cfg option, so it becomes the worker property "
                          f"{key!r}: did you mean {meant!r}?", file=section.file,

@@ -268,3 +268,14 @@ def test_configparser_references_were_replaced_by_python_2(manifest):
     assert builds["a"].buildout.url == "https://git.example.org/acme/project.git"
     assert builds["a"].category == "100% https://git.example.org"
     assert sorted(w.line for w in problems.warnings if "references" in w.message) == [4, 5]
+
+
+def test_a_misspelled_old_name_is_pointed_to_todays(manifest, tmp_path):
+    _, problems = one(manifest, "bootstrap-virtualenvs = true\n")
+    (warning,) = problems.warnings
+    assert "did you mean 'virtualenv'?" in warning.message
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npassword = x\nslave-priority = 2\n")
+    problems = Problems()
+    load_workers(path, problems, "workers.cfg")
+    assert "'worker_priority'" in " ".join(str(p) for p in problems)
