@@ -333,12 +333,12 @@ def _load(texts: dict[Path, IniText], steps: list[str], read_legacy: bool = True
 def _step_names(texts: Iterable[IniText]) -> list[str]:
     """Every step name the manifests use, so that custom subfactories load too."""
     names = list(BUILTIN_POST_BUILDOUT_STEPS)
+    rule = legacy.old_option(legacy.MANIFEST, "post-buildout-steps")
+    assert rule is not None
     for text in texts:
         for section in text.sections():
             value = section.options.get("post-buildout-steps", "")
-            change = legacy.old_option(legacy.MANIFEST, "post-buildout-steps")
-            assert change is not None
-            converted = change.convert(value, {})
+            converted = rule.convert(value, {})
             names += (converted.options["post-buildout-steps"] if converted else value).split()
     return list(dict.fromkeys(names))
 
@@ -406,15 +406,13 @@ def _write_differences(texts, wanted: dict[str, BuildSpec], builds: dict[str, Bu
 
 
 def _write_precedence(texts, builds: dict[str, BuildSpec], loader: ManifestLoader) -> bool:
+    """The value in use written in the section itself, where the two orders differ."""
     for name, key, value in loader.precedence:
-        build = builds.get(name)
-        text = _owner(texts, build) if build else next(
-            (t for t in texts.values() if t.section(name) is not None), None)
-        section = text.section(name) if text else None
-        if section is not None:
-            text.set(section, key, value)
+        text = _owner(texts, builds[name])
+        section = text.section(name)
+        assert section is not None
+        text.set(section, key, value)
     return bool(loader.precedence)
-
 
 
 # --------------------------------------------------------------------------
