@@ -19,6 +19,7 @@ from ..errors import Problems
 from . import values
 from .ini import IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
+from .textfile import UnreadableFile, check_regular_file
 
 DEFAULT_PART = "odoo"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
@@ -267,8 +268,12 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     source = BuildoutSource(kind, **values, **found)
     if kind == "standalone":
         local = (ctx.manifest_dir / source.conf).resolve()
-        if not local.is_file():
+        if not local.exists():
             raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
+        try:
+            check_regular_file(local)
+        except UnreadableFile as exc:
+            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r}: {exc}") from None
         source = BuildoutSource(kind, source.conf, local_path=local)
     return source
 

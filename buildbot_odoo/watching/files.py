@@ -27,12 +27,14 @@ sources pinned to a tag or revision (not watched, kept for the record).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.manifest import BuildSpec, WatchSpec
+from ..config.textfile import UnreadableFile, read_text
 from ..errors import Problems
 
 WATCH_DIR = "watch"
@@ -127,12 +129,10 @@ def _source(index: int, entry: object) -> WatchSpec:
 
 
 def _read(path: Path) -> str:
-    if path.stat().st_size > MAX_SIZE:
-        raise WatchFileError(f"larger than {MAX_SIZE} bytes")
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise WatchFileError(f"not UTF-8 text ({exc})") from None
+        return read_text(path, MAX_SIZE)
+    except UnreadableFile as exc:
+        raise WatchFileError(str(exc)) from None
 
 
 def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
@@ -150,7 +150,7 @@ def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
 def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchStatus:
     path = watch_file(basedir, build.name)
     shown = f"{WATCH_DIR}/{build.name}"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return AutoWatchStatus(build.name, PENDING, shown,
                                "no data yet: the next build of this section uploads it")
     try:
