@@ -41,6 +41,26 @@ BOOTSTRAP_OPTIONS = {
     "find-links": "extra pip --find-links location",
     "python": "Python executable the build virtualenv is made from",
 }
+
+
+def _find_links(text: str) -> str:
+    """pip's ``--find-links``: URLs or absolute directories of the worker, one per word."""
+    for word in text.split():
+        if "://" in word or word.startswith("-"):
+            values.web_url(word)
+        else:
+            values.absolute_path(word)
+    return text
+
+
+#: how each bootstrap-X value is checked when the manifest is read (not when a build breaks)
+BOOTSTRAP_CHECKS = {
+    "version": values.package_version,
+    "setuptools-version": values.package_version,
+    "index": values.web_url,
+    "find-links": _find_links,
+    "python": values.command,
+}
 #: bootstrap-X options that conflict with what the configurator does itself
 BOOTSTRAP_REFUSED = {
     "eggs": "the egg cache is shared per worker in ../buildout-caches by the configurator",
@@ -595,7 +615,11 @@ class ManifestLoader:
             self._warn_unknown(build, f"bootstrap-{name}",
                                [f"bootstrap-{n}" for n in BOOTSTRAP_OPTIONS])
             return
-        build.bootstrap[name] = value
+        if not value:  # empty: the default again (undoes a value from [DEFAULT] or inherit)
+            build.bootstrap.pop(name, None)
+            return
+        check = BOOTSTRAP_CHECKS.get(name)
+        build.bootstrap[name] = check(value) if check else value
 
     def _known_subfactory_option(self, key: str) -> bool:
         prefix, dot, name = key.partition(".")
