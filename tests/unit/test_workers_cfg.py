@@ -243,3 +243,51 @@ def test_properties_unlike_any_option_are_not_warned_about(write):
     assert list(problems) == []
     assert workers[0].properties == {"arch": "amd64", "os": "debian",
                                      "max_build_time": "3600", "db_host_alias": "x"}
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("postgresql 15 port=1e5", "option port: '1e5' is not a whole number"),
+    ("postgresql 15 port=70000", "option port: '70000' is out of range for a TCP port"),
+    ("postgresql 15 port=5432,x", "option port: 'x' is not a whole number"),
+    ("postgresql 15 host=db..example.com", "option host: 'db..example.com' is not a host "
+                                           "name nor an IP address, nor a socket directory"),
+    ("postgresql 15 host=-oProxyCommand", "option host: '-oProxyCommand' is not a host"),
+    ("postgresql 15 bin=usr/lib/postgresql/15/bin", "option bin: 'usr/lib/postgresql/15/bin':"
+                                                    " a directory must be absolute"),
+    ("postgresql 15 lib=/opt/pg/lib::/x", "option lib: '/opt/pg/lib::/x': an empty entry "
+                                          "would be the current directory"),
+    ("postgresql 15 user=-U", "option user: '-U' is not a PostgreSQL role name"),
+    ("postgresql 15 password-secret=-x", "option password-secret: '-x' is not a secret name"),
+    ("python 3.12 bin=../bin", "option bin: '../bin': a directory must be absolute"),
+    ("wkhtmltopdf display=zero", "option display: 'zero' is not an X display (:0, "
+                                 "host:0.0)"),
+])
+def test_builtin_capability_option_values_are_checked(write, line, message):
+    _, problems = load(write, f"[w]\npassword = x\ncapability = python 3.11\n  {line}\n")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert error.message == f"{line!r}: {message}" or error.message.startswith(
+        f"{line!r}: {message}"), error.message
+
+
+def test_good_builtin_capability_option_values(write):
+    workers, problems = load(write, """
+        [w]
+        password = x
+        capability = postgresql 15 port=5433 host=/var/run/postgresql lib=/opt/pg/lib
+                     postgresql 14 bin=/opt/pg/bin user=odoo password-secret=pg-odoo
+                     postgresql 16 host=db1.example.com,db2.example.com port=5432,5433
+                     postgresql 17 host=10.0.0.5 port= user=ci_user
+                     python 3.12 bin=/opt/py/bin:/opt/py/sbin
+                     wkhtmltopdf 0.12 display=localhost:10.0
+                     rabbitmq 3.12 port=anything host=-is-not-ours
+        """)
+    assert not list(problems)
+    assert len(workers[0].capabilities) == 7
+
+
+def test_capability_options_doctests():
+    import doctest
+
+    from buildbot_odoo.capability import options
+    assert doctest.testmod(options).failed == 0
