@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import scaffold
 from .capability.definitions import default_definition
-from .capability.dispatch import BuilderPlan
+from .capability.dispatch import BuilderPlan, Excluded
 from .config.textfile import UnreadableFile, check_regular_file
 from .config.workers import WorkerSpec
 from .errors import ConfigError, Problem, Problems
@@ -197,6 +197,8 @@ def plan_as_data(loaded: Loaded) -> dict:
         "unassigned": [{"build": u.build.name, "file": u.build.file, "line": u.build.line,
                         "reason": u.reason}
                        for plan in loaded.plans for u in plan.dispatch.unassigned],
+        "excluded": [_excluded_data(plan, e) for plan in loaded.plans
+                     for e in plan.dispatch.excluded],
         "workers": list(workers.values()),
         "watch": _watch_data(loaded.plans),
         "problems": [_problem_data(p) for p in loaded.all_problems()],
@@ -229,6 +231,21 @@ def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
         "requires": [str(f) for f in builder.build.build_requires],
         "properties": dict(builder.properties),
         "tags": builder.tags,
+    }
+
+
+def _excluded_data(plan: Plan, excluded: Excluded) -> dict:
+    """A builder build-for would make and a build-exclude line leaves out (docs/cli.md)."""
+    where = excluded.build.location("build-exclude")
+    return {
+        "builder": excluded.name,
+        "build": excluded.build.name,
+        "file": where["file"],
+        "line": int(where["line"] or 0) + excluded.exclusion.offset,
+        "targets": [{"capability": name, "version": str(version)}
+                    for name, version in excluded.versions.items()],
+        "exclusion": str(excluded.exclusion),
+        "workers": sorted(excluded.workers),
     }
 
 
@@ -274,6 +291,12 @@ def print_plan(data: dict) -> None:
         print("\nBuilds without any worker (no builder made):")
         for item in data["unassigned"]:
             print(f"  {item['file']}:{item['line']}: {item['build']}: {item['reason']}")
+    if data["excluded"]:
+        print("\nCombinations left out by build-exclude (no builder made):")
+        for item in data["excluded"]:
+            targets = ", ".join(f"{t['capability']} {t['version']}" for t in item["targets"])
+            print(f"  {item['file']}:{item['line']}: {item['builder']} ({targets}): "
+                  f"{item['exclusion']}")
     _print_watch(data["watch"])
     idle = [w for w in data["workers"] if not w["builders"]]
     if idle:

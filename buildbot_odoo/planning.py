@@ -91,6 +91,7 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
                          file=missing.build.file, line=missing.build.line,
                          section=missing.build.name)
     _warn_large_builds(result, problems)
+    _warn_unused_exclusions(result, problems)
     _check_unique_builders(result, problems)
     check_testing_databases(workers, result.builders, problems)
     rules = RewriteRules.parse(rewrite_rules, problems)
@@ -129,6 +130,30 @@ def builder_directory(name: str) -> str:
     'sale_ext-pg9_6'
     """
     return name.translate(_BUILDDIR_TABLE)
+
+
+def _warn_unused_exclusions(result: DispatchResult, problems: Problems) -> None:
+    """A build-exclude line that drops nothing: a mistyped version, or a line gone stale
+    when the fleet changed.  Builds without any combination are already warned about."""
+    used = {id(e.exclusion) for e in result.excluded}
+    made: dict[int, list[str]] = {}
+    for plan in result.builders:
+        made.setdefault(id(plan.build), []).append(plan.name)
+    builds = {id(p.build): p.build for p in result.builders}
+    builds.update({id(e.build): e.build for e in result.excluded})
+    for key, build in builds.items():
+        for exclusion in build.build_exclude:
+            if id(exclusion) in used:
+                continue
+            names = made.get(key, [])
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
+                                           else "")
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            inherited = f" of {build.name}" if where["section"] != build.name else ""
+            problems.warning(f"{str(exclusion)!r} excludes nothing: no combination{inherited} "
+                             f"the fleet offers matches it (builders made: {shown or 'none'})",
+                             **where)
 
 
 def _check_unique_builders(result: DispatchResult, problems: Problems) -> None:

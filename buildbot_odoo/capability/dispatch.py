@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..config.manifest import BuildSpec
 from ..config.workers import WorkerSpec
 from .definitions import CapabilityDef, default_definition
+from .exclusions import Exclusion, first_match
 from .versions import Version, VersionFilter
 
 NOT_USED = "not-used"
@@ -54,9 +55,21 @@ class Unassigned:
 
 
 @dataclass
+class Excluded:
+    """A builder the build-for product would make, left out by a build-exclude line."""
+
+    name: str
+    build: BuildSpec
+    versions: dict[str, Version]
+    exclusion: Exclusion
+    workers: list[str]
+
+
+@dataclass
 class DispatchResult:
     builders: list[BuilderPlan]
     unassigned: list[Unassigned]
+    excluded: list[Excluded] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -100,11 +113,33 @@ class Dispatcher:
             if isinstance(variants, str):
                 result.unassigned.append(Unassigned(build, variants))
                 continue
+            variants = self._without_excluded(build, variants, result)
             for v in variants:
                 result.builders.append(BuilderPlan(
                     build.name + v.suffix, build, list(v.workers), dict(v.versions),
                     dict(v.properties), v.not_used))
         return result
+
+    @staticmethod
+    def _without_excluded(build: BuildSpec, variants: list[_Variant],
+                          result: DispatchResult) -> list[_Variant]:
+        """Drop the combinations a build-exclude line matches (recorded in ``result.excluded``);
+        a build whose every combination is excluded is unassigned."""
+        if not build.build_exclude:
+            return variants
+        kept = []
+        for v in variants:
+            exclusion = first_match(build.build_exclude, v.versions)
+            if exclusion is None:
+                kept.append(v)
+            else:
+                result.excluded.append(Excluded(build.name + v.suffix, build, dict(v.versions),
+                                                exclusion, list(v.workers)))
+        if not kept:
+            result.unassigned.append(Unassigned(
+                build, "build-exclude excludes every combination the fleet offers: "
+                + ", ".join(build.name + v.suffix for v in variants)))
+        return kept
 
     def _variants(self, build: BuildSpec) -> list[_Variant] | str | _Refusal:
         key = (tuple(build.build_for), frozenset(build.build_requires))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import values
@@ -124,6 +125,7 @@ class BuildSpec:
     buildout: BuildoutSource | None = None
     build_for: list[VersionFilter] = field(default_factory=list)
     build_requires: list[VersionFilter] = field(default_factory=list)
+    build_exclude: list[Exclusion] = field(default_factory=list)
     category: str | None = None
     watch: list[WatchSpec] | None = None
     auto_watch: bool = False
@@ -240,7 +242,20 @@ def parse_watch_line(line: str) -> WatchSpec:
         shape = {"git": "git URL BRANCH", "hg": "hg URL [BRANCH]", "bzr": "bzr URL"}[vcs]
         raise ValueError(f"{line!r}: expected {shape}")
     branch = args[1] if len(args) > 1 else ("default" if vcs == "hg" else None)
-    return WatchSpec(vcs, args[0], branch)
+    return checked_watch(vcs, args[0], branch)
+
+
+def checked_watch(vcs: str, url: str, branch: str | None) -> WatchSpec:
+    """A watch whose URL and branch no VCS command can read as an option or a command.
+
+    The master's pollers run ``git``/``hg`` with them: the rules of
+    :func:`.values.vcs_url` and :func:`.values.branch_name` apply, for the
+    manifest and for the auto-watch files workers upload alike.
+    """
+    values.vcs_url(url, vcs)
+    if branch is not None:
+        values.branch_name(branch, vcs)
+    return WatchSpec(vcs, url, branch)
 
 
 def _parse_watch(_ctx: ParseContext, text: str) -> list[WatchSpec]:
@@ -253,7 +268,7 @@ def _split_keywords(tokens: Sequence[str], allowed: Collection[str]) -> tuple[li
         key, sep, value = token.partition("=")
         if sep and key in allowed:
             keywords[key] = value
-        elif sep and re.match(r"^[a-z_-]+$", key):
+        elif sep and re.match(r"^[a-z_][a-z_-]*$", key):
             raise ValueError(f"unknown keyword {key!r} (allowed: {', '.join(allowed) or 'none'})")
         else:
             positional.append(token)
@@ -281,13 +296,18 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     if len(positional) != len(names):
         shape = " ".join([kind, *(n.upper() for n in names), *(f"[{k}=DIR]" for k in keywords)])
         raise ValueError(f"{text!r}: expected {shape}")
-    values = dict(zip(names, positional, strict=True))
-    _check_relative(text, values["conf"])
+    fields = dict(zip(names, positional, strict=True))
+    _check_relative(text, fields["conf"])
     if "subdir" in found:
         _check_relative(text, found["subdir"])
-    source = BuildoutSource(kind, **values, **found)
+    if "url" in fields:  # checked out on the workers, and polled by the master
+        vcs = "hg" if kind == "hgtag" else kind
+        values.vcs_url(fields["url"], vcs)
+        if "branch" in fields:
+            values.branch_name(fields["branch"], vcs)
+    source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
-        local = (ctx.manifest_dir / source.conf).resolve()
+        local = _standalone_file(ctx, text, source.conf)
         if not local.exists():
             raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
         try:
@@ -299,11 +319,19 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
 
 
 def _check_relative(text: str, path: str) -> None:
-    """Paths inside a checkout must stay inside it; standalone files may live anywhere."""
-    if text.startswith("standalone"):
-        return
+    """Paths inside a checkout, or the manifest's directory, must stay inside it."""
     try:
-        values.relative_path(path, what="path inside the checkout")
+        values.relative_path(path)
+    except values.InvalidValue as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
+    """The master file a standalone build sends to its workers: inside the manifest's
+    directory, symbolic links resolved, so that no manifest can have the master send
+    its ``secrets/`` (zc.buildout prints a bad file's first line in the step log)."""
+    try:
+        return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
     except values.InvalidValue as exc:
         raise ValueError(f"{text!r}: {exc}") from None
 
@@ -354,7 +382,7 @@ def _parse_template(_ctx: ParseContext, text: str) -> str:
 def _parse_command(_ctx: ParseContext, text: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} must be one executable path, relative to the buildout")
-    return text
+    return values.not_an_option(text, "executable")
 
 
 @dataclass(frozen=True)
@@ -372,6 +400,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
     "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
+    "build-exclude": OptionDecl("build_exclude", _simple(parse_exclusions),
+                                "version combinations left out of build-for"),
     "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
     "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
@@ -539,6 +569,7 @@ class ManifestLoader:
                                 **build.location("odoo.http-port-min"))
             ok = False
         ok = self._check_not_used_is_not_required(build) and ok
+        ok = self._check_exclusions(build) and ok
         if ok:
             self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
@@ -552,6 +583,15 @@ class ManifestLoader:
             self.problems.error(f"{str(requirement)!r} requires {requirement.name}, which "
                                 f"build-for says is not-used", **build.location("build-requires"))
         return not clashes
+
+    def _check_exclusions(self, build: BuildSpec) -> bool:
+        """build-exclude lines may only name capabilities the build is split by."""
+        problems = exclusion_problems(build.build_for, build.build_exclude)
+        for exclusion, message in problems:
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            self.problems.error(message, **where)
+        return not problems
 
     def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
         """Options written in a build's own section for a subfactory it does not use.

@@ -24,6 +24,7 @@ import configparser
 import ipaddress
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ __all__ = [
     "host",
     "identifier",
     "is_secret_key",
+    "master_area",
     "not_an_option",
     "number",
     "package_version",
@@ -62,9 +64,13 @@ class InvalidValue(ValueError):
     """A value that is not of its kind; the message quotes it and says what is expected."""
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeio" else "a ") + noun  # "a URL", "a user"
+
+
 def _no_control(text: str, what: str) -> None:
     if _CONTROL_RE.search(text):
-        raise InvalidValue(f"{text!r}: a {what} cannot contain control characters "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot contain control characters "
                            f"(NUL, tab, new line...)")
 
 
@@ -80,7 +86,7 @@ def not_an_option(text: str, what: str = "value") -> str:
     'origin'
     """
     if text.startswith("-"):
-        raise InvalidValue(f"{text!r}: a {what} cannot start with '-' "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot start with '-' "
                            f"(it would be read as an option)")
     return text
 
@@ -220,11 +226,10 @@ def identifier(text: str, kind: str) -> str:
     '.', '+' or '-', not starting with '.', '_' nor '-'
     """
     rule = IDENTIFIERS[kind]
-    article = "an" if rule.what[0] in "aeiou" else "a"
     if not rule.pattern.match(text):
-        raise InvalidValue(f"{text!r} is not {article} {rule.what}: {rule.allowed}")
+        raise InvalidValue(f"{text!r} is not {_a(rule.what)}: {rule.allowed}")
     if len(text) > rule.max_length:
-        raise InvalidValue(f"{text!r} is not {article} {rule.what}: longer than "
+        raise InvalidValue(f"{text!r} is not {_a(rule.what)}: longer than "
                            f"{rule.max_length} characters")
     return text
 
@@ -266,26 +271,26 @@ def relative_path(text: str, *, root_ok: bool = False, what: str = "path") -> st
     '/' as separator)
     """
     if len(text) > MAX_PATH:
-        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_PATH} "
+        raise InvalidValue(f"{text[:40]!r}...: {_a(what)} cannot be longer than {MAX_PATH} "
                            "characters")
     _no_control(text, what)
     if "\\" in text:
-        raise InvalidValue(f"{text!r}: a {what} cannot contain '\\' (use '/' as separator)")
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot contain '\\' (use '/' as separator)")
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if text.startswith(("/", "~")) or (parts and parts[0][1:2] == ":"):
-        raise InvalidValue(f"{text!r}: a {what} must be relative (no leading '/', '~' "
+        raise InvalidValue(f"{text!r}: {_a(what)} must be relative (no leading '/', '~' "
                            f"nor drive)")
     if ".." in parts:
-        raise InvalidValue(f"{text!r}: a {what} cannot have a '..' component (it must stay "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot have a '..' component (it must stay "
                            "inside its root)")
     if not parts:
         if root_ok:
             return "."
-        raise InvalidValue(f"{text!r}: a {what} must name something inside its root, not "
+        raise InvalidValue(f"{text!r}: {_a(what)} must name something inside its root, not "
                            "the root itself")
     canonical = "/".join(parts)
     if canonical.startswith("-"):
-        raise InvalidValue(f"{text!r}: a {what} cannot start with '-' (it would be read as "
+        raise InvalidValue(f"{text!r}: {_a(what)} cannot start with '-' (it would be read as "
                            "an option)")
     return canonical
 
@@ -301,7 +306,7 @@ def path_inside(root: str | Path, text: str, *, root_ok: bool = False,
     base = Path(root).resolve()
     target = (base / relative).resolve()
     if target != base and base not in target.parents:
-        raise InvalidValue(f"{text!r}: a {what} must stay inside {str(base)!r}, but a "
+        raise InvalidValue(f"{text!r}: {_a(what)} must stay inside {str(base)!r}, but a "
                            f"symbolic link takes it to {str(target)!r}")
     return target
 
@@ -393,6 +398,41 @@ def package_version(text: str, *, what: str = "version") -> str:
         raise InvalidValue(f"{text!r} is not a {what} (PEP 440, such as 3.0.1): give the one "
                            f"{what} to install") from None
     return text
+_AREA_HINT = ("builds may only write in an area of their own (a subdirectory such as "
+              "'docs', or a directory outside the master's)")
+
+
+def master_area(basedir: str | Path, text: str, *, own: Collection[str] = ()) -> Path:
+    """A directory on the master that builds write to (or read from for their workers).
+
+    Absolute, or relative to ``basedir`` by the rule of :func:`relative_path`.
+    Once symbolic links are resolved, it must be neither ``basedir`` itself,
+    nor one of its ancestors (a build named after the master's directory
+    would replace it), nor inside one of the master's ``own`` entries --
+    names of ``basedir``, each also covering the names it starts with
+    followed by ``.`` or ``-`` (``state.sqlite`` covers ``state.sqlite-wal``).
+    Returns the resolved path.
+    """
+    if not text:
+        raise InvalidValue("the directory is empty")
+    _no_control(text, "directory")
+    base = Path(basedir).resolve()
+    if Path(text).is_absolute():
+        target = Path(text).resolve()
+    else:
+        target = (base / relative_path(text, root_ok=True, what="directory")).resolve()
+    via_link = "" if target == Path(base / text).absolute() else " (symbolic links resolved)"
+    if target == base:
+        raise InvalidValue(f"{text!r}: the master's base directory itself{via_link}: "
+                           f"{_AREA_HINT}")
+    if target in base.parents:
+        raise InvalidValue(f"{text!r}: holds the master's base directory {str(base)!r}: "
+                           f"{_AREA_HINT}")
+    if base in target.parents:
+        first = target.relative_to(base).parts[0]
+        if any(first == name or first.startswith((name + ".", name + "-")) for name in own):
+            raise InvalidValue(f"{text!r}: the master's own {first!r}{via_link}: {_AREA_HINT}")
+    return target
 
 
 # --- version control
@@ -579,11 +619,11 @@ def branch_name(text: str, vcs: str, what: str = "branch") -> str:
     if not text:
         raise InvalidValue(f"the {what} name is empty")
     if len(text) > MAX_BRANCH:
-        raise InvalidValue(f"{text[:40]!r}...: a {what} name cannot be longer than "
+        raise InvalidValue(f"{text[:40]!r}...: {_a(what)} name cannot be longer than "
                            f"{MAX_BRANCH} characters")
     _no_control(text, f"{what} name")
     if any(c.isspace() for c in text):
-        raise InvalidValue(f"{text!r}: a {what} name cannot contain white space")
+        raise InvalidValue(f"{text!r}: {_a(what)} name cannot contain white space")
     not_an_option(text, what)
     problem = _git_ref_problem(text) if vcs == "git" else _hg_label_problem(text)
     if problem:

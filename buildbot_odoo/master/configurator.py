@@ -21,6 +21,8 @@ from .buildsteps import build_steps as assemble_build_steps
 from .clashes import clashes
 from .config_errors import BuildbotConfigError, as_buildbot_error
 from .factory import make_factory, secret_declarations
+from .fleet_page import add_fleet_page, check_fleet_page
+from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
     WatchedBranchesFilter,
@@ -91,6 +93,10 @@ class BuildoutsConfigurator:
         #: seconds between two polls of a watched branch
         self.poll_interval = DEFAULT_POLL_INTERVAL
         self.plan: Plan | None = None
+        #: add the Fleet page to the web UI (docs/fleet-page.md); False leaves c['www'] alone
+        self.fleet_page = True
+        #: its name in the UI's URLs (``#/fleet``); the menu says "Fleet"
+        self.fleet_page_name = "fleet"
 
     def add_capability_environ(self, name: str, definition: Mapping) -> None:
         """Register (or replace) a capability definition; checked right away."""
@@ -119,12 +125,16 @@ class BuildoutsConfigurator:
         Raises :class:`ConfigError` (every problem, with file and line) before
         anything is added when the input is invalid; it is also Buildbot's own
         ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
-        problem once (:mod:`.config_errors`).
+        problem once (:mod:`.config_errors`).  On a Buildbot whose REST
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
         """
+        install_rest_writes()
         plan, made = self._checked_objects()
         if made is not None:
             plan.problems.extend(clashes(config, made, plan))
-            made = None if plan.problems.errors else made
+        add_page = made is not None and check_fleet_page(self, config, plan.problems)
+        if plan.problems.errors:
+            made = None
         collector = _COLLECTOR.get()
         if collector is not None:  # the caller reports the problems
             collector.append(self)
@@ -145,6 +155,8 @@ class BuildoutsConfigurator:
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
+        if add_page:
+            add_fleet_page(self, config)
 
     def check(self) -> Plan:
         """Everything :meth:`populate` would refuse, all at once, without touching a config.

@@ -88,6 +88,12 @@ def test_pg_remote_copy_positional_name_and_defaults():
     ({"pg_remote_copy.arguments": "x", "pg_remote_copy.db_option": "--name x"},
      "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.db_option: '--name x' is not "
      "an option of the copy script (one word starting with '-', or empty for none)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "--help"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: '--help': an executable "
+     "cannot start with '-' (it would be read as an option)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "copy db"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: 'copy db' must be one "
+     "executable; put arguments in the matching '.arguments' option"),
 ])
 def test_pg_remote_copy_config_errors_are_located(raw, message):
     with pytest.raises(ConfigError) as caught:

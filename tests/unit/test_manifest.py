@@ -314,6 +314,78 @@ def test_options_of_a_subfactory_the_build_does_not_use_are_warned_about(manifes
     assert "post-buildout-steps" in by_option["doc.builder"]
 
 
+@pytest.mark.parametrize(("line", "needle"), [
+    ("watch = git --upload-pack=touch${IFS}/tmp/x;: 17.0", "a URL cannot start with '-'"),
+    ("watch = hg --config=hooks.pre-pull=touch${IFS}/tmp/x default",
+     "a URL cannot start with '-'"),
+    ("watch = git ext::sh 17.0", "remote-helper transport ('ext::...')"),
+    ("watch = git fd::3 17.0", "remote-helper transport ('fd::...')"),
+    ("watch = git ssh://-oProxyCommand=touch/r 17.0", "is not a host name"),
+    ("watch = git https://x/r.git --upload-pack=touch", "a branch cannot start with '-'"),
+    ("watch = hg https://x/r --config=hooks.x=y", "a branch cannot start with '-'"),
+    ("watch = git https://x/r.git a..b", "is not a git branch name"),
+    ("buildout = git --upload-pack=touch 17.0 b.cfg", "a URL cannot start with '-'"),
+    ("buildout = git -utouch${IFS}/tmp/x;: 17.0 b.cfg", "a URL cannot start with '-'"),
+    ("buildout = git ext::sh 17.0 b.cfg", "remote-helper transport"),
+    ("buildout = git https://x/r.git --orphan b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hg ssh://-oProxyCommand=touch/r default b.cfg", "is not a host name"),
+    ("buildout = hg https://x/r --config=x b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hg https://x/r -R b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hgtag --config=hooks.x=y b.cfg", "a URL cannot start with '-'"),
+    ("buildout = hgtag -R b.cfg", "a URL cannot start with '-'"),
+    ("buildout = bzr --x b.cfg", "a URL cannot start with '-'"),
+    ("start-command = --version", "cannot start with '-'"),
+    ("test-command = -h", "cannot start with '-'"),
+])
+def test_urls_and_branches_that_would_be_options_or_commands_are_refused(manifest, line, needle):
+    head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
+    builds, problems = load(manifest(f"[a]\n{head}{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message, error.message
+    assert error.option == line.split("=")[0].strip()
+    assert "a" not in builds
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    """The master's secrets/ beside buildouts/, as ``buildbot-odoo init`` makes it."""
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "local-worker").write_text("hunter2\n")
+    return tmp_path / "secrets"
+
+
+@pytest.mark.parametrize(("conf", "needle"), [
+    ("../secrets/local-worker", "'..' component"),
+    ("sub/../../secrets/local-worker", "'..' component"),
+    ("{secrets}/local-worker", "must be relative"),
+    ("link/local-worker", "a symbolic link takes it to"),
+    ("linked.cfg", "a symbolic link takes it to"),
+])
+def test_standalone_buildouts_stay_inside_the_manifest_directory(manifest, secrets, conf,
+                                                                 needle):
+    directory = secrets.parent / "buildouts"
+    directory.mkdir(exist_ok=True)
+    (directory / "link").symlink_to(secrets)
+    (directory / "linked.cfg").symlink_to(secrets / "local-worker")
+    line = f"buildout = standalone {conf.format(secrets=secrets)}"
+    builds, problems = load(manifest(f"[a]\n{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message and error.option == "buildout"
+    assert "hunter2" not in error.message
+    assert "a" not in builds
+
+
+def test_standalone_buildouts_in_subdirectories_and_links_inside_are_fine(manifest, tmp_path):
+    (tmp_path / "buildouts" / "sub").mkdir(parents=True)
+    (tmp_path / "buildouts" / "sub" / "b.cfg").write_text("[buildout]\n")
+    (tmp_path / "buildouts" / "current.cfg").symlink_to(tmp_path / "buildouts" / "sub" / "b.cfg")
+    builds, problems = load(manifest("[a]\nbuildout = standalone sub//b.cfg\n"
+                                     "[b]\nbuildout = standalone current.cfg\n"))
+    assert not problems.errors, [str(p) for p in problems]
+    assert builds["a"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
+    assert builds["b"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
+
+
 @pytest.mark.parametrize(("line", "meant"), [
     ("Build-For = postgresql", "build-for"),
     ("build_requires = postgresql", "build-requires"),

@@ -59,9 +59,9 @@ def test_post_buildout_half_archives_and_uploads_in_the_archive_layout():
     props = {"packaging_name": "sale-7"}
     assert render(steps["make-package"].command, **props) == [
         "python3", "worker-scripts/make_package.py", "--source", "build",
-        "--output", "dist/sale-7.tar.bz2", "--exclude", "*.pyc", "--exclude", "__pycache__",
-        "--exclude", ".git", "--exclude", ".hg", "--exclude", ".bzr", "--exclude", "*.log",
-        "deploy.cfg", "parts/odoo", "release.cfg", "addons"]
+        "--output", "dist/sale-7.tar.bz2", "--exclude=*.pyc", "--exclude=__pycache__",
+        "--exclude=.git", "--exclude=.hg", "--exclude=.bzr", "--exclude=*.log",
+        "--", "deploy.cfg", "parts/odoo", "release.cfg", "addons"]
     archive, checksum = steps["upload-package"], steps["upload-package-checksum"]
     assert isinstance(archive, FileUpload) and archive.mode == 0o644
     assert render(archive.workersrc, **props) == "dist/sale-7.tar.bz2"
@@ -225,7 +225,7 @@ def test_autocommit_hg():
         "hg", "commit", "--user", "buildbot-odoo <buildbot@localhost>", "-m",
         "Automatic commit by buildbot-odoo\n\nMade by build sale-pg15 #7", "--", "versions.cfg"]
     assert steps["autocommit"].decodeRC == {0: SUCCESS, 1: SUCCESS}  # 1: nothing changed
-    assert steps["autocommit-push"].command == ["hg", "push", "--rev", ".",
+    assert steps["autocommit-push"].command == ["hg", "push", "--rev", ".", "--",
                                                 "https://hg.example.com/deploy"]
 
 

@@ -123,7 +123,7 @@ def test_bzr_checks_brz_then_branches():
     assert unlink.command == ["rm", "-rf", "build"] and conf.conf == "b.cfg"
     assert isinstance(check, RequireExecutable) and check.executable == "brz"
     assert remove.command == ["rm", "-rf", "src"]
-    assert branch.command == ["brz", "branch", "lp:proj", "src"]
+    assert branch.command == ["brz", "branch", "--", "lp:proj", "src"]
     assert link.command == ["ln", "-s", "src/b", "build"]
     assert path == "b.cfg"
 
@@ -167,6 +167,18 @@ class RetrievalStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase
         self.expect_result_summary({"step": (
             "build property 'buildout-tag' is missing: hgtag buildouts are checked out at "
             "the tag this property names")})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_a_forced_tag_that_hg_would_read_as_an_option_is_refused(self):
+        made, _ = retrieve(BuildoutSource("hgtag", "b.cfg", url="https://h/r"))
+        self.setup_step(made[0])
+        self.build.setProperty("buildout-tag", "--config=hooks.pre-update=touch", "force")
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "build property 'buildout-tag': '--config=hooks.pre-update=touch': a tag cannot "
+            "start with '-' (it would be read as an option): hgtag buildouts are checked out "
+            "at the tag this property names")})
         yield self.run_step()
 
     @defer.inlineCallbacks

@@ -81,7 +81,7 @@ def test_static_analysis_locates_the_addons_by_default():
     lint = steps["static-analysis"]
     assert isinstance(lint, LintStep) and lint.tool == "flake8" and lint.max_issues is None
     assert render(lint.command, static_analysis_paths=["addons/sale_x", "addons/stock_y"]) == [
-        "bin/flake8", "--format=default", ["addons/sale_x", "addons/stock_y"]]
+        "bin/flake8", "--format=default", "--", ["addons/sale_x", "addons/stock_y"]]
 
 
 def test_static_analysis_with_ruff_on_given_paths():
@@ -92,7 +92,7 @@ def test_static_analysis_with_ruff_on_given_paths():
     assert list(steps) == ["static-analysis"]
     lint = steps["static-analysis"]
     assert lint.command == ["venv/bin/ruff", "check", "--no-fix", "--output-format=concise",
-                            "--select", "E,F", "addons", "src/custom"]
+                            "--select", "E,F", "--", "addons", "src/custom"]
     assert lint.max_issues == 0 and lint.tool == "ruff"
 
 
@@ -219,7 +219,7 @@ def test_doc_options():
     ({"doc.mode": "quick"}, "doc.mode: 'quick' is not 'full' or 'incremental'"),
     ({"doc.builder": "HTML5!"}, "doc.builder: 'HTML5!' is not a Sphinx builder name"),
     ({"doc.upload-dir": "../www"},
-     "doc.upload-dir: must be absolute, or relative to the master directory: '../www'"),
+     "doc.upload-dir: '../www': a directory cannot have a '..' component"),
     ({"doc.sourcedir": "/abs"}, "doc.sourcedir: '/abs': a path must be relative"),
 ])
 def test_doc_bad_options(raw, message):

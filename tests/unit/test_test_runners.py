@@ -72,6 +72,8 @@ def test_pytest_keeps_the_capability_environment():
     ({"pytest.odoo-plugin": "maybe"}, "pytest.odoo-plugin: 'maybe' is not a boolean"),
     ({"pytest.executable": "bin/pytest -x"}, "pytest.executable: 'bin/pytest -x' must be one "
                                              "executable"),
+    ({"pytest.executable": "-x"}, "pytest.executable: '-x': an executable cannot start with "
+                                  "'-'"),
 ])
 def test_pytest_bad_options(raw, message):
     with pytest.raises(ConfigError) as caught:

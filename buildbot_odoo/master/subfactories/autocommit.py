@@ -76,7 +76,7 @@ def _hg_steps(options: BuildOptions, paths: list[str], push: bool, environ) -> l
         command=["hg", "commit", "--user", f"{name} <{email}>", "-m", message, "--", *paths],
         env=environ, name="autocommit", decodeRC={0: SUCCESS, 1: SUCCESS}, haltOnFailure=True))
     if push:
-        made.append(steps.ShellCommand(command=["hg", "push", "--rev", ".", source.url],
+        made.append(steps.ShellCommand(command=["hg", "push", "--rev", ".", "--", source.url],
                                        env=environ, name="autocommit-push",
                                        decodeRC={0: SUCCESS, 1: SUCCESS}, haltOnFailure=True))
     return made

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from ...config import values
@@ -95,6 +96,32 @@ def identifiers(options: BuildOptions, name: str, kind: str) -> list[str]:
             for w in words(options, name)]
 
 
+#: what Buildbot and buildbot-odoo keep in a master's base directory: no build writes there
+MASTER_OWN = ("master.cfg", "master.cfg.sample", "buildbot.tac", "secrets", "watch", "pollers",
+              "state.sqlite", "twistd.log", "twistd.pid", "http.log", "public_html", "templates",
+              "workers.cfg", "buildouts")
+
+
+def master_own(configurator) -> list[str]:
+    """:data:`MASTER_OWN` and the first component of the configurator's own files."""
+    base = Path(configurator.basedir).resolve()
+    files = [getattr(configurator, "workers_path", None),
+             *getattr(configurator, "manifest_paths", ())]
+    names = list(MASTER_OWN)
+    for path in filter(None, files):
+        full = (base / path).resolve()
+        if base in full.parents:
+            names.append(full.relative_to(base).parts[0])
+    return names
+
+
+def master_area(configurator, options: BuildOptions, name: str, default: str = "") -> Path:
+    """A directory of the master for this build (:func:`.values.master_area`'s rule)."""
+    value = text(options, name, default)
+    return _checked(options, name, lambda: values.master_area(
+        configurator.basedir, value, own=master_own(configurator)))
+
+
 def words(options: BuildOptions, name: str, default: tuple[str, ...] = ()) -> list[str]:
     """Whitespace-separated words (several lines allowed)."""
     value = text(options, name)
@@ -136,4 +163,4 @@ def executable(options: BuildOptions, name: str, default: str) -> str:
     if any(c.isspace() for c in value):
         config_error(options, name, f"{value!r} must be one executable; put arguments in "
                      f"the matching '.arguments' option")
-    return value
+    return _checked(options, name, lambda: values.not_an_option(value, "executable"))

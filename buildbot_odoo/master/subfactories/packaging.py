@@ -40,6 +40,7 @@ from .manifest_values import (
     config_error,
     identifier,
     identifiers,
+    master_area,
     relative_path,
     relative_paths,
     text,
@@ -58,13 +59,11 @@ OPTIONS = ("root-dir", "upload-dir", "prefix", "version-property", "parts", "inc
 
 
 def root_dir(configurator, options: BuildOptions) -> Path:
-    value = text(options, "packaging.root-dir")
-    if not value:
+    if not text(options, "packaging.root-dir"):
         config_error(options, "packaging.root-dir", "packaging needs 'packaging.root-dir', the "
                      "master directory receiving the archives (an archive build's "
                      "archive.root-dir)")
-    path = Path(value)
-    return path if path.is_absolute() else Path(configurator.basedir) / path
+    return master_area(configurator, options, "packaging.root-dir")
 
 
 def upload_dir(options: BuildOptions) -> str:
@@ -141,8 +140,8 @@ def packaging(configurator, options: BuildOptions, buildout_path: str, environ) 
     make = steps.ShellCommand(
         command=[worker_python(options), script, "--source", BUILD_DIR,
                  "--output", _in_dist(ARCHIVE_SUFFIX),
-                 *(a for pattern in excludes for a in ("--exclude", pattern)),
-                 *package_paths(options, buildout_path)],
+                 *(f"--exclude={pattern}" for pattern in excludes),
+                 "--", *package_paths(options, buildout_path)],
         workdir=".", env=environ, name="make-package", descriptionDone="package made",
         haltOnFailure=True)
     uploads = [steps.FileUpload(workersrc=_in_dist(suffix), masterdest=_on_master(destination,

@@ -90,6 +90,7 @@ def static_analysis(configurator, options: BuildOptions, buildout_path: str,
     made.append(LintStep(
         tool=tool, max_issues=integer(options, "static-analysis.max-issues", None,
                            maximum=MAX_ISSUES),
-        command=[*command, *(paths or [util.Property(PATHS_PROPERTY)])],
+        # '--': the paths located on the worker are data, never the linter's options
+        command=[*command, "--", *(paths or [util.Property(PATHS_PROPERTY)])],
         env=environ, name="static-analysis", **({} if timeout is None else {"timeout": timeout})))
     return made
