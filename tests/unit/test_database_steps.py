@@ -160,6 +160,8 @@ class DatabaseStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self.expect_commands(ExpectShell(workdir="wkdir", env=ENV,
                                          command=["dropdb", "--if-exists", DB]).exit(1))
         self.expect_outcome(result=WARNINGS)
+        # the build summary shows it after the first failure: it must not read "dropped"
+        self.expect_result_summary({"step": f"could not drop {DB}"})
         yield self.run_step()
 
     @defer.inlineCallbacks

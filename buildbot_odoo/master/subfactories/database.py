@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
-from buildbot.process.results import SUCCESS, WARNINGS
+from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
 from zope.interface import implementer
 
 from ...capability.versions import InvalidVersion, Version
@@ -105,9 +105,22 @@ class ForceOption:
         return ["--force"] if forced else []
 
 
+class DropDatabase(steps.ShellCommand):
+    """``dropdb``, whose summary does not say "dropped" when it could not drop.
+
+    The final clean-up's summary joins the build's (after the first
+    failure's): "dropped x (warnings)" would read as done.
+    """
+
+    def getResultSummary(self):
+        if self.results in (SUCCESS, SKIPPED):
+            return super().getResultSummary()
+        return {"step": f"could not drop {self.getProperty(TESTING_DB_PROPERTY)}"}
+
+
 def _dropdb(environ, **kwargs) -> steps.ShellCommand:
-    return steps.ShellCommand(command=["dropdb", "--if-exists", ForceOption(), testing_db()],
-                              descriptionDone=_done("dropped %s"), env=environ, **kwargs)
+    return DropDatabase(command=["dropdb", "--if-exists", ForceOption(), testing_db()],
+                        descriptionDone=_done("dropped %s"), env=environ, **kwargs)
 
 
 def disable_mail_step(environ) -> steps.ShellCommand:
