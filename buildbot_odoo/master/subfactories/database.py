@@ -175,6 +175,10 @@ def remote_copy_command(options: BuildOptions, copy: dict[str, str]) -> list:
     words = arguments(options, "pg_remote_copy.arguments")
     program = executable(options, "pg_remote_copy.executable", DEFAULT_COPY_EXECUTABLE)
     db_option = copy.get("db_option", DEFAULT_COPY_DB_OPTION).strip()
+    if db_option and (not db_option.startswith("-") or len(db_option.split()) > 1):
+        config_error(options, "pg_remote_copy.db_option",
+                     f"{db_option!r} is not an option of the copy script (one word starting "
+                     "with '-', or empty for none)")
     if db_option:
         return [program, db_option, testing_db(), *words]
     return [program, *words, testing_db()]
