@@ -37,14 +37,17 @@ __all__ = [
     "boolean",
     "branch_name",
     "command",
+    "hide_secret_assignments",
     "host",
     "identifier",
     "is_secret_key",
+    "is_secret_line",
     "master_area",
     "not_an_option",
     "number",
     "package_version",
     "path_inside",
+    "quoted",
     "relative_path",
     "secret_spelling",
     "vcs_url",
@@ -450,6 +453,7 @@ _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_~%][A-Za-z0-9._~%-]*)$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._~%+!$&'()*,;=][A-Za-z0-9._~%+!$&'()*,;=:-]*$")
 _SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)$")
 _LAUNCHPAD_RE = re.compile(r"^lp:[A-Za-z0-9~+._/-]+$")
+_URL_PASSWORD_RE = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@")
 
 
 def vcs_url(text: str, vcs: str) -> str:
@@ -461,8 +465,9 @@ def vcs_url(text: str, vcs: str) -> str:
     ``lp:project``.  Refused: a leading ``-`` (``--upload-pack=...`` is an
     option that runs a command), git's remote-helper syntax ``transport::address``
     (``ext::sh -c ...`` runs a command), any other scheme, a host or user
-    starting with ``-`` (ssh would read it as an option), white space and
-    control characters.
+    starting with ``-`` (ssh would read it as an option), a password
+    (``https://u:pw@h/``: pollers' names, changes and step logs show URLs),
+    white space and control characters.
 
     >>> vcs_url('git@github.com:odoo/odoo.git', 'git')
     'git@github.com:odoo/odoo.git'
@@ -481,6 +486,12 @@ def vcs_url(text: str, vcs: str) -> str:
         raise InvalidValue(f"{vcs!r} is not a VCS (expected one of {', '.join(URL_SCHEMES)})")
     if not text:
         raise InvalidValue("the URL is empty")
+    with_password = _URL_PASSWORD_RE.match(text)
+    if with_password:
+        shown = f"{with_password['head']}{HIDDEN}@{text[with_password.end():]}"
+        raise InvalidValue(f"{shown!r}: a URL holding a password would show it in the web UI "
+                           "and the logs: give the password with an SSH key or a credential "
+                           "helper instead")
     if len(text) > MAX_URL:
         raise InvalidValue(f"{text[:40]!r}...: a URL cannot be longer than {MAX_URL} characters")
     _no_control(text, "URL")
@@ -692,6 +703,75 @@ def is_secret_key(key: str) -> bool:
     if "passw" in normalised or "passphrase" in normalised:
         return True
     return any(word in SECRET_WORDS for word in normalised.split("-"))
+
+
+_LINE_KEY_RE = re.compile(r"^\s*(?P<key>[^\s=:]+)(?P<assign>\s*[=:])?")
+#: ``KEY = VALUE``, ``KEY=VALUE`` or ``KEY: VALUE`` inside a text (``secret:NAME`` is no
+#: assignment: it names a secret)
+_ASSIGNMENT_RE = re.compile(
+    r"(?P<key>[A-Za-z_][\w.-]*)(?P<sep>\s*=\s*|\s*:\s+)(?P<value>[^\s'\"\\,;)\]]+)")
+HIDDEN = "<hidden>"
+
+
+def is_secret_line(line: str) -> bool:
+    """Whether a line of a configuration file may hold a secret, read as an option.
+
+    Its first word names a secret (:func:`is_secret_key`) and is followed by
+    ``=`` or ``:``, or contains ``passw`` (``password hunter2``, a password
+    line missing its ``=``).
+
+    >>> is_secret_line('  PASSWORD = hunter2'), is_secret_line('Password hunter2')
+    (True, True)
+    >>> is_secret_line('password-secret = pg'), is_secret_line('token-service >= 1')
+    (False, False)
+    """
+    match = _LINE_KEY_RE.match(line)
+    if match is None or not is_secret_key(match["key"]):
+        return False
+    return match["assign"] is not None or "passw" in match["key"].lower()
+
+
+def hide_secret_assignments(text: str, *, loose: bool = False) -> str:
+    """``text`` with the value of every assignment to a secret-holding key hidden.
+
+    ``loose``: for configuration text, where ``password hunter2`` (a missing
+    ``=``) is an assignment too; not for our own sentences ("a password file").
+
+    >>> hide_secret_assignments('postgresql 15 port=5433 PGPASSWORD=hunter2')
+    'postgresql 15 port=5433 PGPASSWORD=<hidden>'
+    >>> hide_secret_assignments('postgresql 15 password hunter2', loose=True)
+    'postgresql 15 password <hidden>'
+    """
+    def hide(match: re.Match) -> str:
+        if not is_secret_key(match["key"]):
+            return match.group(0)
+        return f"{match['key']}{match['sep']}{HIDDEN}"
+    text = _ASSIGNMENT_RE.sub(hide, text)
+    if not loose:
+        return text
+    words = re.split(r"(\s+)", text)  # words at even indexes, the spaces between at odd ones
+    for index in range(0, len(words) - 2, 2):
+        word, following = words[index], words[index + 2]
+        if "passw" in word.lower() and is_secret_key(word) and following[:1] not in "=:":
+            words[index + 2] = HIDDEN
+    return "".join(words)
+
+
+def quoted(text: str) -> str:
+    """``repr(text)`` for a message, never showing a secret it may hold.
+
+    >>> quoted('postgresql 15 password=hunter2')
+    "'postgresql 15 password=<hidden>'"
+    >>> quoted('password hunter2')
+    "the 'password' line (not shown: it may hold a secret)"
+    """
+    lines = text.splitlines() or [text]
+    if len(lines) == 1 and is_secret_line(text):
+        first = _LINE_KEY_RE.match(text)["key"]  # type: ignore[index]
+        return f"the {first!r} line (not shown: it may hold a secret)"
+    kept = [f"{HIDDEN} (a line that may hold a secret)" if is_secret_line(line) else line
+            for line in lines]
+    return repr(hide_secret_assignments("\n".join(kept), loose=True))
 
 
 def secret_spelling(key: str) -> str:

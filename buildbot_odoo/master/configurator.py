@@ -30,6 +30,7 @@ from .scheduling import (
     watched_branches_filter,
 )
 from .settings import misspelled_settings
+from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
@@ -186,6 +187,7 @@ class BuildoutsConfigurator:
         next_worker = PriorityNextWorker({w.name: w.worker_priority for w in plan.workers})
         secrets = secret_declarations(plan.workers, plan.definitions)
         builders, problems = [], []
+        self.master_areas: list[MasterArea] = []  # filled by the subfactories
         for builder_plan in plan.dispatch.builders:
             try:
                 factory = make_factory(self, builder_plan, plan.definitions, secrets)
@@ -193,6 +195,7 @@ class BuildoutsConfigurator:
                 problems.extend(exc.problems)
                 continue
             builders.append(make_builder(builder_plan, factory, next_worker))
+        problems.extend(area_clashes(self.master_areas))
         if problems:  # builders of one build share its problems: each is told once
             raise ConfigError(list(dict.fromkeys(problems)))
         schedulers, change_sources = self.make_scheduling(plan)

@@ -262,6 +262,17 @@ def test_secret_spelling_names_the_secret_based_option():
     assert secret_spelling("api_token") == "api-token-secret"
 
 
+@pytest.mark.parametrize("vcs", ["git", "hg", "bzr"])
+def test_a_url_holding_a_password_is_refused_without_quoting_it(vcs):
+    with pytest.raises(InvalidValue) as caught:
+        vcs_url("https://ci:hunter2@host.example/r", vcs)
+    assert str(caught.value) == (
+        "'https://ci:<hidden>@host.example/r': a URL holding a password would show it in the "
+        "web UI and the logs: give the password with an SSH key or a credential helper "
+        "instead")
+    assert vcs_url("https://ci@host.example/r", vcs)  # a user name alone is fine
+
+
 @pytest.mark.parametrize("text, needle", [
     ("bin", "must be absolute"), ("/opt/a b", "white space"), ("/opt/../etc", "'..'"),
     ("/opt/\x00", "control characters"), ("", "must be absolute"),
