@@ -31,6 +31,7 @@ from .scheduling import (
     make_scheduling,
     watched_branches_filter,
 )
+from .settings import misspelled_settings
 from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
@@ -132,6 +133,8 @@ class BuildoutsConfigurator:
                          rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer)
         plan.problems.extend([*self._legacy_problems, *([renamed] if renamed else [])])
+        if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
+            plan.problems.extend(misspelled_settings(self))
         return plan
 
     def populate(self, config: MutableMapping | None = None) -> None:

@@ -31,6 +31,7 @@ DEFAULT_POLL_INTERVAL = 300
 #: a poll interval meaning: no poller for this repository (anybox.buildbot.odoo's convention)
 NO_POLLING = -1
 POLL_INTERVAL_OPTION = "poll_interval"
+MAX_POLL_INTERVAL = 7 * 24 * 3600
 
 
 class WatchedBranchesFilter(ChangeFilter):
@@ -96,13 +97,14 @@ def make_build_scheduler(schedule: BuildWatch) -> schedulers.SingleBranchSchedul
 
 
 def check_poll_interval(value: object, repository: str = "") -> int:
-    """The configurator's ``poll_interval``: whole seconds, at least 1, or -1 (no polling)."""
-    if isinstance(value, bool) or not isinstance(value, int) or (value < 1
-                                                                  and value != NO_POLLING):
+    """The configurator's ``poll_interval``: whole seconds, from 1 to a week, or -1
+    (no polling)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            1 <= value <= MAX_POLL_INTERVAL or value == NO_POLLING):
         given = f" for {repository}" if repository else ""
         raise ConfigError([Problem(f"{value!r}{given} is not a number of seconds (a whole "
-                                   f"number, at least 1; {NO_POLLING}: no polling)",
-                                   file=MASTER_CFG, option=POLL_INTERVAL_OPTION)])
+                                   f"number, from 1 to {MAX_POLL_INTERVAL}; {NO_POLLING}: no "
+                                   "polling)", file=MASTER_CFG, option=POLL_INTERVAL_OPTION)])
     return value
 
 

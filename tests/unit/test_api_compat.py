@@ -127,7 +127,7 @@ def test_poll_interval_callable_with_other_parameter_names(master_dir):
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    (0, "0 is not a number of seconds (a whole number, at least 1; -1: no polling)"),
+    (0, "0 is not a number of seconds (a whole number, from 1 to 604800; -1: no polling)"),
     (lambda **_: "soon", f"'soon' for git {GIT} is not a number of seconds"),
     (lambda **_: 1 / 0, f"calling it for git {GIT} raised ZeroDivisionError"),
 ])
