@@ -85,9 +85,13 @@ def parse_ini(text: str, name: str, problems: Problems,
         parser.read_string(text, source=name)
     except configparser.ParsingError as exc:
         lines = text.splitlines()
+        why: dict[int, str] = {}
         for lineno, _ in exc.errors:
-            problems.error(f"cannot parse {shown(lines[lineno - 1])}: "
-                           f"{_why_unparsable(lines, lineno)}",
+            # an orphaned line right after another has the same explanation: reusing it
+            # keeps a long run of them linear (each would walk back over the whole run)
+            why[lineno] = (why[lineno - 1] if lineno - 1 in why and _continues(lines, lineno)
+                           else _why_unparsable(lines, lineno))
+            problems.error(f"cannot parse {shown(lines[lineno - 1])}: {why[lineno]}",
                            file=name, line=lineno, section=line_sections.get(lineno))
     except configparser.Error as exc:  # not expected after the scan; never a traceback
         problems.error(str(exc), file=name, line=getattr(exc, "lineno", None))
@@ -121,6 +125,12 @@ class _Shown:
 def _is_filler(line: str) -> bool:
     """A blank or comment line: at the start of a line, it ends a multi-line value."""
     return not line.strip() or line.lstrip().startswith(("#", ";"))
+
+
+def _continues(lines: list[str], lineno: int) -> bool:
+    """Line ``lineno`` and the one before are both indented, neither a filler."""
+    return all(lines[i][:1].isspace() and not _is_filler(lines[i])
+               for i in (lineno - 2, lineno - 1))
 
 
 def _why_unparsable(lines: list[str], lineno: int) -> str:

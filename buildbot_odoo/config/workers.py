@@ -7,7 +7,6 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,14 +14,18 @@ from pathlib import Path
 
 from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
+from . import values
 from .ini import IniSection, read_ini
+from .spelling import closest_name
 
 DEFAULT_DB_PREFIX = "odoo_buildbot"
+#: the most concurrent builds a worker may be given, and the largest priority
+MAX_BUILDS = 1000
+MAX_PRIORITY = 1e9
 CAPABILITY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 #: worker properties are identifiers (letters, digits, '_', '-', '.'), never phrases
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_DB_PREFIX_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 #: Buildbot's own rule for worker names (``buildbot.util.identifiers.ident_re``, at most
 #: 50 characters, not a reserved name), checked here so that the error names the file and
@@ -134,13 +137,7 @@ def _set_only_if(spec: WorkerSpec, text: str) -> None:
 
 
 def _set_max_builds(spec: WorkerSpec, text: str) -> None:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise ValueError(f"{text!r} must be at least 1")
-    spec.max_builds = value
+    spec.max_builds = values.whole_number(text, minimum=1, maximum=MAX_BUILDS)
 
 
 def _set_notify(spec: WorkerSpec, text: str) -> None:
@@ -152,19 +149,12 @@ def _set_notify(spec: WorkerSpec, text: str) -> None:
 
 
 def _set_priority(spec: WorkerSpec, text: str) -> None:
-    try:
-        priority = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not math.isfinite(priority):  # nan would make the highest-priority choice arbitrary
-        raise ValueError(f"{text!r} is not a finite number")
-    spec.worker_priority = priority
+    # finite: nan would make the highest-priority choice arbitrary
+    spec.worker_priority = values.number(text, minimum=-MAX_PRIORITY, maximum=MAX_PRIORITY)
 
 
 def _set_db_prefix(spec: WorkerSpec, text: str) -> None:
-    if not _DB_PREFIX_RE.match(text):
-        raise ValueError(f"{text!r} must be letters, digits, '_', '.' or '-'")
-    spec.db_prefix = text
+    spec.db_prefix = values.identifier(text, "db-prefix")
 
 
 WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
@@ -240,6 +230,7 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
             ok = False
             continue
         if setter is None:
+            _warn_if_misspelled(section, key, problems)
             spec.properties[key] = value
             continue
         try:
@@ -251,6 +242,16 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                                section=section.name, option=key)
             ok = False
     return spec if ok else None
+
+
+def _warn_if_misspelled(section: IniSection, key: str, problems: Problems) -> None:
+    """An unknown option is a property (SPEC 2), but one that looks like an option is
+    most likely a typo whose setting would be lost: say which option it resembles."""
+    meant = closest_name(key, WORKER_OPTIONS)
+    if meant is not None:
+        problems.warning(f"not a workers.cfg option, so it becomes the worker property "
+                         f"{key!r}: did you mean {meant!r}?", file=section.file,
+                         line=section.line_of(key), section=section.name, option=key)
 
 
 def _worker_name_problem(name: str) -> str | None:

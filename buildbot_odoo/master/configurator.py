@@ -18,7 +18,11 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
+from .clashes import clashes
+from .config_errors import BuildbotConfigError, as_buildbot_error
 from .factory import make_factory, secret_declarations
+from .fleet_page import add_fleet_page, check_fleet_page
+from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
     WatchedBranchesFilter,
@@ -88,13 +92,17 @@ class BuildoutsConfigurator:
         #: seconds between two polls of a watched branch
         self.poll_interval = DEFAULT_POLL_INTERVAL
         self.plan: Plan | None = None
+        #: add the Fleet page to the web UI (docs/fleet-page.md); False leaves c['www'] alone
+        self.fleet_page = True
+        #: its name in the UI's URLs (``#/fleet``); the menu says "Fleet"
+        self.fleet_page_name = "fleet"
 
     def add_capability_environ(self, name: str, definition: Mapping) -> None:
         """Register (or replace) a capability definition; checked right away."""
         try:
             validate_definition(name, definition)
         except ValueError as exc:
-            raise ConfigError([Problem(str(exc), file="master.cfg")]) from None
+            raise BuildbotConfigError([Problem(str(exc), file="master.cfg")]) from None
         self.capabilities[name] = dict(definition)
 
     def load(self) -> Plan:
@@ -111,14 +119,26 @@ class BuildoutsConfigurator:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
 
         Raises :class:`ConfigError` (every problem, with file and line) before
-        anything is added when the input is invalid.
+        anything is added when the input is invalid; it is also Buildbot's own
+        ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
+        problem once (:mod:`.config_errors`).  On a Buildbot whose REST
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
         """
+        install_rest_writes()
         plan, made = self._checked_objects()
+        if made is not None:
+            plan.problems.extend(clashes(config, made, plan))
+        add_page = made is not None and check_fleet_page(self, config, plan.problems)
+        if plan.problems.errors:
+            made = None
         collector = _COLLECTOR.get()
         if collector is not None:  # the caller reports the problems
             collector.append(self)
         else:
-            plan.problems.raise_if_errors()
+            try:
+                plan.problems.raise_if_errors()
+            except ConfigError as exc:  # as Buildbot's own: each problem printed once
+                raise as_buildbot_error(exc) from None
         if made is None:
             return
         for key in CONFIG_LISTS:
@@ -131,6 +151,8 @@ class BuildoutsConfigurator:
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
+        if add_page:
+            add_fleet_page(self, config)
 
     def check(self) -> Plan:
         """Everything :meth:`populate` would refuse, all at once, without touching a config.

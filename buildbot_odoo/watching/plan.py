@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..capability.dispatch import BuilderPlan
 from ..config.manifest import BuildSpec, WatchSpec
+from ..config.values import InvalidValue, vcs_url
 from ..errors import Problems
 from .files import AutoWatchStatus, load_auto_watches
 
@@ -216,9 +217,24 @@ class _Planner:
                 continue
             url = self.rules.rewrite(spec.url)
             if url != spec.url:
+                if not self._plain_rewrite(spec, url):
+                    continue
                 self.rewritten[spec.url] = url
             found.append(PolledBranch(spec.vcs, url, normalise_branch(spec)))
         return found
+
+    def _plain_rewrite(self, spec: WatchSpec, url: str) -> bool:
+        """A rule must not make of a plain URL one git or hg would run a command from."""
+        try:
+            vcs_url(url, spec.vcs)
+        except InvalidValue as exc:
+            key = ("rewrite", spec.url)
+            if key not in self._reported:
+                self._reported.add(key)
+                self.problems.error(f"the rule rewriting {spec.url!r} makes {exc}",
+                                    file=MASTER_CFG, option=RULES_OPTION)
+            return False
+        return True
 
     def _report_unpolled(self, build: BuildSpec, spec: WatchSpec, source: str) -> None:
         if source == "watch":

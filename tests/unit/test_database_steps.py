@@ -36,7 +36,7 @@ def rendered(step, **props) -> list:
 def test_testing_db_is_set_from_the_worker_prefix_at_build_time():
     [step] = database.testing_db_steps(options_for(builder="Sale-pg9.2devel"))
     assert isinstance(step, SetProperty) and step.property == "testing_db"
-    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-9bc3b6e6"
+    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-35b47e3a1780"
     assert Properties().render(BuilderTestingDb("sale")).result == "odoo_buildbot-sale"
 
 
@@ -77,8 +77,14 @@ def test_pg_remote_copy_positional_name_and_defaults():
      "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.arguments: cannot split arguments: "
      "No closing quotation"),
     ({"pg_remote_copy.arguments": "x", "pg_remote_copy.timeout": "-3"},
-     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is not a positive "
-     "number of seconds"),
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is out of range: "
+     "from 1 to 604800 seconds"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "--help"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: '--help': an executable "
+     "cannot start with '-' (it would be read as an option)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "copy db"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: 'copy db' must be one "
+     "executable; put arguments in the matching '.arguments' option"),
 ])
 def test_pg_remote_copy_config_errors_are_located(raw, message):
     with pytest.raises(ConfigError) as caught:

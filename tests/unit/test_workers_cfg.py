@@ -75,8 +75,8 @@ def test_options_without_version():
     ("capability = postgresql 15 password=hunter2", "password-secret"),
     ("capability = -bad 1", "'-bad' is not a capability name"),
     ("max_builds = many", "'many' is not a whole number"),
-    ("max_builds = 0", "must be at least 1"),
-    ("worker_priority = high", "'high' is not a number"),
+    ("max_builds = 0", "is out of range: from 1 to 1000"),
+    ("worker_priority = high", "'high' is not a decimal number"),
     ("notify_on_missing = not-an-address", "'not-an-address' is not an e-mail address"),
     ("db_prefix = bad prefix", "'bad prefix'"),
     ("password = secret:", "names no secret"),
@@ -185,6 +185,14 @@ def test_an_indented_line_after_a_comment_or_blank_line_is_explained(write, brea
     assert "line 4 ends the value of 'capability'" in error.message, error.message
 
 
+def test_every_line_of_a_run_of_orphaned_lines_gets_the_explanation(write):
+    # the explanation of one is reused for the next (a long run stays linear)
+    _, problems = load(write, "[w]\npassword = x\ncapability = python 3.11\n# pg\n"
+                              + "    postgresql 15\n" * 3 + "garbage\n")
+    assert [(e.line, "line 4 ends the value of 'capability'" in e.message)
+            for e in problems.errors] == [(5, True), (6, True), (7, True), (8, False)]
+
+
 def test_text_after_a_section_header_is_an_error_not_ignored(write):
     workers, problems = load(write, "[w1] postgresql 15\npassword = x\n"
                                     "[w2]  ; a comment is fine\npassword = y\n")
@@ -202,3 +210,36 @@ def test_a_mistyped_password_line_is_reported_without_the_password(write, line):
     for problem in problems:
         assert "hunter2" not in str(problem), str(problem)
     assert any(p.line == 3 for p in problems.errors)
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    ("build_only_if_requires = selenium", "build-only-if-requires"),
+    ("max-builds = 2", "max_builds"),
+    ("db-prefix = ci", "db_prefix"),
+    ("worker-priority = 3", "worker_priority"),
+    ("Capability = postgresql 15", "capability"),
+    ("max_bulids = 2", "max_builds"),
+    ("notify_on_mising = a@example.com", "notify_on_missing"),
+])
+def test_a_misspelled_option_is_warned_about_with_the_closest_name(write, line, meant):
+    workers, problems = load(write, f"[w]\npassword = x\n{line}\n")
+    key, _, value = (part.strip() for part in line.partition("="))
+    assert [str(p) for p in problems] == [
+        f"workers.cfg:3: w: {key}: warning: not a workers.cfg option, so it becomes the "
+        f"worker property {key!r}: did you mean {meant!r}?"]
+    assert workers[0].properties == {key: value}  # SPEC 2: still a property
+
+
+def test_spelling_doctests():
+    import doctest
+
+    from buildbot_odoo.config import spelling
+    assert doctest.testmod(spelling).failed == 0
+
+
+def test_properties_unlike_any_option_are_not_warned_about(write):
+    workers, problems = load(write, "[w]\npassword = x\narch = amd64\nos = debian\n"
+                                    "max_build_time = 3600\ndb_host_alias = x\n")
+    assert list(problems) == []
+    assert workers[0].properties == {"arch": "amd64", "os": "debian",
+                                     "max_build_time": "3600", "db_host_alias": "x"}

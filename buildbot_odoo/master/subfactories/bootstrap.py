@@ -90,10 +90,11 @@ def pip_install_command(options: BuildOptions) -> list:
     boot = options.build.bootstrap
     command: list = [posixpath.join(VENV_DIR, "bin", "python"), "-m", "pip", "install",
                      "--disable-pip-version-check", "--cache-dir", CacheDir("pip")]
+    # OPTION=VALUE: a value can never be read as another option
     if boot.get("index"):
-        command += ["--index-url", boot["index"]]
+        command.append(f"--index-url={boot['index']}")
     for location in boot.get("find-links", "").split():
-        command += ["--find-links", location]
+        command.append(f"--find-links={location}")
     version = boot.get("version")
     command.append(f"zc.buildout=={version}" if version else "zc.buildout")
     if boot.get("setuptools-version"):

@@ -25,7 +25,7 @@ from zope.interface import implementer
 
 from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
 from .base import BuildOptions
-from .manifest_values import arguments, config_error, seconds_option
+from .manifest_values import arguments, config_error, executable, seconds_option
 
 DEFAULT_COPY_EXECUTABLE = "pg_remote_copy"
 #: anybox.buildbot.odoo's option name, so existing copy scripts keep working
@@ -129,11 +129,11 @@ def remote_copy_command(options: BuildOptions, copy: dict[str, str]) -> list:
         config_error(options, "pg_remote_copy.arguments",
                       "db-steps = pg_remote_copy needs the arguments of the copy script")
     words = arguments(options, "pg_remote_copy.arguments")
-    executable = copy.get("executable", "").strip() or DEFAULT_COPY_EXECUTABLE
+    program = executable(options, "pg_remote_copy.executable", DEFAULT_COPY_EXECUTABLE)
     db_option = copy.get("db_option", DEFAULT_COPY_DB_OPTION).strip()
     if db_option:
-        return [executable, db_option, testing_db(), *words]
-    return [executable, *words, testing_db()]
+        return [program, db_option, testing_db(), *words]
+    return [program, *words, testing_db()]
 
 
 def drop_testing_db(configurator, options: BuildOptions, environ) -> list:
