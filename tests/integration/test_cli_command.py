@@ -58,7 +58,7 @@ def test_check_of_a_bad_directory_exits_1_listing_every_problem(tmp_path):
     assert check.stderr == ""
     assert check.stdout.splitlines() == [
         # b is valid once [b] is reported twice, but declares no capability
-        "buildouts/MANIFEST.cfg:24: odoo-17: warning: no builder made: no worker has "
+        "buildouts/MANIFEST.cfg:28: odoo-17: warning: no builder made: no worker has "
         "postgresql >= 12",
         f"buildouts/MANIFEST.cfg:{len(manifest.read_text().splitlines())}: broken: build-for: "
         "Invalid requirement: 'pg > 1 <': operator '<' has no version",
