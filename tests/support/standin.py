@@ -79,13 +79,14 @@ def source_assignments(standin_source: Path, addons_dir: Path = ADDONS_DIR) -> l
 
 
 def build_buildout(standin_source: Path, index_eggs: Sequence[str] = (),
-                   more: str = "") -> str:
+                   more: str = "", addons_dir: Path = ADDONS_DIR) -> str:
     """The text of a buildout a Buildbot build downloads: the sample one, with absolute paths.
 
     A build runs its buildout file in the worker's build directory, where the
     sample's defaults (relative to the file) reach nothing, so this one extends
     the sample and names the copies under ``standin_source``
-    (:func:`copy_standin_source`) and the fixture addons.  ``index_eggs`` are
+    (:func:`copy_standin_source`) and the addons (the fixture ones unless
+    ``addons_dir`` says otherwise).  ``index_eggs`` are
     distributions a ``tools`` part installs from the package index (a cold build
     fetches them into the egg cache); ``more`` is appended as is (sections of
     the caller's own).
@@ -93,7 +94,7 @@ def build_buildout(standin_source: Path, index_eggs: Sequence[str] = (),
     lines = ["[buildout]", f"extends = {SAMPLE_BUILDOUT}",
              f"recipe-checkout = {recipe_source(standin_source)}",
              f"odoo-directory = {odoo_source(standin_source)}",
-             f"addons-directory = {ADDONS_DIR}"]
+             f"addons-directory = {addons_dir}"]
     if index_eggs:
         lines += ["parts += tools", "", "[tools]", "recipe = zc.recipe.egg",
                   "eggs = " + " ".join(index_eggs)]
