@@ -7,11 +7,18 @@ what the command line validates is exactly what the master will configure.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .capability.definitions import CapabilityDef, validate_definitions
+from .capability.definitions import (
+    BUILTIN_CAPABILITIES,
+    CapabilityDef,
+    known_options,
+    path_options,
+    validate_definitions,
+)
 from .capability.dispatch import BuilderPlan, DispatchResult, dispatch
 from .config.manifest import BuildSpec, load_manifests
 from .config.workers import WorkerSpec, load_workers
@@ -79,6 +86,7 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
     workers_file = resolve_path(base, workers_path)
     workers = load_workers(workers_file, problems, shown_name(base, workers_file))
     _check_unique_workers(workers, problems)
+    _check_capability_options(workers, capabilities, problems)
     manifests = [resolve_path(base, p) for p in manifest_paths]
     builds = load_manifests([(m, shown_name(base, m)) for m in manifests], problems,
                             post_buildout_steps, subfactory_options)
@@ -121,6 +129,46 @@ def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> 
             problems.error("worker name used twice", file=worker.file, line=worker.line,
                            section=worker.name)
         seen.add(worker.name)
+
+
+def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mapping[str, Mapping],
+                              problems: Problems) -> None:
+    """Options of the built-in capabilities that nothing reads: a typo, most likely
+    (``password_secret=`` would silently leave the build without its password)."""
+    for worker in workers:
+        for decl in worker.capabilities:
+            _check_path_options(worker, decl, path_options(capabilities.get(decl.name)),
+                                problems)
+            if decl.name not in BUILTIN_CAPABILITIES:
+                continue
+            known = sorted(known_options(BUILTIN_CAPABILITIES[decl.name])
+                           | known_options(capabilities.get(decl.name)))
+            for option in decl.options:
+                if option in known:
+                    continue
+                close = difflib.get_close_matches(option, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.warning(f"unknown option {option!r} of the {decl.name} capability "
+                                 f"is not used (known: {', '.join(known)}){hint}",
+                                 file=worker.file, line=worker.line_of("capability", decl.offset),
+                                 section=worker.name, option="capability")
+
+
+def _check_path_options(worker: WorkerSpec, decl, options: frozenset[str],
+                        problems: Problems) -> None:
+    """Directories a capability puts on PATH (or LD_LIBRARY_PATH) must be absolute: a
+    relative one is looked up from each command's directory, a checkout's, which could
+    hold its own ``psql`` or ``python`` (the same hole as an empty PATH entry)."""
+    for option in sorted(options & set(decl.options)):
+        value = decl.options[option]
+        if all(entry.startswith("/") for entry in value.split(":") if entry):
+            continue
+        problems.error(f"option {option!r} of the {decl.name} capability ({value!r}) goes "
+                       "into a search path (PATH, LD_LIBRARY_PATH): only absolute directories "
+                       "(a relative one is looked up from each command's directory, where a "
+                       "checkout could put its own programs)", file=worker.file,
+                       line=worker.line_of("capability", decl.offset), section=worker.name,
+                       option="capability")
 
 
 def builder_directory(name: str) -> str:

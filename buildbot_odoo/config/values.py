@@ -21,26 +21,37 @@ Never give these helpers a value that may hold a secret: their messages quote it
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 __all__ = [
     "IDENTIFIERS",
     "InvalidValue",
+    "absolute_path",
     "boolean",
     "branch_name",
+    "command",
+    "hide_secret_assignments",
+    "host",
     "identifier",
     "is_secret_key",
+    "is_secret_line",
     "master_area",
     "not_an_option",
     "number",
+    "package_version",
     "path_inside",
+    "quoted",
     "relative_path",
     "secret_spelling",
     "vcs_url",
+    "web_url",
     "whole_number",
 ]
 
@@ -303,6 +314,93 @@ def path_inside(root: str | Path, text: str, *, root_ok: bool = False,
     return target
 
 
+def absolute_path(text: str, *, what: str = "path") -> str:
+    """An absolute path on some host (a worker's directory, a program): ``/`` first,
+    no white space nor control character, ``..`` refused (it would hide where it goes).
+
+    >>> absolute_path('/usr/lib/postgresql/15/bin')
+    '/usr/lib/postgresql/15/bin'
+    >>> absolute_path('bin')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: 'bin': a path must be absolute (start with '/')
+    """
+    if len(text) > MAX_PATH:
+        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_PATH} "
+                           "characters")
+    _no_control(text, what)
+    if not text.startswith("/"):
+        raise InvalidValue(f"{text!r}: a {what} must be absolute (start with '/')")
+    if any(c.isspace() for c in text):
+        raise InvalidValue(f"{text!r}: a {what} cannot contain white space")
+    if ".." in text.split("/"):
+        raise InvalidValue(f"{text!r}: a {what} cannot have a '..' component")
+    return text
+
+
+_COMMAND_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def command(text: str, *, what: str = "command") -> str:
+    """A program to run: a name looked up on ``PATH`` (``python3.11``) or an absolute path.
+
+    >>> command('python3.12'), command('/opt/python/3.12/bin/python3')
+    ('python3.12', '/opt/python/3.12/bin/python3')
+    >>> command('')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '': a command must be a program name or an
+    absolute path
+    """
+    if "/" in text:
+        return absolute_path(text, what=what)
+    if not _COMMAND_RE.match(text):
+        raise InvalidValue(f"{text!r}: a {what} must be a program name or an absolute path")
+    return text
+
+
+def host(text: str, *, what: str = "host") -> str:
+    """A host name or an IP address (IPv6 with or without brackets), never an option.
+
+    >>> host('db.example.com'), host('::1'), host('[fe80::1]')
+    ('db.example.com', '::1', '[fe80::1]')
+    >>> host('-oProxyCommand=x')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '-oProxyCommand=x' is not a host name nor an
+    IP address
+    """
+    try:
+        ipaddress.ip_address(text.strip("[]") if text.startswith("[") else text)
+        return text
+    except ValueError:
+        pass
+    if len(text) > 253 or not _HOST_NAME_RE.match(text):
+        raise InvalidValue(f"{text!r} is not a {what} name nor an IP address")
+    return text
+
+
+_HOST_NAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+                           r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
+
+
+def package_version(text: str, *, what: str = "version") -> str:
+    """One Python package version (PEP 440, as pip pins it with ``==``), not a range.
+
+    >>> package_version('3.0.1'), package_version('4.1.0rc1')
+    ('3.0.1', '4.1.0rc1')
+    >>> package_version('>=3 lol')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '>=3 lol' is not a version (PEP 440, such as
+    3.0.1): give the one version to install
+    """
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise InvalidValue(f"{text!r} is not a {what} (PEP 440, such as 3.0.1): give the one "
+                           f"{what} to install") from None
+    return text
 _AREA_HINT = ("builds may only write in an area of their own (a subdirectory such as "
               "'docs', or a directory outside the master's)")
 
@@ -355,6 +453,7 @@ _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_~%][A-Za-z0-9._~%-]*)$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._~%+!$&'()*,;=][A-Za-z0-9._~%+!$&'()*,;=:-]*$")
 _SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)$")
 _LAUNCHPAD_RE = re.compile(r"^lp:[A-Za-z0-9~+._/-]+$")
+_URL_PASSWORD_RE = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@")
 
 
 def vcs_url(text: str, vcs: str) -> str:
@@ -366,8 +465,9 @@ def vcs_url(text: str, vcs: str) -> str:
     ``lp:project``.  Refused: a leading ``-`` (``--upload-pack=...`` is an
     option that runs a command), git's remote-helper syntax ``transport::address``
     (``ext::sh -c ...`` runs a command), any other scheme, a host or user
-    starting with ``-`` (ssh would read it as an option), white space and
-    control characters.
+    starting with ``-`` (ssh would read it as an option), a password
+    (``https://u:pw@h/``: pollers' names, changes and step logs show URLs),
+    white space and control characters.
 
     >>> vcs_url('git@github.com:odoo/odoo.git', 'git')
     'git@github.com:odoo/odoo.git'
@@ -386,6 +486,12 @@ def vcs_url(text: str, vcs: str) -> str:
         raise InvalidValue(f"{vcs!r} is not a VCS (expected one of {', '.join(URL_SCHEMES)})")
     if not text:
         raise InvalidValue("the URL is empty")
+    with_password = _URL_PASSWORD_RE.match(text)
+    if with_password:
+        shown = f"{with_password['head']}{HIDDEN}@{text[with_password.end():]}"
+        raise InvalidValue(f"{shown!r}: a URL holding a password would show it in the web UI "
+                           "and the logs: give the password with an SSH key or a credential "
+                           "helper instead")
     if len(text) > MAX_URL:
         raise InvalidValue(f"{text[:40]!r}...: a URL cannot be longer than {MAX_URL} characters")
     _no_control(text, "URL")
@@ -454,6 +560,45 @@ def _check_host(text: str, host: str) -> None:
 def _check_user(text: str, user: str | None) -> None:
     if user is not None and not _USER_RE.match(user):
         raise InvalidValue(f"{text!r}: the user {user!r} is not a user name")
+
+
+WEB_SCHEMES = ("http", "https", "file")
+
+
+def web_url(text: str, schemes: tuple[str, ...] = WEB_SCHEMES, *, what: str = "URL") -> str:
+    """A URL of one of ``schemes`` (a package index, a page of links), never an option.
+
+    >>> web_url('https://pypi.example.com/simple/')
+    'https://pypi.example.com/simple/'
+    >>> web_url('ext::sh')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: 'ext::sh' is not a URL: expected http://...,
+    https://... or file://...
+    """
+    if len(text) > MAX_URL:
+        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_URL} "
+                           "characters")
+    _no_control(text, what)
+    if any(c.isspace() for c in text):
+        raise InvalidValue(f"{text!r}: a {what} cannot contain white space")
+    not_an_option(text, what)
+    match = _SCHEME_RE.match(text)
+    if not match or match["scheme"].lower() not in schemes:
+        expected = ", ".join(f"{s}://..." for s in schemes[:-1]) + f" or {schemes[-1]}://..."
+        raise InvalidValue(f"{text!r} is not a {what}: expected {expected}")
+    authority = match["rest"].split("/", 1)[0].rpartition("@")[2]
+    if match["scheme"].lower() == "file":
+        if authority not in ("", "localhost"):
+            raise InvalidValue(f"{text!r}: a file:// {what} names a local path (file:///path)")
+        return text
+    name = authority
+    if not authority.startswith("["):
+        name, _, port = authority.partition(":")
+        if port and not port.isdigit():
+            raise InvalidValue(f"{text!r}: the port {port!r} is not a number")
+    _check_host(text, name.split("]:")[0] + ("]" if "]:" in name else ""))
+    return text
 
 
 _GIT_REF_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]")
@@ -558,6 +703,75 @@ def is_secret_key(key: str) -> bool:
     if "passw" in normalised or "passphrase" in normalised:
         return True
     return any(word in SECRET_WORDS for word in normalised.split("-"))
+
+
+_LINE_KEY_RE = re.compile(r"^\s*(?P<key>[^\s=:]+)(?P<assign>\s*[=:])?")
+#: ``KEY = VALUE``, ``KEY=VALUE`` or ``KEY: VALUE`` inside a text (``secret:NAME`` is no
+#: assignment: it names a secret)
+_ASSIGNMENT_RE = re.compile(
+    r"(?P<key>[A-Za-z_][\w.-]*)(?P<sep>\s*=\s*|\s*:\s+)(?P<value>[^\s'\"\\,;)\]]+)")
+HIDDEN = "<hidden>"
+
+
+def is_secret_line(line: str) -> bool:
+    """Whether a line of a configuration file may hold a secret, read as an option.
+
+    Its first word names a secret (:func:`is_secret_key`) and is followed by
+    ``=`` or ``:``, or contains ``passw`` (``password hunter2``, a password
+    line missing its ``=``).
+
+    >>> is_secret_line('  PASSWORD = hunter2'), is_secret_line('Password hunter2')
+    (True, True)
+    >>> is_secret_line('password-secret = pg'), is_secret_line('token-service >= 1')
+    (False, False)
+    """
+    match = _LINE_KEY_RE.match(line)
+    if match is None or not is_secret_key(match["key"]):
+        return False
+    return match["assign"] is not None or "passw" in match["key"].lower()
+
+
+def hide_secret_assignments(text: str, *, loose: bool = False) -> str:
+    """``text`` with the value of every assignment to a secret-holding key hidden.
+
+    ``loose``: for configuration text, where ``password hunter2`` (a missing
+    ``=``) is an assignment too; not for our own sentences ("a password file").
+
+    >>> hide_secret_assignments('postgresql 15 port=5433 PGPASSWORD=hunter2')
+    'postgresql 15 port=5433 PGPASSWORD=<hidden>'
+    >>> hide_secret_assignments('postgresql 15 password hunter2', loose=True)
+    'postgresql 15 password <hidden>'
+    """
+    def hide(match: re.Match) -> str:
+        if not is_secret_key(match["key"]):
+            return match.group(0)
+        return f"{match['key']}{match['sep']}{HIDDEN}"
+    text = _ASSIGNMENT_RE.sub(hide, text)
+    if not loose:
+        return text
+    words = re.split(r"(\s+)", text)  # words at even indexes, the spaces between at odd ones
+    for index in range(0, len(words) - 2, 2):
+        word, following = words[index], words[index + 2]
+        if "passw" in word.lower() and is_secret_key(word) and following[:1] not in "=:":
+            words[index + 2] = HIDDEN
+    return "".join(words)
+
+
+def quoted(text: str) -> str:
+    """``repr(text)`` for a message, never showing a secret it may hold.
+
+    >>> quoted('postgresql 15 password=hunter2')
+    "'postgresql 15 password=<hidden>'"
+    >>> quoted('password hunter2')
+    "the 'password' line (not shown: it may hold a secret)"
+    """
+    lines = text.splitlines() or [text]
+    if len(lines) == 1 and is_secret_line(text):
+        first = _LINE_KEY_RE.match(text)["key"]  # type: ignore[index]
+        return f"the {first!r} line (not shown: it may hold a secret)"
+    kept = [f"{HIDDEN} (a line that may hold a secret)" if is_secret_line(line) else line
+            for line in lines]
+    return repr(hide_secret_assignments("\n".join(kept), loose=True))
 
 
 def secret_spelling(key: str) -> str:

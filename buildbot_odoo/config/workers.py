@@ -7,11 +7,13 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.options import check_option_value
 from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
 from . import values
@@ -36,6 +38,7 @@ RESERVED_WORKER_NAMES = ("debug", "change", "status")
 #: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
 SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
+#: (any option whose name holds a secret is refused too: values.is_secret_key)
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
 
@@ -46,6 +49,8 @@ class CapabilityDecl:
     name: str
     version: Version | None
     options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: the line of the ``capability`` value it was declared on (0: the option's own line)
+    offset: int = field(default=0, hash=False, compare=False, repr=False)
 
 
 @dataclass
@@ -61,6 +66,12 @@ class WorkerSpec:
     properties: dict[str, str] = field(default_factory=dict)
     file: str | None = None
     line: int | None = None
+    #: option -> line, for messages about what was parsed
+    option_lines: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def line_of(self, option: str, offset: int = 0) -> int | None:
+        line = self.option_lines.get(option, self.line)
+        return None if line is None else line + offset
 
     def declarations(self, name: str) -> list[CapabilityDecl]:
         return [decl for decl in self.capabilities if decl.name == name]
@@ -120,10 +131,11 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
         if key in seen:
             version = "without version" if decl.version is None else f"version {decl.version}"
             errors.append(LineValueError(
-                f"{decl.name} {version} declared twice: {seen[key]!r} and {line!r}", offset))
+                f"{decl.name} {version} declared twice: {values.quoted(seen[key])} and "
+                f"{values.quoted(line)}", offset))
             continue
         seen[key] = line
-        spec.capabilities.append(decl)
+        spec.capabilities.append(dataclasses.replace(decl, offset=offset))
     if errors:
         raise LineValueErrors(errors)
 
@@ -182,15 +194,21 @@ def parse_capability_line(line: str) -> CapabilityDecl:
     tokens = line.split()
     name, rest = tokens[0], tokens[1:]
     if not CAPABILITY_NAME_RE.match(name) or "=" in name:
-        raise ValueError(f"{line!r}: {name!r} is not a capability name")
+        raise ValueError(f"{values.quoted(line)}: {name!r} is not a capability name")
     version = None
     if rest and "=" not in rest[0]:
         try:
             version = Version(rest[0])
         except InvalidVersion as exc:
-            raise ValueError(f"{line!r}: {exc}") from None
+            raise ValueError(f"{values.quoted(line)}: {exc}") from None
         rest = rest[1:]
-    return CapabilityDecl(name, version, _capability_options(line, rest))
+    options = _capability_options(line, rest)
+    for key, value in options.items():
+        try:
+            check_option_value(name, key, value)
+        except values.InvalidValue as exc:
+            raise ValueError(f"{values.quoted(line)}: option {key}: {exc}") from None
+    return CapabilityDecl(name, version, options)
 
 
 def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
@@ -198,20 +216,22 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
     for token in tokens:
         key, sep, value = token.partition("=")
         if not sep or not _OPTION_KEY_RE.match(key):
-            raise ValueError(f"{line!r}: {token!r} is not KEY=VALUE")
-        if key in FORBIDDEN_CAPABILITY_OPTIONS:
+            raise ValueError(f"{values.quoted(line)}: {values.quoted(token)} is not KEY=VALUE")
+        if key in FORBIDDEN_CAPABILITY_OPTIONS or values.is_secret_key(key):
             raise ValueError(
-                f"{line!r}: {key}= would expose a secret; name a Buildbot secret "
-                f"with {FORBIDDEN_CAPABILITY_OPTIONS[key]}= instead"
+                f"{values.quoted(line)}: '{key}=' would put a secret in the build properties "
+                f"(readable in the web UI and the REST API); name a Buildbot secret with "
+                f"'{values.secret_spelling(key)}=' instead"
             )
         if key in options:
-            raise ValueError(f"{line!r}: option {key!r} given twice")
+            raise ValueError(f"{values.quoted(line)}: option {key!r} given twice")
         options[key] = value
     return options
 
 
 def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
-    spec = WorkerSpec(section.name, "", file=section.file, line=section.line)
+    spec = WorkerSpec(section.name, "", file=section.file, line=section.line,
+                      option_lines=dict(section.lines))
     ok = True
     bad_name = _worker_name_problem(section.name)
     if bad_name:
@@ -227,6 +247,14 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
         if setter is None and not _PROPERTY_RE.match(key):
             problems.error(_bad_property_name(key, value), file=section.file,
                            line=section.line_of(key), section=section.name)
+            ok = False
+            continue
+        if setter is None and values.is_secret_key(key):
+            problems.error(f"{key!r} would become a worker property, readable in the web UI "
+                           "and the REST API: keep secrets in Buildbot's secrets providers "
+                           "('password = secret:NAME' for the worker's own, "
+                           "'password-secret=NAME' on a capability line)", file=section.file,
+                           line=section.line_of(key), section=section.name, option=key)
             ok = False
             continue
         if setter is None:
@@ -268,13 +296,15 @@ def _bad_property_name(key: str, value: str) -> str:
     """``capability postgresql 9.1 port=5433`` (no ``=`` after the option) reads as an
     option ``capability postgresql 9.1 port``: say what was probably meant."""
     first = key.split()[0] if key.split() else key
-    if first in SECRET_OPTIONS:  # 'password hunter2 = x': the key holds the password
+    if first in SECRET_OPTIONS or values.is_secret_line(key):
+        # 'password hunter2 = x', 'Password hunter2 = x': the key holds the password
         return (f"a {first!r} line without '=' right after {first!r} is not an option "
                 "(not shown: it may hold a secret)")
-    message = f"{key!r} is not an option nor a property name"
+    message = f"{values.quoted(key)} is not an option nor a property name"
     if first in WORKER_OPTIONS:
         rest = key[len(first):].strip()
-        message += f" (did you mean '{first} = {rest}={value}'?)"
+        meant = values.hide_secret_assignments(f"{first} = {rest}={value}", loose=True)
+        message += f" (did you mean '{meant}'?)"
     return message
 
 

@@ -94,3 +94,23 @@ def test_an_uploaded_watch_file_cannot_run_a_command_on_the_master(tmp_path):
         assert ("watch/auto: auto: warning: unusable auto-watch data, skipped: sources[0]: "
                 f"'{payload(marker)}': a URL cannot start with '-'") in log
     assert not marker.exists()
+
+
+def test_a_folded_password_line_is_never_in_twistd_log(tmp_path):
+    master = MasterProcess(tmp_path / "master")
+    master.create(MASTER_CFG, {
+        "workers.cfg": "[w1]\nmax_builds = 2\n  password = hunter2\n"
+                       "[w2] password = hunter3\n",
+        "buildouts/b.cfg": "[buildout]\n",
+        "buildouts/MANIFEST.cfg": "[a]\nbuildout = standalone b.cfg\n"
+                                  "build-for = postgresql\n  PGPASSWORD: hunter4\n"})
+    try:
+        with pytest.raises(ProcessError) as caught:
+            master.start(timeout=120)
+    finally:
+        master.stop()
+    log = master.log.read_text()
+    assert ("workers.cfg:3: w1: max_builds: this indented line continues max_builds but "
+            "looks like a 'password' option") in log
+    for secret in ("hunter2", "hunter3", "hunter4"):
+        assert secret not in log and secret not in str(caught.value)

@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -320,11 +321,37 @@ def _open_to_all(top: Path) -> None:
             path.chmod(path.stat().st_mode | extra | (0o111 if path.is_dir() else 0))
 
 
+#: where the kernel takes the local ports of outgoing connections (and of bind to port 0)
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10000
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port nobody listens on right now, outside the kernel's ephemeral range.
+
+    The port is bound later, by a server another process starts.  A port the
+    kernel picks for ``bind((host, 0))`` comes from its ephemeral range, the
+    one it also draws the local port of every outgoing connection from: in
+    the meantime any client on the machine (a worker connecting to its
+    master, another test session's HTTP poll) may be given it, and the
+    server then fails with "Address already in use".  Below that range only
+    servers that ask for a port by number get one: a random free one there is
+    taken (free means: it can be bound now).
+    """
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    chooser = random.SystemRandom()
+    for _ in range(1000):
+        port = chooser.randrange(_LOWEST_PORT if low > 2 * _LOWEST_PORT else 1024, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free TCP port below {low} on {host}")
 
 
 # --------------------------------------------------------------------------
@@ -439,6 +466,24 @@ class PgServer:
         self._owned_dirs.clear()
         self.workdir = self.socket_dir = None
         atexit.unregister(self.stop)
+
+    def halt(self) -> None:
+        """Shut the server down as an administrator would (fast shutdown), keeping the cluster.
+
+        Its sessions end with PostgreSQL's "terminating connection due to
+        administrator command"; new clients get libpq's "connection to
+        server ... failed" until :meth:`resume`.
+        """
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _terminate(proc)
+
+    def resume(self) -> PgServer:
+        """Start a halted cluster again, on the same port and socket directory."""
+        if not self.running:
+            self._require_workdir()
+            self._start_postmaster()
+        return self
 
     def _require_workdir(self) -> Path:
         if self.workdir is None:
@@ -608,6 +653,11 @@ class PgServer:
     def database_exists(self, name: str) -> bool:
         return self.psql(
             f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(name)}") == "1"
+
+    def sessions(self, name: str) -> int:
+        """How many client sessions are connected to database ``name`` (pg_stat_activity)."""
+        return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                             f"{quote_literal(name)} AND backend_type = 'client backend'"))
 
     def create_database(self, name: str, owner: str | None = None,
                         template: str = "template1") -> str:

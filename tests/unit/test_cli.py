@@ -116,8 +116,9 @@ def test_check_reports_every_problem_of_every_file_in_order(master_dir, capsys):
         "workers.cfg:11: a: section [a] appears twice (first at line 2)",
         "workers.cfg:12: a: worker_priority: 'high' is not a decimal number",
         "workers.cfg:13: c: missing required option 'password'",
-        "workers.cfg:14: c: capability: 'postgresql 18 password=clear': password= would "
-        "expose a secret; name a Buildbot secret with password-secret= instead",
+        "workers.cfg:14: c: capability: 'postgresql 18 password=<hidden>': 'password=' would "
+        "put a secret in the build properties (readable in the web UI and the REST API); "
+        "name a Buildbot secret with 'password-secret=' instead",
         "0 workers, 0 builds, 0 builders: 14 errors, 1 warnings",
     ]
     assert "clear" not in "".join(line for line in out if "password:" in line)

@@ -9,6 +9,8 @@ auto-watch data, pollers, configuration, database, logs).
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from buildbot_odoo import BuildoutsConfigurator
@@ -114,3 +116,49 @@ def test_check_refuses_a_doc_build_named_secrets_over_the_master(master):
         "buildouts/MANIFEST.cfg:5: secrets: doc.upload-dir: '.': the master's base directory "
         "itself: builds may only write in an area of their own (a subdirectory such as "
         "'docs', or a directory outside the master's)"]
+
+
+def check_manifest(master, manifest: str) -> list[str]:
+    (master / "buildouts" / "b.cfg").write_text("[buildout]\n")
+    (master / "workers.cfg").write_text("[w]\npassword = x\ncapability = postgresql 15\n")
+    (master / "buildouts" / "MANIFEST.cfg").write_text(textwrap.dedent(manifest))
+    return [str(p) for p in BuildoutsConfigurator(master).check().problems.errors]
+
+
+def test_a_doc_area_cannot_be_a_packaging_area(master):
+    # the doc build 'sale' would publish docs/sale over the packages of build 'sale'
+    errors = check_manifest(master, """
+        [DEFAULT]
+        buildout = standalone b.cfg
+        build-for = postgresql not-used
+        [sale]
+        post-dl-steps = packaging
+        post-buildout-steps = packaging
+        packaging.root-dir = shared
+        [sale-doc]
+        post-buildout-steps = doc
+        doc.upload-dir = shared/.
+        """)
+    assert errors == [
+        f"buildouts/MANIFEST.cfg:11: sale-doc: doc.upload-dir: {master / 'shared'} is also "
+        f"where packages go (packaging.root-dir of sale, buildouts/MANIFEST.cfg:8): "
+        "documentation and packages need directories of their own"]
+
+
+def test_nested_doc_areas_are_refused_and_shared_package_areas_are_fine(master):
+    errors = check_manifest(master, """
+        [DEFAULT]
+        buildout = standalone b.cfg
+        build-for = postgresql not-used
+        post-buildout-steps = doc
+        [a]
+        doc.upload-dir = docs
+        [b]
+        doc.upload-dir = docs/a
+        [c]
+        doc.upload-dir = docs
+        """)
+    assert errors == [
+        f"buildouts/MANIFEST.cfg:9: b: doc.upload-dir: {master / 'docs' / 'a'} is inside "
+        f"{master / 'docs'}, where documentation also goes (doc.upload-dir of a, "
+        "buildouts/MANIFEST.cfg:7): documentation areas cannot nest"]

@@ -221,6 +221,13 @@ def test_doc_options():
     ({"doc.upload-dir": "../www"},
      "doc.upload-dir: '../www': a directory cannot have a '..' component"),
     ({"doc.sourcedir": "/abs"}, "doc.sourcedir: '/abs': a path must be relative"),
+    # the output is removed before each build: '.' would be the whole buildout
+    ({"doc.outdir": "."}, "doc.outdir: '.': a path must name something inside its root"),
+    # the build page links to it: no javascript: (nor any other scheme) in the web UI
+    ({"doc.base-url": "javascript:alert(1)//"},
+     "doc.base-url: 'javascript:alert(1)//' is not an http:// or https:// URL"),
+    ({"doc.base-url": "https://docs.example.com/a b"},
+     "doc.base-url: 'https://docs.example.com/a b' is not an http:// or https:// URL"),
 ])
 def test_doc_bad_options(raw, message):
     with pytest.raises(ConfigError) as caught:

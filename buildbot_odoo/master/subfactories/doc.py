@@ -45,6 +45,7 @@ DOC_BUILT_PROPERTY = "doc_built"
 DEFAULT_UPLOAD_DIR = "docs"
 STAGING_SUFFIX = ".uploading"
 _BUILDER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_WEB_URL_RE = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
 
 
 class SphinxDoc(steps.Sphinx):
@@ -79,7 +80,10 @@ def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> lis
     published = str(master_area(configurator, options, "doc.upload-dir", DEFAULT_UPLOAD_DIR)
                     / options.plan.name)
     staging = published + STAGING_SUFFIX
-    base_url = text(options, "doc.base-url").rstrip("/")
+    base_url = text(options, "doc.base-url")
+    if base_url and not _WEB_URL_RE.match(base_url):  # a link on the build page
+        config_error(options, "doc.base-url", f"{base_url!r} is not an http:// or https:// URL")
+    base_url = base_url.rstrip("/")
     timeout = seconds_option(options, "doc.timeout", None)
     return [
         # RemoveDirectory's dir is relative to the builder's directory, not the workdir

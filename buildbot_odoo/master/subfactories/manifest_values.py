@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -115,11 +116,84 @@ def master_own(configurator) -> list[str]:
     return names
 
 
-def master_area(configurator, options: BuildOptions, name: str, default: str = "") -> Path:
-    """A directory of the master for this build (:func:`.values.master_area`'s rule)."""
+DOCUMENTATION = "documentation"
+PACKAGES = "packages"
+_GO = {DOCUMENTATION: "documentation goes", PACKAGES: "packages go"}
+
+
+@dataclass(frozen=True)
+class MasterArea:
+    """A master directory a build writes to (or sends from), and where it was configured."""
+
+    kind: str
+    path: Path
+    option: str
+    build: str
+    file: str
+    line: int
+    section: str
+
+    def where(self) -> str:
+        return f"{self.option} of {self.build}, {self.file}:{self.line}"
+
+
+def master_area(configurator, options: BuildOptions, name: str, default: str = "",
+                kind: str = DOCUMENTATION) -> Path:
+    """A directory of the master for this build (:func:`.values.master_area`'s rule).
+
+    Recorded in the configurator's ``master_areas`` (when it keeps that list),
+    so that :func:`area_clashes` can tell builds writing in each other's area.
+    """
     value = text(options, name, default)
-    return _checked(options, name, lambda: values.master_area(
+    path = _checked(options, name, lambda: values.master_area(
         configurator.basedir, value, own=master_own(configurator)))
+    record = getattr(configurator, "master_areas", None)
+    if isinstance(record, list):
+        where = options.build.location(name)
+        record.append(MasterArea(kind, path, name, options.build.name, str(where["file"]),
+                                 int(where["line"] or 0), str(where["section"])))
+    return path
+
+
+def area_clashes(areas: list[MasterArea]) -> list[Problem]:
+    """Areas of different kinds that are one or nest (a doc build named like a package
+    directory would replace it), and documentation areas that nest.  Packaging and
+    archive builds share their area by design."""
+    distinct = sorted(set(areas), key=lambda a: (a.file, a.line, a.build))
+    found: list[Problem] = []
+    told: set[frozenset[Path]] = set()  # each pair of directories once
+    for index, area in enumerate(distinct):
+        for other in distinct[:index]:
+            message = _clash(area, other)
+            pair = frozenset((area.path, other.path))
+            if message and pair not in told:
+                told.add(pair)
+                found.append(Problem(message, file=area.file, line=area.line,
+                                     section=area.section, option=area.option))
+                break
+    return found
+
+
+def _clash(area: MasterArea, other: MasterArea) -> str | None:
+    same = area.kind == other.kind
+    if same and area.kind == PACKAGES:
+        return None
+    if area.path == other.path:
+        if same:
+            return None
+        return (f"{area.path} is also where {_GO[other.kind]} ({other.where()}): "
+                "documentation and packages need directories of their own")
+    if other.path in area.path.parents:
+        relation = f"is inside {other.path}"
+    elif area.path in other.path.parents:
+        relation = f"holds {other.path}"
+    else:
+        return None
+    if same:
+        return (f"{area.path} {relation}, where documentation also goes ({other.where()}): "
+                "documentation areas cannot nest")
+    return (f"{area.path} {relation}, where {_GO[other.kind]} ({other.where()}): "
+            "documentation and packages need directories of their own")
 
 
 def words(options: BuildOptions, name: str, default: tuple[str, ...] = ()) -> list[str]:

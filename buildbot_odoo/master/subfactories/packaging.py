@@ -36,6 +36,7 @@ from ...config import values
 from ..steps.packaging import PACKAGE_NAME_PROPERTY, SetPackageName
 from .base import BuildOptions
 from .manifest_values import (
+    PACKAGES,
     accepts,
     config_error,
     identifier,
@@ -63,7 +64,7 @@ def root_dir(configurator, options: BuildOptions) -> Path:
         config_error(options, "packaging.root-dir", "packaging needs 'packaging.root-dir', the "
                      "master directory receiving the archives (an archive build's "
                      "archive.root-dir)")
-    return master_area(configurator, options, "packaging.root-dir")
+    return master_area(configurator, options, "packaging.root-dir", kind=PACKAGES)
 
 
 def upload_dir(options: BuildOptions) -> str:

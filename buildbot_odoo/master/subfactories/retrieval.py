@@ -39,7 +39,7 @@ from zope.interface import implementer
 from ...config import values
 from ...config.manifest import BuildoutSource
 from .base import BuildOptions
-from .manifest_values import config_error, master_area, text
+from .manifest_values import PACKAGES, config_error, master_area, text
 
 BUILD_DIR = "build"
 CHECKOUT_DIR = "src"
@@ -297,7 +297,7 @@ def _archive_root(configurator, options: BuildOptions) -> str:
     if not text(options, "archive.root-dir"):
         config_error(options, "buildout", "archive buildouts need 'archive.root-dir', "
                      "the master directory holding the archives")
-    return str(master_area(configurator, options, "archive.root-dir"))
+    return str(master_area(configurator, options, "archive.root-dir", kind=PACKAGES))
 
 
 def _check_property_names(options: BuildOptions, *names: str) -> None:
