@@ -31,6 +31,7 @@ from pathlib import Path
 from . import scaffold
 from .capability.definitions import default_definition
 from .capability.dispatch import BuilderPlan, Excluded
+from .config.textfile import UnreadableFile, check_regular_file
 from .config.workers import WorkerSpec
 from .errors import ConfigError, Problem, Problems
 from .planning import Plan
@@ -75,9 +76,15 @@ def load_directory(directory: str | Path, manifests: Sequence[str] | None = None
         loaded.problems.error("no such directory", file=str(directory))
         return loaded
     configurators = []
-    if use_master_cfg and (loaded.directory / MASTER_CFG).is_file():
-        loaded.used_master_cfg = True
-        configurators = _run_master_cfg(loaded.directory, loaded.problems)
+    master_cfg = loaded.directory / MASTER_CFG
+    if use_master_cfg and os.path.lexists(master_cfg):
+        try:
+            check_regular_file(master_cfg)
+        except UnreadableFile as exc:
+            loaded.problems.error(f"cannot read file: {exc}", file=MASTER_CFG)
+        else:
+            loaded.used_master_cfg = True
+            configurators = _run_master_cfg(loaded.directory, loaded.problems)
     if not configurators:
         configurators = [BuildoutsConfigurator(loaded.directory)]
     for conf in configurators:

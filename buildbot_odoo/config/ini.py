@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import Problems
 from . import values
+from .textfile import UnreadableFile, read_text
 
 DEFAULT = "DEFAULT"
 _NO_DEFAULT = "\0no-default-section"
@@ -55,12 +56,9 @@ def read_ini(path: str | Path, problems: Problems, display_name: str | None = No
     """
     name = display_name or str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.error(f"cannot read file: {exc.strerror or exc}", file=name)
-        return IniDocument(name, {})
-    except UnicodeDecodeError as exc:
-        problems.error(f"not UTF-8 text: {exc}", file=name)
+        text = read_text(path)
+    except UnreadableFile as exc:
+        problems.error(f"cannot read file: {exc}", file=name)
         return IniDocument(name, {})
     return parse_ini(text, name, problems, secret_options)
 

@@ -20,6 +20,7 @@ from ..errors import Problems
 from . import values
 from .ini import IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
+from .textfile import UnreadableFile, check_regular_file
 
 DEFAULT_PART = "odoo"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
@@ -40,6 +41,26 @@ BOOTSTRAP_OPTIONS = {
     "index": "package index URL for the bootstrap's pip",
     "find-links": "extra pip --find-links location",
     "python": "Python executable the build virtualenv is made from",
+}
+
+
+def _find_links(text: str) -> str:
+    """pip's ``--find-links``: URLs or absolute directories of the worker, one per word."""
+    for word in text.split():
+        if "://" in word or word.startswith("-"):
+            values.web_url(word)
+        else:
+            values.absolute_path(word)
+    return text
+
+
+#: how each bootstrap-X value is checked when the manifest is read (not when a build breaks)
+BOOTSTRAP_CHECKS = {
+    "version": values.package_version,
+    "setuptools-version": values.package_version,
+    "index": values.web_url,
+    "find-links": _find_links,
+    "python": values.command,
 }
 #: bootstrap-X options that conflict with what the configurator does itself
 BOOTSTRAP_REFUSED = {
@@ -287,8 +308,12 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
         local = _standalone_file(ctx, text, source.conf)
-        if not local.is_file():
+        if not local.exists():
             raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
+        try:
+            check_regular_file(local)
+        except UnreadableFile as exc:
+            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r}: {exc}") from None
         source = BuildoutSource(kind, source.conf, local_path=local)
     return source
 
@@ -630,7 +655,11 @@ class ManifestLoader:
             self._warn_unknown(build, f"bootstrap-{name}",
                                [f"bootstrap-{n}" for n in BOOTSTRAP_OPTIONS])
             return
-        build.bootstrap[name] = value
+        if not value:  # empty: the default again (undoes a value from [DEFAULT] or inherit)
+            build.bootstrap.pop(name, None)
+            return
+        check = BOOTSTRAP_CHECKS.get(name)
+        build.bootstrap[name] = check(value) if check else value
 
     def _known_subfactory_option(self, key: str) -> bool:
         prefix, dot, name = key.partition(".")

@@ -26,29 +26,37 @@ may hold a secret (:func:`vcs_url` hides a URL's password itself).
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 __all__ = [
     "IDENTIFIERS",
     "InvalidValue",
+    "absolute_path",
     "boolean",
     "branch_name",
+    "command",
     "hide_secret_assignments",
+    "host",
     "identifier",
     "is_secret_key",
     "is_secret_line",
     "master_area",
     "not_an_option",
     "number",
+    "package_version",
     "path_inside",
     "quoted",
     "relative_path",
     "secret_spelling",
     "vcs_url",
+    "web_url",
     "whole_number",
 ]
 
@@ -311,6 +319,93 @@ def path_inside(root: str | Path, text: str, *, root_ok: bool = False,
     return target
 
 
+def absolute_path(text: str, *, what: str = "path") -> str:
+    """An absolute path on some host (a worker's directory, a program): ``/`` first,
+    no white space nor control character, ``..`` refused (it would hide where it goes).
+
+    >>> absolute_path('/usr/lib/postgresql/15/bin')
+    '/usr/lib/postgresql/15/bin'
+    >>> absolute_path('bin')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: 'bin': a path must be absolute (start with '/')
+    """
+    if len(text) > MAX_PATH:
+        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_PATH} "
+                           "characters")
+    _no_control(text, what)
+    if not text.startswith("/"):
+        raise InvalidValue(f"{text!r}: a {what} must be absolute (start with '/')")
+    if any(c.isspace() for c in text):
+        raise InvalidValue(f"{text!r}: a {what} cannot contain white space")
+    if ".." in text.split("/"):
+        raise InvalidValue(f"{text!r}: a {what} cannot have a '..' component")
+    return text
+
+
+_COMMAND_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def command(text: str, *, what: str = "command") -> str:
+    """A program to run: a name looked up on ``PATH`` (``python3.11``) or an absolute path.
+
+    >>> command('python3.12'), command('/opt/python/3.12/bin/python3')
+    ('python3.12', '/opt/python/3.12/bin/python3')
+    >>> command('')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '': a command must be a program name or an
+    absolute path
+    """
+    if "/" in text:
+        return absolute_path(text, what=what)
+    if not _COMMAND_RE.match(text):
+        raise InvalidValue(f"{text!r}: a {what} must be a program name or an absolute path")
+    return text
+
+
+def host(text: str, *, what: str = "host") -> str:
+    """A host name or an IP address (IPv6 with or without brackets), never an option.
+
+    >>> host('db.example.com'), host('::1'), host('[fe80::1]')
+    ('db.example.com', '::1', '[fe80::1]')
+    >>> host('-oProxyCommand=x')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '-oProxyCommand=x' is not a host name nor an
+    IP address
+    """
+    try:
+        ipaddress.ip_address(text.strip("[]") if text.startswith("[") else text)
+        return text
+    except ValueError:
+        pass
+    if len(text) > 253 or not _HOST_NAME_RE.match(text):
+        raise InvalidValue(f"{text!r} is not a {what} name nor an IP address")
+    return text
+
+
+_HOST_NAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?"
+                           r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
+
+
+def package_version(text: str, *, what: str = "version") -> str:
+    """One Python package version (PEP 440, as pip pins it with ``==``), not a range.
+
+    >>> package_version('3.0.1'), package_version('4.1.0rc1')
+    ('3.0.1', '4.1.0rc1')
+    >>> package_version('>=3 lol')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '>=3 lol' is not a version (PEP 440, such as
+    3.0.1): give the one version to install
+    """
+    try:
+        Version(text)
+    except InvalidVersion:
+        raise InvalidValue(f"{text!r} is not a {what} (PEP 440, such as 3.0.1): give the one "
+                           f"{what} to install") from None
+    return text
 _AREA_HINT = ("builds may only write in an area of their own (a subdirectory such as "
               "'docs', or a directory outside the master's)")
 
@@ -470,6 +565,45 @@ def _check_host(text: str, host: str) -> None:
 def _check_user(text: str, user: str | None) -> None:
     if user is not None and not _USER_RE.match(user):
         raise InvalidValue(f"{text!r}: the user {user!r} is not a user name")
+
+
+WEB_SCHEMES = ("http", "https", "file")
+
+
+def web_url(text: str, schemes: tuple[str, ...] = WEB_SCHEMES, *, what: str = "URL") -> str:
+    """A URL of one of ``schemes`` (a package index, a page of links), never an option.
+
+    >>> web_url('https://pypi.example.com/simple/')
+    'https://pypi.example.com/simple/'
+    >>> web_url('ext::sh')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: 'ext::sh' is not a URL: expected http://...,
+    https://... or file://...
+    """
+    if len(text) > MAX_URL:
+        raise InvalidValue(f"{text[:40]!r}...: a {what} cannot be longer than {MAX_URL} "
+                           "characters")
+    _no_control(text, what)
+    if any(c.isspace() for c in text):
+        raise InvalidValue(f"{text!r}: a {what} cannot contain white space")
+    not_an_option(text, what)
+    match = _SCHEME_RE.match(text)
+    if not match or match["scheme"].lower() not in schemes:
+        expected = ", ".join(f"{s}://..." for s in schemes[:-1]) + f" or {schemes[-1]}://..."
+        raise InvalidValue(f"{text!r} is not a {what}: expected {expected}")
+    authority = match["rest"].split("/", 1)[0].rpartition("@")[2]
+    if match["scheme"].lower() == "file":
+        if authority not in ("", "localhost"):
+            raise InvalidValue(f"{text!r}: a file:// {what} names a local path (file:///path)")
+        return text
+    name = authority
+    if not authority.startswith("["):
+        name, _, port = authority.partition(":")
+        if port and not port.isdigit():
+            raise InvalidValue(f"{text!r}: the port {port!r} is not a number")
+    _check_host(text, name.split("]:")[0] + ("]" if "]:" in name else ""))
+    return text
 
 
 _GIT_REF_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]")

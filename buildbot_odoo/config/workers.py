@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.options import check_option_value
 from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
 from . import values
@@ -201,7 +202,13 @@ def parse_capability_line(line: str) -> CapabilityDecl:
         except InvalidVersion as exc:
             raise ValueError(f"{values.quoted(line)}: {exc}") from None
         rest = rest[1:]
-    return CapabilityDecl(name, version, _capability_options(line, rest))
+    options = _capability_options(line, rest)
+    for key, value in options.items():
+        try:
+            check_option_value(name, key, value)
+        except values.InvalidValue as exc:
+            raise ValueError(f"{values.quoted(line)}: option {key}: {exc}") from None
+    return CapabilityDecl(name, version, options)
 
 
 def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:

@@ -29,6 +29,7 @@ from .scheduling import (
     make_scheduling,
     watched_branches_filter,
 )
+from .settings import misspelled_settings
 from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
@@ -111,10 +112,13 @@ class BuildoutsConfigurator:
         names = [*BUILTIN_POST_BUILDOUT_STEPS, *self.post_buildout_steps]
         options = {name: getattr(sub, "options", None)
                    for name, sub in self.post_buildout_steps.items()}
-        return make_plan(self.basedir, manifest_path_list(self.manifest_paths), self.workers_path,
-                         self.capabilities, list(dict.fromkeys(names)), options,
-                         rewrite_rules=self.vcs_master_url_rewrite_rules,
+        plan = make_plan(self.basedir, manifest_path_list(self.manifest_paths),
+                         self.workers_path, self.capabilities, list(dict.fromkeys(names)),
+                         options, rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer)
+        if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
+            plan.problems.extend(misspelled_settings(self))
+        return plan
 
     def populate(self, config: MutableMapping) -> None:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.

@@ -33,11 +33,13 @@ sources pinned to a tag or revision (not watched, kept for the record).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.manifest import BuildSpec, WatchSpec, checked_watch
+from ..config.textfile import UnreadableFile, read_text
 from ..config.values import InvalidValue
 from ..errors import Problems
 
@@ -140,15 +142,10 @@ def _source(index: int, entry: object) -> WatchSpec:
 
 
 def _read(path: Path) -> str:
-    """The file's text; never more than :data:`MAX_SIZE` bytes are read."""
-    with path.open("rb") as stream:
-        data = stream.read(MAX_SIZE + 1)
-    if len(data) > MAX_SIZE:
-        raise WatchFileError(f"larger than {MAX_SIZE} bytes")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise WatchFileError(f"not UTF-8 text ({exc})") from None
+        return read_text(path, MAX_SIZE)
+    except UnreadableFile as exc:
+        raise WatchFileError(str(exc)) from None
 
 
 def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
@@ -184,7 +181,7 @@ def _cut_to_budget(status: AutoWatchStatus, budget: int, problems: Problems) -> 
 def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchStatus:
     path = watch_file(basedir, build.name)
     shown = f"{WATCH_DIR}/{build.name}"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return AutoWatchStatus(build.name, PENDING, shown,
                                "no data yet: the next build of this section uploads it")
     try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..capability.dispatch import BuilderPlan
+from ..config.manifest import MAX_TREE_STABLE_TIMER as MAX_TIMER
 from ..config.manifest import BuildSpec, WatchSpec
 from ..config.values import InvalidValue, vcs_url
 from ..errors import Problems
@@ -313,9 +314,10 @@ def _check_auto_watch_use(build: BuildSpec, problems: Problems) -> None:
 
 
 def check_default_timer(value: object, problems: Problems) -> int:
-    """The configurator's ``tree_stable_timer``: whole seconds, 0 or more."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.error(f"{value!r} is not a number of seconds (a whole number, 0 or more)",
-                       file=MASTER_CFG, option=TIMER_OPTION)
+    """The configurator's ``tree_stable_timer``: whole seconds, from 0 to a week (the
+    range of the manifest's ``tree-stable-timer``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIMER:
+        problems.error(f"{value!r} is not a number of seconds (a whole number, from 0 to "
+                       f"{MAX_TIMER})", file=MASTER_CFG, option=TIMER_OPTION)
         return 0
     return value

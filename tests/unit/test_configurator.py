@@ -300,3 +300,18 @@ def test_populate_raises_our_config_error_as_buildbots_own(master_dir):
     assert raised.value.errors[0] == "workers.cfg:1: w: missing required option 'password'"
     with pytest.raises(ConfigErrors):
         BuildoutsConfigurator(master_dir).add_capability_environ("x", {"environ": {"A B": "1"}})
+
+
+def test_a_misspelled_configurator_setting_is_warned_about(master_dir):
+    # conf.tree_stabel_timer = 60 would otherwise be ignored without a word
+    conf = BuildoutsConfigurator(master_dir)
+    conf.tree_stabel_timer = 60
+    conf.pollinterval = 10
+    conf.my_own_data = {"used by": "my subfactory"}
+    plan = conf.load()
+    assert [str(p) for p in plan.problems if p.file == "master.cfg"] == [
+        "master.cfg: pollinterval: warning: not a setting of BuildoutsConfigurator, so it "
+        "changes nothing: did you mean 'poll_interval'?",
+        "master.cfg: tree_stabel_timer: warning: not a setting of BuildoutsConfigurator, so "
+        "it changes nothing: did you mean 'tree_stable_timer'?",
+    ]

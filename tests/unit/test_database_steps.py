@@ -93,6 +93,15 @@ def test_pg_remote_copy_positional_name_and_defaults():
     ({"pg_remote_copy.arguments": "x", "pg_remote_copy.timeout": "-3"},
      "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is out of range: "
      "from 1 to 604800 seconds"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "copy-db --fast"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: 'copy-db --fast' must be "
+     "one executable; put arguments in the matching '.arguments' option"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.db_option": "copied_db_name"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.db_option: 'copied_db_name' is not "
+     "an option of the copy script (one word starting with '-', or empty for none)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.db_option": "--name x"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.db_option: '--name x' is not "
+     "an option of the copy script (one word starting with '-', or empty for none)"),
     ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "--help"},
      "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: '--help': an executable "
      "cannot start with '-' (it would be read as an option)"),
@@ -160,6 +169,8 @@ class DatabaseStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self.expect_commands(ExpectShell(workdir="wkdir", env=ENV,
                                          command=["dropdb", "--if-exists", DB]).exit(1))
         self.expect_outcome(result=WARNINGS)
+        # the build summary shows it after the first failure: it must not read "dropped"
+        self.expect_result_summary({"step": f"could not drop {DB}"})
         yield self.run_step()
 
     @defer.inlineCallbacks

@@ -425,3 +425,46 @@ def test_each_inheritance_cycle_is_reported_once(manifest):
         """))
     assert [str(p) for p in problems.errors] == [
         "MANIFEST.cfg:6: c: inherit: inheritance cycle: a -> b -> c -> a"]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("bootstrap-version = >=3 lol", "'>=3 lol' is not a version (PEP 440, such as 3.0.1): "
+                                    "give the one version to install"),
+    ("bootstrap-setuptools-version = latest", "'latest' is not a version"),
+    ("bootstrap-python = -c", "'-c': a command must be a program name or an absolute path"),
+    ("bootstrap-python = bin/python", "'bin/python': a command must be absolute"),
+    ("bootstrap-index = ftp://mirror/simple", "'ftp://mirror/simple' is not a URL"),
+    ("bootstrap-find-links = /srv/wheels wheels", "'wheels': a path must be absolute"),
+    ("bootstrap-find-links = --pre", "'--pre': a URL cannot start with '-'"),
+])
+def test_bootstrap_values_are_checked_when_the_manifest_is_read(manifest, line, message):
+    builds, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
+    assert "a" not in builds
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, line.split(" =")[0])
+    assert message in error.message, error.message
+
+
+def test_good_bootstrap_values_and_an_empty_one_meaning_the_default(manifest):
+    builds, problems = load(manifest("""
+        [base]
+        buildout = standalone sample.cfg
+        bootstrap-python = /opt/python3.8/bin/python3
+        bootstrap-version = 3.0.1
+        bootstrap-index = https://pypi.example.com/simple/
+        bootstrap-find-links = /srv/wheels
+                               https://example.com/links/
+        [child]
+        inherit = base
+        bootstrap-python =
+        bootstrap-version =
+        """))
+    assert not list(problems)
+    assert builds["base"].bootstrap == {
+        "python": "/opt/python3.8/bin/python3", "version": "3.0.1",
+        "index": "https://pypi.example.com/simple/",
+        "find-links": "/srv/wheels\nhttps://example.com/links/"}
+    # empty: back to the default (the latest zc.buildout, python3), not an empty word
+    assert builds["child"].bootstrap == {
+        "index": "https://pypi.example.com/simple/",
+        "find-links": "/srv/wheels\nhttps://example.com/links/"}

@@ -6,6 +6,7 @@ import configparser
 import doctest
 import ntpath
 import posixpath
+import re
 
 import pytest
 from hypothesis import given
@@ -270,3 +271,53 @@ def test_a_url_holding_a_password_is_refused_without_quoting_it(vcs):
         "web UI and the logs: give the password with an SSH key or a credential helper "
         "instead")
     assert vcs_url("https://ci@host.example/r", vcs)  # a user name alone is fine
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("bin", "must be absolute"), ("/opt/a b", "white space"), ("/opt/../etc", "'..'"),
+    ("/opt/\x00", "control characters"), ("", "must be absolute"),
+])
+def test_absolute_paths(text, needle):
+    assert values.absolute_path("/usr/lib/postgresql/15/bin") == "/usr/lib/postgresql/15/bin"
+    with pytest.raises(values.InvalidValue, match=re.escape(needle)):
+        values.absolute_path(text)
+
+
+@pytest.mark.parametrize("text", ["", "-c", "python 3", "bin/python", "py$thon"])
+def test_commands_are_a_name_or_an_absolute_path(text):
+    assert values.command("python3") == "python3"
+    with pytest.raises(values.InvalidValue):
+        values.command(text)
+
+
+@pytest.mark.parametrize("text", ["db", "db.example.com", "db-1.example.com.", "10.0.0.1",
+                                  "::1", "[fe80::1]", "pg_host"])
+def test_hosts(text):
+    assert values.host(text) == text
+
+
+@pytest.mark.parametrize("text", ["", "-x", "db..example.com", "db example", "a/b", "x-",
+                                  "a" * 254])
+def test_bad_hosts(text):
+    with pytest.raises(values.InvalidValue, match="is not a host name nor an IP address"):
+        values.host(text)
+
+
+@pytest.mark.parametrize("text", ["", ">=3", ">=3 lol", "3.*", "latest", "==3.0"])
+def test_package_versions_are_one_pep440_version(text):
+    assert values.package_version("3.0.1") == "3.0.1"
+    with pytest.raises(values.InvalidValue, match="is not a version"):
+        values.package_version(text)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("--index-url=x", "cannot start with '-'"), ("ftp://x/y", "expected http://"),
+    ("https://-x/simple", "is not a host name"), ("https://a b", "white space"),
+    ("file://host/x", "names a local path"), ("https://h:x/", "is not a number"),
+])
+def test_web_urls(text, needle):
+    for good in ("https://pypi.org/simple/", "http://[::1]:8080/s", "file:///srv/wheels",
+                 "https://user@pypi.example.com:8443/simple"):
+        assert values.web_url(good) == good
+    with pytest.raises(values.InvalidValue, match=re.escape(needle)):
+        values.web_url(text)

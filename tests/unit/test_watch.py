@@ -81,7 +81,7 @@ def test_bad_default_timer_is_an_error(tmp_path):
     plan = plan_for(tmp_path, "[a]\nbuildout = standalone b.cfg\n", timer="10 minutes")
     assert messages(plan, errors=True) == [
         "master.cfg: tree_stable_timer: '10 minutes' is not a number of seconds "
-        "(a whole number, 0 or more)"]
+        "(a whole number, from 0 to 604800)"]
 
 
 # --- pollers and schedules
@@ -415,3 +415,12 @@ def test_a_rewrite_rule_cannot_make_a_url_git_would_run_a_command_from(tmp_path,
     assert str(error).startswith(f"master.cfg: vcs_master_url_rewrite_rules: the rule "
                                  f"rewriting '{ADDONS}' makes '{replacement}team/")
     assert plan.watch.pollers == []
+
+
+@pytest.mark.parametrize("timer", [10 ** 27, 604801, -1])
+def test_default_timer_out_of_range_is_an_error(tmp_path, timer):
+    # the same range as the manifest's tree-stable-timer: a week at most
+    plan = plan_for(tmp_path, "[a]\nbuildout = standalone b.cfg\n", timer=timer)
+    assert messages(plan, errors=True) == [
+        f"master.cfg: tree_stable_timer: {timer!r} is not a number of seconds "
+        "(a whole number, from 0 to 604800)"]

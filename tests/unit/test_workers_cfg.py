@@ -326,12 +326,16 @@ def test_properties_unlike_any_option_are_not_warned_about(write):
 @pytest.mark.parametrize("value", ["bin", ".", "./bin", "/opt/pg/bin:relative", "~/bin"])
 def test_path_like_capability_options_hold_absolute_directories_only(tmp_path, value):
     # a relative PATH entry is looked up from each command's directory, as an empty one:
-    # a checkout could put its own 'psql' or 'python' there
-    plan = plan_with_workers(tmp_path, f"[w]\npassword = x\ncapability = postgresql 16\n"
-                                       f"  postgresql 15 bin={value}\n")
+    # a checkout could put its own 'psql' or 'python' there.  The built-in capabilities'
+    # own option checks say it first (capability/options.py); this rule covers every
+    # capability whose environment puts an option on a search path, custom ones included.
+    capabilities = {**builtin_capabilities(), "rabbitmq": {
+        "version_prop": "rmq_version", "environ": {"PATH": "%(cap(sbin):-)s"}}}
+    plan = plan_with_workers(tmp_path, f"[w]\npassword = x\ncapability = rabbitmq 3.12\n"
+                                       f"  rabbitmq 3.13 sbin={value}\n", capabilities)
     (error,) = plan.problems.errors
     assert (error.line, error.option) == (4, "capability")
-    assert error.message.startswith(f"option 'bin' of the postgresql capability ({value!r}) "
+    assert error.message.startswith(f"option 'sbin' of the rabbitmq capability ({value!r}) "
                                     "goes into a search path (PATH, LD_LIBRARY_PATH): only "
                                     "absolute directories")
 
@@ -341,3 +345,51 @@ def test_absolute_path_like_options_are_fine(tmp_path):
                                        "bin=/opt/pg/bin:/usr/lib/pg/bin lib=/opt/pg/lib\n"
                                        "  python 3.12 bin=/opt/py/bin\n")
     assert not list(plan.problems)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("postgresql 15 port=1e5", "option port: '1e5' is not a whole number"),
+    ("postgresql 15 port=70000", "option port: '70000' is out of range for a TCP port"),
+    ("postgresql 15 port=5432,x", "option port: 'x' is not a whole number"),
+    ("postgresql 15 host=db..example.com", "option host: 'db..example.com' is not a host "
+                                           "name nor an IP address, nor a socket directory"),
+    ("postgresql 15 host=-oProxyCommand", "option host: '-oProxyCommand' is not a host"),
+    ("postgresql 15 bin=usr/lib/postgresql/15/bin", "option bin: 'usr/lib/postgresql/15/bin':"
+                                                    " a directory must be absolute"),
+    ("postgresql 15 lib=/opt/pg/lib::/x", "option lib: '/opt/pg/lib::/x': an empty entry "
+                                          "would be the current directory"),
+    ("postgresql 15 user=-U", "option user: '-U' is not a PostgreSQL role name"),
+    ("postgresql 15 password-secret=-x", "option password-secret: '-x' is not a secret name"),
+    ("python 3.12 bin=../bin", "option bin: '../bin': a directory must be absolute"),
+    ("wkhtmltopdf display=zero", "option display: 'zero' is not an X display (:0, "
+                                 "host:0.0)"),
+])
+def test_builtin_capability_option_values_are_checked(write, line, message):
+    _, problems = load(write, f"[w]\npassword = x\ncapability = python 3.11\n  {line}\n")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert error.message == f"{line!r}: {message}" or error.message.startswith(
+        f"{line!r}: {message}"), error.message
+
+
+def test_good_builtin_capability_option_values(write):
+    workers, problems = load(write, """
+        [w]
+        password = x
+        capability = postgresql 15 port=5433 host=/var/run/postgresql lib=/opt/pg/lib
+                     postgresql 14 bin=/opt/pg/bin user=odoo password-secret=pg-odoo
+                     postgresql 16 host=db1.example.com,db2.example.com port=5432,5433
+                     postgresql 17 host=10.0.0.5 port= user=ci_user
+                     python 3.12 bin=/opt/py/bin:/opt/py/sbin
+                     wkhtmltopdf 0.12 display=localhost:10.0
+                     rabbitmq 3.12 port=anything host=-is-not-ours
+        """)
+    assert not list(problems)
+    assert len(workers[0].capabilities) == 7
+
+
+def test_capability_options_doctests():
+    import doctest
+
+    from buildbot_odoo.capability import options
+    assert doctest.testmod(options).failed == 0

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
-from buildbot.process.results import SUCCESS, WARNINGS
+from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
 from zope.interface import implementer
 
 from ...capability.versions import InvalidVersion, Version
@@ -105,9 +105,22 @@ class ForceOption:
         return ["--force"] if forced else []
 
 
+class DropDatabase(steps.ShellCommand):
+    """``dropdb``, whose summary does not say "dropped" when it could not drop.
+
+    The final clean-up's summary joins the build's (after the first
+    failure's): "dropped x (warnings)" would read as done.
+    """
+
+    def getResultSummary(self):
+        if self.results in (SUCCESS, SKIPPED):
+            return super().getResultSummary()
+        return {"step": f"could not drop {self.getProperty(TESTING_DB_PROPERTY)}"}
+
+
 def _dropdb(environ, **kwargs) -> steps.ShellCommand:
-    return steps.ShellCommand(command=["dropdb", "--if-exists", ForceOption(), testing_db()],
-                              descriptionDone=_done("dropped %s"), env=environ, **kwargs)
+    return DropDatabase(command=["dropdb", "--if-exists", ForceOption(), testing_db()],
+                        descriptionDone=_done("dropped %s"), env=environ, **kwargs)
 
 
 def disable_mail_step(environ) -> steps.ShellCommand:
@@ -162,6 +175,10 @@ def remote_copy_command(options: BuildOptions, copy: dict[str, str]) -> list:
     words = arguments(options, "pg_remote_copy.arguments")
     program = executable(options, "pg_remote_copy.executable", DEFAULT_COPY_EXECUTABLE)
     db_option = copy.get("db_option", DEFAULT_COPY_DB_OPTION).strip()
+    if db_option and (not db_option.startswith("-") or len(db_option.split()) > 1):
+        config_error(options, "pg_remote_copy.db_option",
+                     f"{db_option!r} is not an option of the copy script (one word starting "
+                     "with '-', or empty for none)")
     if db_option:
         return [program, db_option, testing_db(), *words]
     return [program, *words, testing_db()]
