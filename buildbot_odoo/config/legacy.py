@@ -296,9 +296,10 @@ def _nose_flag(option: str, instead: str) -> OldOption:
 
 def _install_as_upgrade(value: str, _options: Mapping[str, str]) -> Change:
     return refusal("install-as-upgrade",
-                   "to install with the upgrade script, write 'update-modules' in place of "
-                   f"'install-modules' in post-buildout-steps, with '{UPGRADE_SCRIPT_OPTION} "
-                   "= true'; remove this line")
+                   "to run the upgrade script after the installation, write 'install-modules "
+                   f"update-modules' in post-buildout-steps with '{UPGRADE_SCRIPT_OPTION} = "
+                   "true' (the script needs an Odoo database: it does not make one); remove "
+                   "this line")
 
 
 # --------------------------------------------------------------------------
@@ -369,7 +370,7 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
     _for_nose(dropped(MANIFEST, "install-as-upgrade", "it is off", when=_false,
                       otherwise=_install_as_upgrade),
               "nothing when false or in a build without the nose step; refused when true "
-              f"(write `update-modules` with `{UPGRADE_SCRIPT_OPTION} = true`)"),
+              f"(write `install-modules update-modules` with `{UPGRADE_SCRIPT_OPTION} = true`)"),
     # nose
     _for_nose(converted(MANIFEST, "nose.tests", "`pytest.arguments`", _nose_tests)),
     _for_nose(_nose_flag("nose.coverage", _COVERAGE_INSTEAD),

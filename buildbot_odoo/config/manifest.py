@@ -136,7 +136,8 @@ class BuildSpec:
     tree_stable_timer: int | None = None
     buildout_part: str = DEFAULT_PART
     start_command: str = ""
-    test_command: str = ""
+    test_command: str = ""  # empty: the tests run with start_command and Odoo's test flags
+    upgrade_command: str = ""
     bootstrap: dict[str, str] = field(default_factory=dict)
     virtualenv: bool = True
     db_template: str = "template1"
@@ -151,6 +152,16 @@ class BuildSpec:
     http_port_step: int = 128
     demo_data: bool = True
     git_shallow: bool = False
+    # what the buildout command line gives the Odoo part's recipe (RECIPE_SETTINGS)
+    vcs_clear_locks: bool = True
+    vcs_clear_retry: bool = True
+    vcs_clean: bool = True
+    vcs_revert: bool = True
+    git_depth: int = 1
+    unzip: bool = True
+    odoo_downloads_cache: bool = True
+    pip_exists_action: str = "s"
+    with_devtools: bool | None = None  # None: when test-command is set
 
     def location(self, option: str | None = None) -> dict[str, object]:
         """Keyword arguments locating ``option`` (or the section) for a Problem."""
@@ -211,6 +222,10 @@ def _port(text: str) -> int:
 
 def _port_step(text: str) -> int:
     return values.whole_number(text, minimum=1, maximum=65535)
+
+
+def _git_depth(text: str) -> int:
+    return values.whole_number(text, minimum=1, maximum=1_000_000, what="a git depth")
 
 
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
@@ -395,6 +410,17 @@ def _parse_command(_ctx: ParseContext, text: str) -> str:
     return values.not_an_option(text, "executable")
 
 
+#: pip's answers to "the destination exists" (pip install --exists-action)
+PIP_EXISTS_ACTIONS = ("s", "i", "w", "b", "a")
+
+
+def _parse_pip_exists_action(_ctx: ParseContext, text: str) -> str:
+    if text and text not in PIP_EXISTS_ACTIONS:
+        raise ValueError(f"{text!r} is not one of pip's exists actions "
+                         f"({', '.join(PIP_EXISTS_ACTIONS)}), or empty to leave pip's default")
+    return text
+
+
 @dataclass(frozen=True)
 class OptionDecl:
     attribute: str | None
@@ -420,7 +446,11 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
                                     "seconds without commit before building"),
     "buildout-part": OptionDecl("buildout_part", _parse_part, "the Odoo part"),
     "start-command": OptionDecl("start_command", _parse_command, "default bin/start_<part>"),
-    "test-command": OptionDecl("test_command", _parse_command, "default bin/test_<part>"),
+    "test-command": OptionDecl("test_command", _parse_command,
+                               "a test script (bin/test_<part>); default: start-command "
+                               "with Odoo's test flags"),
+    "upgrade-command": OptionDecl("upgrade_command", _parse_command,
+                                  "default bin/upgrade_<part>"),
     "virtualenv": OptionDecl("virtualenv", _simple(values.boolean), "per-build virtualenv"),
     "db_template": OptionDecl("db_template", _parse_template, "template of the testing db"),
     "db-steps": OptionDecl("db_steps", _parse_db_steps, "how the testing db is made"),
@@ -436,6 +466,24 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "odoo.http-port-step": OptionDecl("http_port_step", _simple(_port_step), ""),
     "install.demo-data": OptionDecl("demo_data", _simple(values.boolean), "load demo data"),
     "git-shallow": OptionDecl("git_shallow", _simple(values.boolean), "shallow git clones"),
+    # What the buildout command line gives the recipe (docs/build.md, "What the recipe
+    # is told"); each can be turned off where a buildout sets it itself.
+    "buildout.vcs-clear-locks": OptionDecl("vcs_clear_locks", _simple(values.boolean),
+                                           "<part>:vcs-clear-locks=true"),
+    "buildout.vcs-clear-retry": OptionDecl("vcs_clear_retry", _simple(values.boolean),
+                                           "<part>:vcs-clear-retry=true"),
+    "buildout.clean": OptionDecl("vcs_clean", _simple(values.boolean), "<part>:clean=true"),
+    "buildout.vcs-revert": OptionDecl("vcs_revert", _simple(values.boolean),
+                                      "<part>:vcs-revert=on-merge"),
+    "buildout.git-depth": OptionDecl("git_depth", _simple(_git_depth),
+                                     "<part>:git-depth=N with git-shallow, default 1"),
+    "buildout.unzip": OptionDecl("unzip", _simple(values.boolean), "buildout:unzip=true"),
+    "buildout.odoo-downloads": OptionDecl("odoo_downloads_cache", _simple(values.boolean),
+                                          "Odoo archives downloaded to the worker's caches"),
+    "buildout.pip-exists-action": OptionDecl("pip_exists_action", _parse_pip_exists_action,
+                                             "PIP_EXISTS_ACTION, default s"),
+    "buildout.with-devtools": OptionDecl("with_devtools", _simple(values.boolean),
+                                         "<part>:with_devtools=true, default with test-command"),
     "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
 }
 #: alias -> option: the two are one setting, so the one from the closer source wins
@@ -634,7 +682,7 @@ class ManifestLoader:
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
-        build.test_command = build.test_command or f"bin/test_{build.buildout_part}"
+        build.upgrade_command = build.upgrade_command or f"bin/upgrade_{build.buildout_part}"
         if build.http_port_min > build.http_port_max:
             self.problems.error("odoo.http-port-min is above odoo.http-port-max",
                                 **build.location("odoo.http-port-min"))

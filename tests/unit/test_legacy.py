@@ -122,7 +122,7 @@ def test_static_analysis_keeps_what_the_original_did_unasked(manifest):
     ("post-buildout-steps = nose\nnose.profile = true\n", "--durations=N"),
     ("post-buildout-steps = nose\nnose.cprofile = yes\n", "--durations=N"),
     ("post-buildout-steps = nose\ninstall-as-upgrade = true\n",
-     "write 'update-modules' in place of 'install-modules' in post-buildout-steps, with "
+     "write 'install-modules update-modules' in post-buildout-steps with "
      "'update-modules.upgrade-script = true'"),
     ("post-buildout-steps = doc\ndoc.version = $(buildout-tag:-current)s\n",
      "in <doc.upload-dir>/<builder>"),

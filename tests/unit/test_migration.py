@@ -38,6 +38,7 @@ BUILDERS = {
     "functional-pg12": (["selenium-box"], {"pg_version": "12",
                                            "build_requires": ["selenium"]}),
     "legacy-tests-pg9.6": (["pg-host"], {"pg_version": "9.6"}),
+    "upgrade-pg12": (["pg-host"], {"pg_version": "12"}),
 }
 
 
@@ -95,6 +96,13 @@ def test_the_originals_files_pass_check_with_located_deprecation_warnings(copied
         "anybox.buildbot.odoo step names in post-buildout-steps: write 'install-modules "
         "pytest' instead of 'nose'",
         "watch/project: project: warning: anybox.buildbot.odoo's format",
+        "buildouts/MANIFEST.cfg:90: upgrade: post-buildout-steps: warning: deprecated "
+        "anybox.buildbot.odoo step names in post-buildout-steps: write 'update-modules' instead "
+        "of 'update-odoo' (with update-modules.upgrade-script = true",
+        "buildouts/MANIFEST.cfg:91: upgrade: upgrade.script: warning: deprecated "
+        "anybox.buildbot.odoo spelling: write 'upgrade-command' instead of 'upgrade.script'",
+        "buildouts/MANIFEST.cfg:94: upgrade: buildout.pip-exists-action: warning: the ' ;' "
+        "comment at the end of this line is part of the value today",
     ]
     for needle in expected:
         assert any(line.startswith(needle) for line in lines), (needle, lines)
@@ -172,6 +180,9 @@ def test_migrate_edits_lines_and_keeps_comments_and_layout(copied):
     assert "archive.root-dir = packages" in _section(new, "project-from-archive")
     assert "functional.command = tests/run-selenium.sh {port} {db}" in _section(new,
                                                                                 "functional")
+    assert _section(new, "upgrade")[4:] == [
+        "post-buildout-steps = update-modules", "update-modules.upgrade-script = true",
+        "upgrade-command = bin/upgrade_acme", "; Wipe", "buildout.pip-exists-action =  w"]
     assert _section(new, "legacy-tests") == [
         "[legacy-tests]", "buildout = standalone odoo-12.cfg", "build-for = postgresql == 9.6",
         "post-buildout-steps = install-modules pytest",
@@ -187,6 +198,16 @@ def test_migrate_edits_lines_and_keeps_comments_and_layout(copied):
         "part": "odoo", "fixed": [],
         "sources": [{"vcs": "git", "url": "https://git.example.org/oca/sale-workflow.git",
                      "branch": "12.0"}]}
+
+
+def test_the_old_update_step_runs_the_upgrade_script_as_it_did(copied):
+    # the original's update-odoo always ran upgrade.script (default bin/upgrade_<part>)
+    config = configured(copied)
+    (upgrade,) = [b for b in config["builders"] if b.name == "upgrade-pg12"]
+    steps = {name: shown for _, name, shown in map(_step, upgrade.factory.steps)}
+    command = dict(steps["update-modules"])["command"]
+    assert command.startswith("['bin/upgrade_acme', '-d', 'db', '--init-load-demo-data', "
+                              "'--log-file="), command
 
 
 def test_migrate_notes_the_watch_line_on_the_buildouts_own_repository(copied):
