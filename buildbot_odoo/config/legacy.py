@@ -463,8 +463,8 @@ def modernise(options: Mapping[str, Located], file: str
         if not rule.local and not change.refused and change.at is None:
             # depends on the build, but written once (in [DEFAULT], in a parent): one
             # message for the line, whichever build reads it
-            message = (f"deprecated {ORIGINAL} option: {key!r} becomes "
-                       f"{rule.becomes.replace('`', repr('')[0])}; {MIGRATE_HINT}")
+            becomes = rule.becomes.replace("`", "'")
+            message = f"deprecated {ORIGINAL} option: {key!r} becomes {becomes}; {MIGRATE_HINT}"
         findings.append(Finding(change.at or key, at, message, change.refused))
         for new_key, new_value in change.options.items():
             if rule.kind == RENAMED and new_key in options:
