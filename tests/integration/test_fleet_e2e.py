@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildbot_odoo import dbname
+from buildbot_odoo import dbname  # not its function: pytest would collect test*-named names
 from demo.fleet import RABBITMQ, SERVER_VERSION_RE, Fleet
 from tests.support.buildbot_processes import BIN
 from tests.support.postgres import PgServer

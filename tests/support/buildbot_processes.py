@@ -16,7 +16,7 @@ knows how, so that every test starts its processes and reads its builds alike:
 * :class:`MasterApi`, :class:`FinishedBuild`: the REST API, and a finished
   build as it tells it;
 * :func:`standin_site`: the end-to-end tests' site, one worker building the
-  Odoo stand-in against one PostgreSQL server.
+  stand-in Odoo with the stand-in oca.recipe.odoo against one PostgreSQL server.
 
 Failures raise :class:`ProcessError`, whose message shows the command's output
 (and the end of its log), so a test failure or the demo's error says why.
@@ -50,6 +50,7 @@ __all__ = [
     "BUILD_TIMEOUT",
     "CONNECT_TIMEOUT",
     "FORCE_SCHEDULER",
+    "STANDIN_SOURCES_DIR",
     "FinishedBuild",
     "MasterApi",
     "MasterProcess",
@@ -67,9 +68,11 @@ __all__ = [
 #: the project's virtualenv: buildbot, buildbot-worker, buildbot-odoo (the master side)
 BIN = Path(sys.executable).parent
 #: the force scheduler every buildbot-odoo master has
-FORCE_SCHEDULER = "force"
+FORCE_SCHEDULER = "buildbot-odoo-force"
 CONNECT_TIMEOUT = 90
 BUILD_TIMEOUT = 600
+#: how long a master or worker may take to end after SIGTERM before it is killed
+STOP_TIMEOUT = 120
 
 _MASTER_CFG_HEADER = '''\
 # -*- python -*-
@@ -163,21 +166,28 @@ def master_cfg_header(pb_port: int, www_port: int) -> str:
 
 
 def stop_twistd(program: Path, directory: Path, what: str,
-                env: dict[str, str] | None = None) -> None:
-    """``PROGRAM stop DIRECTORY``, then SIGKILL if the process outlives it.
+                env: dict[str, str] | None = None, timeout: float = STOP_TIMEOUT) -> None:
+    """``PROGRAM stop DIRECTORY``, then SIGKILL if the process outlives ``timeout`` s.
 
-    ``buildbot stop`` gives up after 10 seconds ("never saw process go away")
-    and a master whose shutdown hangs would outlive the test run, holding its
-    ports: no test may leave a process behind.  The kill is written to the
-    process's own log, where a test that fails later can show it.
+    ``buildbot stop`` and ``buildbot-worker stop`` send SIGTERM and give up
+    after a fixed 10 seconds ("never saw process go away"); a loaded machine
+    may well need longer to shut a master down cleanly, so the process is
+    given ``timeout`` seconds in all before it is killed.  A master whose
+    shutdown hangs would outlive the test run, holding its ports: no test may
+    leave a process behind.  The kill is written to the process's own log,
+    where a test that fails later can show it.
     """
     pidfile = directory / "twistd.pid"
     if not pidfile.exists():
         return
     with contextlib.suppress(ValueError, OSError):
         pid = int(pidfile.read_text().strip())
+        deadline = time.monotonic() + timeout
         with contextlib.suppress(ProcessError):
-            run([program, "stop", directory], env=env, what=f"stopping {what}", timeout=120)
+            run([program, "stop", directory], env=env, what=f"stopping {what}", timeout=timeout)
+        with contextlib.suppress(ProcessError):
+            wait_for(lambda: not _alive(pid), f"{what} to end",
+                     max(deadline - time.monotonic(), 0))
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
             with open(directory / "twistd.log", "a") as log:
@@ -229,11 +239,18 @@ class MasterProcess:
         return path
 
     def start(self, timeout: float = 180) -> None:
-        run([self.program, "start", self.directory], what="buildbot start", log=self.log,
-            timeout=timeout)
+        """``buildbot start``, which follows the log until the master runs.
 
-    def reconfig(self) -> None:
-        run([self.program, "reconfig", self.directory], what="buildbot reconfig", log=self.log)
+        It gives up after 10 seconds without a line it knows (loading a
+        master.cfg on a busy machine can take that): it is given ``timeout``.
+        """
+        run([self.program, "start", f"--start_timeout={timeout}", self.directory],
+            what="buildbot start", log=self.log, timeout=timeout + 30)
+
+    def reconfig(self, timeout: float = 180) -> None:
+        """``buildbot reconfig``; like start, its 10 s without progress become ``timeout``."""
+        run([self.program, "reconfig", f"--progress_timeout={timeout}", self.directory],
+            what="buildbot reconfig", log=self.log, timeout=timeout + 30)
 
     def stop(self) -> None:
         """``buildbot stop`` if it runs; a failure to stop is not one of the test's."""
@@ -261,7 +278,14 @@ class WorkerProcess:
             what=f"create-worker {self.name}")
 
     def start(self) -> None:
-        run([self.program, "start", self.directory], env=self.env, log=self.log,
+        """``buildbot-worker start --quiet``: started; its connection is waited for by the caller.
+
+        Without ``--quiet`` the command follows the log for a fixed 10
+        seconds and reports failure when the worker has not connected by
+        then, which a busy machine can take; :meth:`Site.wait_connected`
+        waits on the master's word instead.
+        """
+        run([self.program, "start", "--quiet", self.directory], env=self.env, log=self.log,
             what=f"starting worker {self.name}", timeout=120)
 
     def stop(self) -> None:
@@ -324,9 +348,15 @@ class Site(StartStop):
         return worker
 
     def wait_connected(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Every worker is connected, as the master says; else the end of the worker's log."""
         for worker in self.workers:
-            wait_for(lambda w=worker: w.connected(self.api), f"worker {worker.name} to connect",
-                     timeout)
+            try:
+                wait_for(lambda w=worker: w.connected(self.api),
+                         f"worker {worker.name} to connect", timeout)
+            except ProcessError as exc:
+                tail = (worker.log.read_text(errors="replace")[-3000:] if worker.log.exists()
+                        else "(no log)")
+                raise ProcessError(f"{exc}\n--- {worker.log} (end) ---\n{tail}") from None
 
     def start(self) -> None:
         self.master.start()
@@ -531,24 +561,34 @@ class FinishedBuild:
 # the end-to-end tests' site
 
 
+#: where :func:`standin_site` copies the stand-in sources: a name sorting after the
+#: worker's directory, so that the Odoo tree's path sorts after every
+#: ``<worker>/<builder>/build/develop-eggs`` (zc.buildout 6 would otherwise put the
+#: dist-info it leaves there first on the scripts' path, see tests/fixtures/README.md;
+#: test_recipe_e2e.py builds the other order on purpose)
+STANDIN_SOURCES_DIR = "z-standin-sources"
+
+
 def standin_site(root: Path, pg: PgServer, config: str, manifest: str, *,
                  password: str = "e2e-secret", password_option: str | None = None,
                  capability: str | None = None) -> Site:
-    """A master and its worker ``w1`` building the Odoo stand-in against ``pg`` (not started).
+    """A master and its worker ``w1`` building the stand-in Odoo against ``pg`` (not started).
 
     The master is created with ``config`` after the header and ``manifest`` as
     ``buildouts/MANIFEST.cfg``; workers.cfg declares ``pg`` as w1's postgresql
     capability (``capability``, default :meth:`PgServer.capability_line`);
-    ``buildouts/standin.cfg`` is :func:`build_buildout` of a copy of
-    the stand-in, with one egg from the package index (a cold build fills the
-    worker's egg cache, a warm one finds it there).  The worker runs as this OS
-    user, libpq's default role (worker-setup.rst): that role may create
-    databases on ``pg``.  The worker connects with ``password``; workers.cfg
-    says ``password_option`` (default: the password itself; ``secret:NAME``
-    takes it from the master's secrets providers, which ``config`` sets up).
+    ``buildouts/standin.cfg`` is :func:`build_buildout` of copies of the
+    stand-in Odoo tree and recipe (in ``root/z-standin-sources``), with one egg
+    from the package index (a cold build fills the worker's egg cache, a warm
+    one finds it there).  The worker runs as this OS user, libpq's default role
+    (worker-setup.rst): that role may create databases on ``pg``.  The worker
+    connects with ``password``; workers.cfg says ``password_option`` (default:
+    the password itself; ``secret:NAME`` takes it from the master's secrets
+    providers, which ``config`` sets up).
     """
     pg.create_role(getpass.getuser(), createdb=True)
-    buildout = build_buildout(copy_standin_source(root / "odoo_standin"), index_eggs=["six"])
+    buildout = build_buildout(copy_standin_source(root / STANDIN_SOURCES_DIR),
+                              index_eggs=["six"])
     site = Site(root)
     site.master.create(config, {
         "workers.cfg": f"[w1]\npassword = {password_option or password}\n"
