@@ -163,8 +163,8 @@ def test_one_poller_per_distinct_branch_and_schedulers_only_for_watching_builds(
         f"git {addons} main", f"git {addons} other", f"hg {hg} default", f"hg {hg} stable",
         f"git {deploy} main"}
     assert master.api.names("schedulers") == {
-        "force", "watch-on-git", "watch-rewritten", "watch-on-hg", "watch-on-hg-stable",
-        "watch-from-buildout", "watch-sentinel"}
+        "buildbot-odoo-force", "watch-on-git", "watch-rewritten", "watch-on-hg",
+        "watch-on-hg-stable", "watch-from-buildout", "watch-sentinel"}
 
 
 def test_git_commit_on_a_watched_branch_schedules_exactly_its_watchers(master, repos):

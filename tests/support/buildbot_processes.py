@@ -68,7 +68,7 @@ __all__ = [
 #: the project's virtualenv: buildbot, buildbot-worker, buildbot-odoo (the master side)
 BIN = Path(sys.executable).parent
 #: the force scheduler every buildbot-odoo master has
-FORCE_SCHEDULER = "force"
+FORCE_SCHEDULER = "buildbot-odoo-force"
 CONNECT_TIMEOUT = 90
 BUILD_TIMEOUT = 600
 #: how long a master or worker may take to end after SIGTERM before it is killed

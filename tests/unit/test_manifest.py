@@ -64,19 +64,34 @@ def test_options_defaults_and_inherit_chain(manifest):
     assert base.buildout.local_path.read_text().startswith("[buildout]")
 
 
-def test_parent_option_overrides_default(manifest):
-    builds, _ = load(manifest("""
+def test_default_counts_as_the_sections_own_and_the_other_order_is_warned(manifest):
+    # configparser's order, and anybox.buildbot.odoo's: [DEFAULT] is part of each
+    # section, the parent only fills what the section (with [DEFAULT]) lacks
+    builds, problems = load(manifest("""
         [DEFAULT]
         db_template = template0
 
         [base]
         buildout = standalone sample.cfg
         db_template = base_tpl
+        build-category = base
 
         [child]
         inherit = base
+
+        [explicit]
+        inherit = base
+        db_template = base_tpl
         """))
-    assert builds["child"].db_template == "base_tpl"
+    assert builds["base"].db_template == "base_tpl"
+    assert builds["child"].db_template == "template0"
+    assert builds["child"].category == "base"  # not in [DEFAULT]: inherited
+    assert builds["explicit"].db_template == "base_tpl"
+    (warning,) = problems.warnings
+    assert (warning.line, warning.section, warning.option) == (10, "child", "db_template")
+    assert "[DEFAULT] (line 2) gives db_template = 'template0'" in warning.message
+    assert "'base_tpl' inherited from [base] (line 6)" in warning.message
+    assert "write 'db_template = ...' in [child]" in warning.message
 
 
 def test_inherit_cycle_and_missing_parent(manifest):
