@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
+from .bootstrap import bootstrap_problems
 from .ini import IniDocument, IniSection, read_ini
 
 DEFAULT_PART = "odoo"
@@ -28,11 +29,14 @@ DB_STEPS = ("simple_create", "pg_remote_copy")
 POST_DL_STEPS = ("noop", "packaging")
 #: bootstrap-X options we map to the bootstrap command, with what they do
 BOOTSTRAP_OPTIONS = {
-    "version": "zc.buildout version to install",
+    "version": "zc.buildout version to install (default 5.2.0, see config/bootstrap.py)",
+    "recipe-egg-version": "zc.recipe.egg version to install beside zc.buildout",
     "setuptools-version": "setuptools version to install beside zc.buildout",
+    "pip-version": "pip version to install in the build virtualenv",
     "index": "package index URL for the bootstrap's pip",
     "find-links": "extra pip --find-links location",
     "python": "Python executable the build virtualenv is made from",
+    "reuse": "keep the build virtualenv while the interpreter and these values are unchanged",
 }
 #: bootstrap-X options that conflict with what the configurator does itself
 BOOTSTRAP_REFUSED = {
@@ -483,6 +487,7 @@ class ManifestLoader:
                 ok = False
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
+        ok = self._check_bootstrap(build) and ok
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
         build.test_command = build.test_command or f"bin/test_{build.buildout_part}"
         if build.http_port_min > build.http_port_max:
@@ -556,6 +561,15 @@ class ManifestLoader:
                                [f"bootstrap-{n}" for n in BOOTSTRAP_OPTIONS])
             return
         build.bootstrap[name] = value
+
+    def _check_bootstrap(self, build: BuildSpec) -> bool:
+        """Bad ``bootstrap-*`` values are errors, pins known to break are warnings."""
+        ok = True
+        for problem in bootstrap_problems(build.bootstrap):
+            report = self.problems.error if problem.is_error else self.problems.warning
+            report(problem.message, **build.location(problem.option))
+            ok = ok and not problem.is_error
+        return ok
 
     def _known_subfactory_option(self, key: str) -> bool:
         prefix, dot, name = key.partition(".")

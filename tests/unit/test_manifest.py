@@ -221,11 +221,11 @@ def test_bootstrap_options(manifest):
     builds, problems = load(manifest("""
         [a]
         buildout = standalone sample.cfg
-        bootstrap-version = 3.0.1
+        bootstrap-version = 5.1.3
         bootstrap-index = https://pypi.example/simple
         bootstrap-whatever = 1
         """))
-    assert builds["a"].bootstrap == {"version": "3.0.1", "index": "https://pypi.example/simple"}
+    assert builds["a"].bootstrap == {"version": "5.1.3", "index": "https://pypi.example/simple"}
     (warning,) = problems.warnings
     assert "bootstrap-whatever" in warning.message
 
