@@ -6,8 +6,7 @@ only, Python >= 3.7.
 
 1. The cache directories (``--make-dir``) are created.
 2. The interpreter is the *system* one: ``--python`` (a name) is looked up on
-   PATH without the virtualenvs' ``bin`` directories (a directory whose parent
-   holds ``pyvenv.cfg``, or holding an ``activate`` script), and an
+   PATH without the virtualenvs' ``bin`` directories (:func:`is_virtualenv_bin`), and an
    interpreter that belongs to a virtualenv all the same (only found there,
    or given as a path) is replaced by its base interpreter.  Every program
    started here runs without ``VIRTUAL_ENV``, ``PYTHONHOME``, ``PYTHONPATH``,
@@ -36,6 +35,7 @@ or an interpreter that cannot be found or run.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -72,10 +72,13 @@ class BootstrapError(Exception):
 
 
 def is_virtualenv_bin(directory: str) -> bool:
-    """A virtualenv's ``bin``: venv and virtualenv >= 20 leave ``pyvenv.cfg`` above it."""
-    return (os.path.isfile(os.path.join(os.path.dirname(directory.rstrip(os.sep)),
-                                        "pyvenv.cfg"))
-            or os.path.isfile(os.path.join(directory, "activate")))
+    """A virtualenv's ``bin``: venv and virtualenv >= 20 leave ``pyvenv.cfg`` above it,
+    older virtualenvs ``lib/pythonX.Y/orig-prefix.txt``.  (Not an ``activate``
+    script: pyenv-virtualenv's shims directory has one.)"""
+    top = os.path.dirname(os.path.abspath(directory))
+    return (os.path.isfile(os.path.join(top, "pyvenv.cfg"))
+            or bool(glob.glob(os.path.join(glob.escape(top), "lib", "python*",
+                                           "orig-prefix.txt"))))
 
 
 def clean_environment(environ: dict) -> tuple[dict, list[str]]:

@@ -177,6 +177,20 @@ def test_clean_environment_drops_the_virtualenvs(tmp_path):
     assert dropped == [f"{active}/bin", f"{other}/bin/"]
 
 
+def test_virtualenv_bin_directories_are_told_by_their_layout(tmp_path):
+    old = tmp_path / "old-virtualenv"  # virtualenv < 20
+    (old / "bin").mkdir(parents=True)
+    (old / "lib" / "python2.7").mkdir(parents=True)
+    (old / "lib" / "python2.7" / "orig-prefix.txt").write_text("/usr")
+    shims = tmp_path / "pyenv-virtualenv" / "shims"  # has an activate script, is no venv
+    shims.mkdir(parents=True)
+    (shims / "activate").write_text("")
+    assert script.is_virtualenv_bin(str(old / "bin"))
+    assert script.is_virtualenv_bin(str(make_virtualenv_dir(tmp_path, "v") / "bin"))
+    assert not script.is_virtualenv_bin(str(shims))
+    assert not script.is_virtualenv_bin("/usr/bin")
+
+
 def test_interpreter_in_a_virtualenv_is_replaced_by_its_base(tmp_path):
     venv = tmp_path / "v"
     venv_module.EnvBuilder(symlinks=True).create(venv)
