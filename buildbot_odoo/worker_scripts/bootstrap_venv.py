@@ -111,8 +111,24 @@ def probe(executable: str, env: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def find_interpreter(name: str, env: dict, dropped: list[str]) -> tuple[str, str, list[str]]:
-    """(base interpreter's real path, its version, notes for the log)."""
+def fingerprint(path: str) -> list[int] | None:
+    """Tells a file replaced (a Python upgrade installs a new binary) from the same one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def find_interpreter(name: str, env: dict, dropped: list[str],
+                     known: dict | None = None) -> tuple[str, str, list[str]]:
+    """(base interpreter's real path, its version, notes for the log).
+
+    ``known`` is what the stamp says of the interpreter it was made for: when
+    ``name`` leads to that very binary, untouched since, its version is known
+    and the interpreter is not run (a warm build's bootstrap stays in this
+    process).  A shim, a copy in a virtualenv, anything else is run and asked.
+    """
     notes = []
     if os.sep in name:
         found = os.path.abspath(name)
@@ -124,6 +140,10 @@ def find_interpreter(name: str, env: dict, dropped: list[str]) -> tuple[str, str
                 raise BootstrapError(f"bootstrap-python {name!r} is not on this worker's "
                                      f"PATH: {env['PATH'] or '(empty)'}")
             notes.append(f"{name} is only in a virtualenv's bin directory: {found}")
+    real = os.path.realpath(found)
+    if known and known.get("python") == real and known.get("fingerprint") is not None \
+            and known["fingerprint"] == fingerprint(real):
+        return real, known["python_version"], notes
     info = probe(found, env)
     base = os.path.realpath(info["base"])
     if info["in_venv"]:
@@ -161,6 +181,16 @@ def read_stamp(venv: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return stamp if isinstance(stamp, dict) else None
+
+
+def known_interpreter(venv: str) -> dict | None:
+    """What the stamp says of the interpreter the virtualenv was made from."""
+    stamp = read_stamp(venv) or {}
+    key = stamp.get("key")
+    if not isinstance(key, dict):
+        return None
+    return {"python": key.get("python"), "python_version": key.get("python_version"),
+            "fingerprint": stamp.get("python_fingerprint")}
 
 
 def why_not_reuse(venv: str, key: dict, reuse: bool) -> str | None:
@@ -220,7 +250,8 @@ def make(venv: str, python: str, key: dict, args: argparse.Namespace, env: dict)
         raise BootstrapError("pip installed no bin/buildout in the virtualenv", code=1)
     partial = stamp_path + ".new"
     with open(partial, "w") as stream:
-        json.dump({"key": key, "installed": installed(venv)}, stream, indent=1)
+        json.dump({"key": key, "installed": installed(venv),
+                   "python_fingerprint": fingerprint(python)}, stream, indent=1)
     os.replace(partial, stamp_path)
 
 
@@ -250,7 +281,8 @@ def bootstrap(args: argparse.Namespace, environ: dict) -> str:
     env, dropped = clean_environment(environ)
     if dropped:
         print("left out of PATH (virtualenv bin directories): " + ", ".join(dropped))
-    python, version, notes = find_interpreter(args.python, env, dropped)
+    python, version, notes = find_interpreter(args.python, env, dropped,
+                                              known_interpreter(args.venv))
     for note in notes:
         print(note)
     print(f"interpreter: {python} (Python {version})")

@@ -206,6 +206,19 @@ def test_interpreter_in_a_virtualenv_is_replaced_by_its_base(tmp_path):
                      f"interpreter {base}"]
 
 
+def test_the_stamped_interpreter_untouched_is_not_run_again(tmp_path):
+    real = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    link = tmp_path / "python3"
+    link.symlink_to(real)
+    env = {"PATH": str(tmp_path)}
+    known = {"python": real, "python_version": "3.99.0", "fingerprint": script.fingerprint(real)}
+    # the version is the stamp's: the interpreter was not asked
+    assert script.find_interpreter("python3", env, [], known)[:2] == (real, "3.99.0")
+    replaced = {**known, "fingerprint": [0, 0, 0, 0]}  # e.g. upgraded since
+    assert script.find_interpreter("python3", env, [], replaced)[:2] == (
+        real, sys.version.split()[0])
+
+
 def test_interpreter_missing_everywhere_is_a_clear_error(tmp_path):
     with pytest.raises(script.BootstrapError) as caught:
         script.find_interpreter("python3.0", {"PATH": str(tmp_path)}, [])
