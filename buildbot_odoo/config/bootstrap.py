@@ -22,9 +22,10 @@ oca.recipe.odoo does; each with the source path sorting before and after
   setuptools 65 to 81: it works with both orders.  Left alone, it picks the
   newest zc.recipe.egg, 6.0.0, which requires zc.buildout >= 6 and breaks
   the buildout; with zc.recipe.egg 4.0.0 installed beside it in the
-  virtualenv, it takes that one (zc.buildout treats whatever is installed in
-  its own environment as a develop egg, preferred without asking the index,
-  unless the buildout pins another version).
+  virtualenv, every recipe gets that one (zc.buildout loads recipes into its
+  own process, whose working set already holds what the virtualenv has).  A
+  buildout pinning another zc.recipe.egg then fails its first run with a
+  VersionConflict: ``bootstrap-recipe-egg-version`` must say the same.
 * zc.buildout 3.x picks zc.recipe.egg 6.0.0 too, and does not see one
   installed beside it (``DistributionNotFound``); 2.13 only sees
   zc.recipe.egg 2.0.7 (later ones are wheels only); 4.1 works with the
