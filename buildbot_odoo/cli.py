@@ -21,8 +21,6 @@ import contextlib
 import json
 import os
 import runpy
-import secrets
-import shutil
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -30,19 +28,20 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from . import scaffold
 from .capability.definitions import default_definition
-from .capability.dispatch import BuilderPlan
+from .capability.dispatch import BuilderPlan, Excluded
+from .config.textfile import UnreadableFile, check_regular_file
 from .config.workers import WorkerSpec
 from .errors import ConfigError, Problem, Problems
 from .planning import Plan
+from .scaffold import SAMPLE_WORKER, write_secret  # noqa: F401 (write_secret: for demo/)
 
 DEFAULT_MANIFEST = "buildouts/MANIFEST.cfg"
 DEFAULT_WORKERS = "workers.cfg"
 MASTER_CFG = "master.cfg"
 #: the ``schema`` field of ``plan --format json``
 PLAN_SCHEMA = "buildbot-odoo-plan/1"
-#: the worker the ``init`` sample declares; its password goes to secrets/<name>
-SAMPLE_WORKER = "local-worker"
 
 
 @dataclass
@@ -77,9 +76,15 @@ def load_directory(directory: str | Path, manifests: Sequence[str] | None = None
         loaded.problems.error("no such directory", file=str(directory))
         return loaded
     configurators = []
-    if use_master_cfg and (loaded.directory / MASTER_CFG).is_file():
-        loaded.used_master_cfg = True
-        configurators = _run_master_cfg(loaded.directory, loaded.problems)
+    master_cfg = loaded.directory / MASTER_CFG
+    if use_master_cfg and os.path.lexists(master_cfg):
+        try:
+            check_regular_file(master_cfg)
+        except UnreadableFile as exc:
+            loaded.problems.error(f"cannot read file: {exc}", file=MASTER_CFG)
+        else:
+            loaded.used_master_cfg = True
+            configurators = _run_master_cfg(loaded.directory, loaded.problems)
     if not configurators:
         configurators = [BuildoutsConfigurator(loaded.directory)]
     for conf in configurators:
@@ -112,7 +117,10 @@ def _run_master_cfg(directory: Path, problems: Problems) -> list:
             except ConfigError as exc:
                 line = _master_cfg_line(exc, path)
                 problems.extend(_located(p, line) for p in exc.problems)
-            except Exception as exc:  # the user's Python: report it, never a traceback
+            except KeyboardInterrupt:  # Ctrl-C: the user stops the command (see main)
+                raise
+            except BaseException as exc:  # the user's Python, sys.exit() included:
+                # report it, never a traceback, never a silent exit
                 problems.error(_describe_exception(exc), file=MASTER_CFG,
                                line=_master_cfg_line(exc, path))
             else:
@@ -127,6 +135,9 @@ def _run_master_cfg(directory: Path, problems: Problems) -> list:
 
 
 def _describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return (f"master.cfg ended the program (sys.exit({exc.code!r})): the master would "
+                "stop there, with no configuration")
     messages = getattr(exc, "errors", None)  # buildbot.config.errors.ConfigErrors
     if isinstance(messages, list) and messages:
         return "; ".join(str(m) for m in messages)
@@ -186,6 +197,8 @@ def plan_as_data(loaded: Loaded) -> dict:
         "unassigned": [{"build": u.build.name, "file": u.build.file, "line": u.build.line,
                         "reason": u.reason}
                        for plan in loaded.plans for u in plan.dispatch.unassigned],
+        "excluded": [_excluded_data(plan, e) for plan in loaded.plans
+                     for e in plan.dispatch.excluded],
         "workers": list(workers.values()),
         "watch": _watch_data(loaded.plans),
         "problems": [_problem_data(p) for p in loaded.all_problems()],
@@ -218,6 +231,21 @@ def _builder_data(plan: Plan, builder: BuilderPlan) -> dict:
         "requires": [str(f) for f in builder.build.build_requires],
         "properties": dict(builder.properties),
         "tags": builder.tags,
+    }
+
+
+def _excluded_data(plan: Plan, excluded: Excluded) -> dict:
+    """A builder build-for would make and a build-exclude line leaves out (docs/cli.md)."""
+    where = excluded.build.location("build-exclude")
+    return {
+        "builder": excluded.name,
+        "build": excluded.build.name,
+        "file": where["file"],
+        "line": int(where["line"] or 0) + excluded.exclusion.offset,
+        "targets": [{"capability": name, "version": str(version)}
+                    for name, version in excluded.versions.items()],
+        "exclusion": str(excluded.exclusion),
+        "workers": sorted(excluded.workers),
     }
 
 
@@ -263,6 +291,12 @@ def print_plan(data: dict) -> None:
         print("\nBuilds without any worker (no builder made):")
         for item in data["unassigned"]:
             print(f"  {item['file']}:{item['line']}: {item['build']}: {item['reason']}")
+    if data["excluded"]:
+        print("\nCombinations left out by build-exclude (no builder made):")
+        for item in data["excluded"]:
+            targets = ", ".join(f"{t['capability']} {t['version']}" for t in item["targets"])
+            print(f"  {item['file']}:{item['line']}: {item['builder']} ({targets}): "
+                  f"{item['exclusion']}")
     _print_watch(data["watch"])
     idle = [w for w in data["workers"] if not w["builders"]]
     if idle:
@@ -323,18 +357,19 @@ def _load(args: argparse.Namespace) -> Loaded:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Make a ready master directory; refuse to overwrite any existing file of it."""
+    """Make a ready master directory; refuse to overwrite any existing file of it.
+
+    Everything is checked before anything is written (:mod:`.scaffold`).
+    """
     target = Path(args.directory)
     template = resources.files("buildbot_odoo") / "templates" / "master"
-    with resources.as_file(template) as source:
-        existing = [str(target / path.relative_to(source)) for path in sorted(source.rglob("*"))
-                    if path.is_file() and (target / path.relative_to(source)).exists()]
-        if existing and not args.force:
-            print(f"already there: {', '.join(existing)}; use --force to overwrite",
-                  file=sys.stderr)
-            return 1
-        shutil.copytree(source, target, dirs_exist_ok=True)
-    secret = write_secret(target / "secrets", SAMPLE_WORKER)
+    try:
+        with resources.as_file(template) as source:
+            secret = scaffold.make(scaffold.plan(Path(source), target, args.force))
+    except scaffold.InitRefused as refused:
+        for line in refused.lines:
+            print(line, file=sys.stderr)
+        return 1
     print(f"master directory ready in {target}\n"
           f"  1. describe your fleet in {target / DEFAULT_WORKERS} and your builds in "
           f"{target / DEFAULT_MANIFEST}\n"
@@ -346,18 +381,6 @@ def cmd_init(args: argparse.Namespace) -> int:
           f"  the web UI (http://localhost:8010/) is read-only until you configure "
           f"authentication in master.cfg")
     return 0
-
-
-def write_secret(directory: Path, name: str) -> Path:
-    """A random password, readable by the master's user only; kept if it exists."""
-    directory.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(directory, 0o700)
-    path = directory / name
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as stream:
-            stream.write(secrets.token_urlsafe(24))
-    return path
 
 
 # --------------------------------------------------------------------------
@@ -397,6 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `buildbot-odoo plan DIR | head`: not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: stopped, not a failure to report
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

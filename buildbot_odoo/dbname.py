@@ -11,11 +11,20 @@ Three things must hold for a name to be usable as a testing database:
 * it fits PostgreSQL's identifier limit (63 bytes), which PostgreSQL enforces
   by silently truncating -- two long builder names would then share, and
   drop, each other's database;
-* two builders never get the same name.
+* two different (prefix, builder) pairs never get the same name: two
+  workers sharing a cluster with different prefixes, or two builders of one
+  worker, must not drop each other's database.
 
-Names already safe and short enough are used as they are.  Otherwise a short
-hash of the *original* name is appended, so that neither sanitising (``A.b``
-and ``a_b``) nor truncating can make two builders collide.
+A *plain* name, ``<prefix>-<builder>`` as it is, is used when it is safe and
+short enough, when the prefix has no ``-`` (then the first ``-`` of the name
+is the boundary: ``x-odoo-17`` + ``pg15`` and ``x`` + ``odoo-17-pg15`` would
+both read ``x-odoo-17-pg15``) and when it does not end like a changed name.
+Otherwise the name is *changed*: sanitised, cut, and ended by ``-`` and
+:data:`HASH_LENGTH` hexadecimal digits of a hash of the pair (the prefix
+and the builder apart, not joined).  So plain names are distinct from each
+other, changed names never look plain, and changed names collide only if
+48-bit hashes do.  Workers sharing one cluster with one prefix are another
+matter: see :mod:`buildbot_odoo.testing_dbs`.
 """
 
 from __future__ import annotations
@@ -28,8 +37,9 @@ MAX_IDENTIFIER_BYTES = 63
 DEFAULT_DB_PREFIX = "odoo_buildbot"
 #: the build property holding the name, set early in every build using PostgreSQL
 TESTING_DB_PROPERTY = "testing_db"
-HASH_LENGTH = 8
+HASH_LENGTH = 12
 _UNSAFE = re.compile(r"[^a-z0-9_-]")
+_CHANGED_END = re.compile(rf"-[0-9a-f]{{{HASH_LENGTH}}}$")
 
 
 def testing_db_name(prefix: str | None, builder: str) -> str:
@@ -38,17 +48,23 @@ def testing_db_name(prefix: str | None, builder: str) -> str:
     >>> testing_db_name('odoo_buildbot', 'sale-pg15')
     'odoo_buildbot-sale-pg15'
     >>> testing_db_name('ci', 'Sale-pg9.2devel')
-    'ci-sale-pg9_2devel-9bc3b6e6'
+    'ci-sale-pg9_2devel-35b47e3a1780'
+    >>> testing_db_name('team-a', 'sale')
+    'team-a-sale-1ceab053670b'
     >>> len(testing_db_name('ci', 'x' * 100))
     63
     """
     original = f"{prefix}-{builder}" if prefix else builder
-    safe = _sanitise(original)
-    if safe == original and len(safe) <= MAX_IDENTIFIER_BYTES:
-        return safe
-    digest = hashlib.sha256(original.encode("utf-8")).hexdigest()[:HASH_LENGTH]
-    head = safe[:MAX_IDENTIFIER_BYTES - HASH_LENGTH - 1]
+    if _is_plain(prefix or "", original):
+        return original
+    digest = hashlib.sha256(f"{prefix or ''}\0{builder}".encode()).hexdigest()[:HASH_LENGTH]
+    head = _sanitise(original)[:MAX_IDENTIFIER_BYTES - HASH_LENGTH - 1]
     return f"{head}-{digest}"
+
+
+def _is_plain(prefix: str, name: str) -> bool:
+    return ("-" not in prefix and _sanitise(name) == name
+            and len(name) <= MAX_IDENTIFIER_BYTES and not _CHANGED_END.search(name))
 
 
 def _sanitise(name: str) -> str:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .config.values import hide_secret_assignments
+
 log = logging.getLogger(__name__)
 
 ERROR = "error"
@@ -32,6 +34,11 @@ class Problem:
     section: str | None = None
     option: str | None = None
     severity: str = ERROR
+
+    def __post_init__(self) -> None:
+        # the last guard: whatever text a check quoted, no secret assignment reaches a
+        # terminal or twistd.log (the readers already never quote a secret line)
+        object.__setattr__(self, "message", hide_secret_assignments(self.message))
 
     @property
     def is_error(self) -> bool:

@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = [r.builder for r in reports if not r.ok]
         if failed:
             say(f"failed: {', '.join(failed)} (their logs: {fleet.url}#/builders)")
+        say(f"Fleet page (workers, capabilities, the build matrix): {fleet.url}#/fleet")
         if args.once:
             return 1 if failed else 0
         say(f"web UI: {fleet.url}  (Ctrl-C stops the workers, the master and PostgreSQL)")

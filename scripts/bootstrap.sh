@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need, idempotently: system packages
-# (PostgreSQL, git, Mercurial) when missing, and a project virtualenv in .venv.
+# (PostgreSQL, git, Mercurial, Chromium) when missing, and a project virtualenv in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v hg >/dev/null 2>&1 || need_apt+=(mercurial)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
+# the Fleet page's browser test drives Debian's chromium with Playwright (no browser download)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq

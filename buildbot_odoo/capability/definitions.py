@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .secret_files import SecretFile, parse_secret_file
-from .templates import TemplateError, translate_template
+from .templates import TemplateError, template_options, translate_template
 
 #: variables whose values are directory lists: capability values are prepended
 PATH_LIKE = ("PATH", "LD_LIBRARY_PATH")
@@ -56,6 +56,45 @@ BUILTIN_CAPABILITIES: dict[str, dict] = {
         "environ": {"DISPLAY": "%(cap(display):-:0)s"},
     },
 }
+
+
+def known_options(definition: object) -> frozenset[str]:
+    """The capability options a definition reads: those its ``environ`` templates
+    name (``cap(OPTION)``) and those naming secrets (``secret_environ``,
+    ``secret_files``).  Nothing for what is not a definition (it is reported
+    by :func:`validate_definition`).
+
+    >>> sorted(known_options(BUILTIN_CAPABILITIES['postgresql']))
+    ['bin', 'host', 'lib', 'password-secret', 'port', 'user']
+    """
+    if not isinstance(definition, Mapping):
+        return frozenset()
+    found: set[str] = set()
+    environ, secret_environ = definition.get("environ"), definition.get("secret_environ")
+    for template in (environ.values() if isinstance(environ, Mapping) else ()):
+        found.update(template_options(str(template)))
+    found.update(str(option) for option in (
+        secret_environ.values() if isinstance(secret_environ, Mapping) else ()))
+    secret_files = definition.get("secret_files")
+    for value in (secret_files.values() if isinstance(secret_files, Mapping) else ()):
+        try:
+            found.add(parse_secret_file(value).option)
+        except ValueError:
+            continue
+    return frozenset(found)
+
+
+def path_options(definition: object) -> frozenset[str]:
+    """The options a definition puts in a PATH-like variable (``PATH``, ``LD_LIBRARY_PATH``).
+
+    >>> sorted(path_options(BUILTIN_CAPABILITIES['postgresql']))
+    ['bin', 'lib']
+    """
+    environ = definition.get("environ") if isinstance(definition, Mapping) else None
+    if not isinstance(environ, Mapping):
+        return frozenset()
+    return frozenset(option for var, template in environ.items() if var in PATH_LIKE
+                     for option in template_options(str(template)))
 
 
 def builtin_capabilities() -> dict[str, dict]:

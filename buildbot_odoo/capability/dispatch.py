@@ -9,15 +9,20 @@ sets times the fleet, not builds times workers.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..config.manifest import BuildSpec
 from ..config.workers import WorkerSpec
 from .definitions import CapabilityDef, default_definition
+from .exclusions import Exclusion, first_match
 from .versions import Version, VersionFilter
 
 NOT_USED = "not-used"
+#: builders one build may make: past it, the cross product of its build-for lines
+#: is refused before it is enumerated (six lines of ten versions are a million)
+MAX_BUILDERS_PER_BUILD = 1000
 
 
 @dataclass
@@ -45,12 +50,26 @@ class BuilderPlan:
 class Unassigned:
     build: BuildSpec
     reason: str
+    #: an error of the build's build-for (too many builders), not a fact of the fleet
+    refused: bool = False
+
+
+@dataclass
+class Excluded:
+    """A builder the build-for product would make, left out by a build-exclude line."""
+
+    name: str
+    build: BuildSpec
+    versions: dict[str, Version]
+    exclusion: Exclusion
+    workers: list[str]
 
 
 @dataclass
 class DispatchResult:
     builders: list[BuilderPlan]
     unassigned: list[Unassigned]
+    excluded: list[Excluded] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,11 @@ class _Variant:
     versions: dict[str, Version]
     workers: tuple[str, ...]
     not_used: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    reason: str
 
 
 class Dispatcher:
@@ -72,7 +96,7 @@ class Dispatcher:
         for index, worker in enumerate(self.workers):
             for decl in worker.capabilities:
                 self._by_capability.setdefault(decl.name, set()).add(index)
-        self._cache: dict[tuple, list[_Variant] | str] = {}
+        self._cache: dict[tuple, list[_Variant] | str | _Refusal] = {}
 
     def definition(self, name: str) -> CapabilityDef:
         return self.definitions.get(name) or default_definition(name)
@@ -83,23 +107,48 @@ class Dispatcher:
             if build.buildout is None:
                 continue  # a watch-only section
             variants = self._variants(build)
+            if isinstance(variants, _Refusal):
+                result.unassigned.append(Unassigned(build, variants.reason, refused=True))
+                continue
             if isinstance(variants, str):
                 result.unassigned.append(Unassigned(build, variants))
                 continue
+            variants = self._without_excluded(build, variants, result)
             for v in variants:
                 result.builders.append(BuilderPlan(
                     build.name + v.suffix, build, list(v.workers), dict(v.versions),
                     dict(v.properties), v.not_used))
         return result
 
-    def _variants(self, build: BuildSpec) -> list[_Variant] | str:
+    @staticmethod
+    def _without_excluded(build: BuildSpec, variants: list[_Variant],
+                          result: DispatchResult) -> list[_Variant]:
+        """Drop the combinations a build-exclude line matches (recorded in ``result.excluded``);
+        a build whose every combination is excluded is unassigned."""
+        if not build.build_exclude:
+            return variants
+        kept = []
+        for v in variants:
+            exclusion = first_match(build.build_exclude, v.versions)
+            if exclusion is None:
+                kept.append(v)
+            else:
+                result.excluded.append(Excluded(build.name + v.suffix, build, dict(v.versions),
+                                                exclusion, list(v.workers)))
+        if not kept:
+            result.unassigned.append(Unassigned(
+                build, "build-exclude excludes every combination the fleet offers: "
+                + ", ".join(build.name + v.suffix for v in variants)))
+        return kept
+
+    def _variants(self, build: BuildSpec) -> list[_Variant] | str | _Refusal:
         key = (tuple(build.build_for), frozenset(build.build_requires))
         if key not in self._cache:
             self._cache[key] = self._compute(build.build_for, build.build_requires)
         return self._cache[key]
 
     def _compute(self, build_for: Sequence[VersionFilter],
-                 requires: Iterable[VersionFilter]) -> list[_Variant] | str:
+                 requires: Iterable[VersionFilter]) -> list[_Variant] | str | _Refusal:
         requires = list(requires)
         splitting = [f for f in build_for if not f.not_used]
         not_used = frozenset(f.name for f in build_for if f.not_used)
@@ -113,6 +162,12 @@ class Dispatcher:
         # a build-requires line on a build-for capability narrows the versions split by
         axes = [self._versions([f, *(r for r in requires if r.name == f.name)], eligible)
                 for f in splitting]
+        size = math.prod(len(axis) for axis in axes)
+        if size > MAX_BUILDERS_PER_BUILD:
+            sizes = " x ".join(str(len(axis)) for axis in axes)
+            return _Refusal(f"would make {size} builders ({sizes} versions), more than the "
+                            f"limit of {MAX_BUILDERS_PER_BUILD} per build: narrow the "
+                            "build-for lines with version criteria, or split the build")
         variants = []
         for combo in itertools.product(*axes):
             workers = [i for i in eligible

@@ -36,6 +36,15 @@ def property_name(capability: str, option: str) -> str:
     return "cap_" + re.sub(r"[^A-Za-z0-9_]", "_", f"{capability}_{option}")
 
 
+def template_options(template: str) -> list[str]:
+    """The capability options a template reads (``cap(OPTION)``).
+
+    >>> template_options('%(cap(host):-localhost)s:%(cap(port):-5432)s')
+    ['host', 'port']
+    """
+    return [match.group("option") for match in _CAP_RE.finditer(template)]
+
+
 def translate_template(capability: str, template: str) -> str:
     """Translate ``cap(OPT)`` and bare ``%(name)s`` references for Interpolate.
 

@@ -30,6 +30,7 @@ __all__ = [
     "Term",
     "Version",
     "VersionFilter",
+    "parse_combination",
 ]
 
 # --- The grammar, in one place ----------------------------------------------
@@ -527,3 +528,51 @@ def _why_not_a_term(word: str) -> str:
         return f"{word!r} is not a version criterion (expected an operator and a version, " \
                "e.g. '>= 9.1')"
     return f"{word!r} has no operator (expected one of {' '.join(OPERATORS)} before it)"
+
+
+# --- Combinations -------------------------------------------------------------
+
+
+def parse_combination(text: str) -> tuple[VersionFilter, ...]:
+    """Requirements on several capabilities joined by ``AND``: ``postgresql == 12 AND python``.
+
+    ``AND`` followed by a word that is not an operator starts the next
+    requirement; before an operator it stays the requirement's own AND between
+    two terms, so each requirement keeps the whole grammar (``OR`` included).
+
+    >>> [str(f) for f in parse_combination('postgresql == 12 AND python >= 3.12')]
+    ['postgresql == 12', 'python >= 3.12']
+    >>> [str(f) for f in parse_combination('postgresql >= 12 AND < 14 OR == 9.6 and python')]
+    ['postgresql >= 12 < 14 OR == 9.6', 'python']
+    >>> parse_combination('AND python')
+    Traceback (most recent call last):
+        ...
+    buildbot_odoo.capability.versions.InvalidRequirement: Invalid combination: 'AND python': \
+'AND' has no requirement before it
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a combination must be a string, not {type(text).__name__}")
+    words = text.split()
+    if not words:
+        raise InvalidRequirement(f"Invalid combination: {text!r} is empty (expected "
+                                 "requirements joined by AND, e.g. 'postgresql == 12 AND "
+                                 "python >= 3.12')", text=text, token=text)
+    segments: list[list[str]] = [[]]
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word.upper() == _AND and following and not following.startswith(
+                tuple(_OPERATOR_CHARS)) and following.upper() not in (_AND, _OR):
+            if not segments[-1]:
+                raise InvalidRequirement(f"Invalid combination: {text!r}: {word!r} has no "
+                                         "requirement before it", text=text, token=word)
+            segments.append([])
+            continue
+        segments[-1].append(word)
+    requirements = []
+    for segment in segments:
+        try:
+            requirements.append(VersionFilter.parse(" ".join(segment)))
+        except InvalidRequirement as exc:
+            raise InvalidRequirement(f"Invalid combination: {text!r}: {exc}", text=text,
+                                     token=exc.token) from None
+    return tuple(requirements)

@@ -42,7 +42,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
+
+from . import values
 
 #: the known-good pair installed when ``bootstrap-version`` is not given
 DEFAULT_ZC_BUILDOUT = "5.2.0"
@@ -63,23 +65,20 @@ DIST_INFO_DEVELOP_FROM = Version("6")
 #: below both, pip runs ``setup.py develop`` (egg-link only) for a setup.py-only source
 LEGACY_DEVELOP_SETUPTOOLS = Version("80")
 LEGACY_DEVELOP_PIP = Version("25.3")
-_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
-             "false": False, "no": False, "off": False, "0": False}
 
 
 @dataclass(frozen=True)
 class BootstrapProblem:
-    """One problem of a build's ``bootstrap-*`` options: ``option`` is the full name."""
+    """A warning about a build's ``bootstrap-*`` pins: ``option`` is the full name."""
 
     option: str
     message: str
-    is_error: bool = False
 
 
-def requirements(values: Mapping[str, str]) -> list[str]:
+def requirements(options: Mapping[str, str]) -> list[str]:
     """What pip installs in the build virtualenv, from the ``bootstrap-*`` values.
 
-    ``values`` maps option names without the ``bootstrap-`` prefix, as
+    ``options`` maps option names without the ``bootstrap-`` prefix, as
     ``BuildSpec.bootstrap`` holds them.
 
     >>> requirements({})
@@ -89,7 +88,7 @@ def requirements(values: Mapping[str, str]) -> list[str]:
     >>> requirements({'version': '2.13.8'})
     ['zc.buildout==2.13.8']
     """
-    pinned = {name: Version(values[name]) for name in VERSION_OPTIONS if values.get(name)}
+    pinned = {name: Version(options[name]) for name in VERSION_OPTIONS if options.get(name)}
     buildout = pinned.get("version")
     egg = pinned.get("recipe-egg-version")
     if buildout is None:
@@ -105,25 +104,22 @@ def requirements(values: Mapping[str, str]) -> list[str]:
     return made
 
 
-def reuse(values: Mapping[str, str]) -> bool:
-    """``bootstrap-reuse``, default true (an invalid value is reported by bootstrap_problems)."""
-    return _BOOLEANS.get(values.get("reuse", "true").strip().lower(), True)
+def reuse(options: Mapping[str, str]) -> bool:
+    """``bootstrap-reuse``, default true (the manifest loader refused any other value)."""
+    return values.boolean(options.get("reuse", "true"))
 
 
-def bootstrap_problems(values: Mapping[str, str]) -> list[BootstrapProblem]:
-    """Invalid values (errors), then the combinations known to break (warnings).
+def bootstrap_problems(options: Mapping[str, str]) -> list[BootstrapProblem]:
+    """The combinations known to break (each value was checked on its own when read).
 
     >>> [p.message for p in bootstrap_problems({'version': '6.0.1'})][0][:44]
     'zc.buildout 6.0.1 leaves beside odoo.egg-lin'
     >>> bootstrap_problems({'version': '5.2.0', 'recipe-egg-version': '4.0.0'})
     []
     """
-    found = [*_invalid(values)]
-    if found:
-        return found
-    versions = {name: Version(values[name]) for name in VERSION_OPTIONS if values.get(name)}
+    versions = {name: Version(options[name]) for name in VERSION_OPTIONS if options.get(name)}
     buildout = versions.get("version", Version(DEFAULT_ZC_BUILDOUT))
-    found += _dist_info_develop(buildout, versions)
+    found = _dist_info_develop(buildout, versions)
     found += _recipe_egg_mismatch(buildout, versions)
     if Version("3") <= buildout < RECIPE_EGG_BESIDE_FROM:
         found.append(BootstrapProblem("bootstrap-version", (
@@ -131,30 +127,6 @@ def bootstrap_problems(values: Mapping[str, str]) -> list[BootstrapProblem]:
             f"zc.buildout >= 6, and does not use one installed beside it: pin "
             f"'zc.recipe.egg = 2.0.7' in the buildout's [versions], or leave "
             f"bootstrap-version unset ({DEFAULT_ZC_BUILDOUT})")))
-    return found
-
-
-def _invalid(values: Mapping[str, str]) -> list[BootstrapProblem]:
-    found = []
-    for name in VERSION_OPTIONS:
-        text = values.get(name)
-        if text is None:
-            continue
-        try:
-            Version(text)
-        except InvalidVersion:
-            found.append(BootstrapProblem(f"bootstrap-{name}", (
-                f"{text!r} is not a version of {VERSION_OPTIONS[name]} (e.g. 5.2.0): "
-                f"it is installed as {VERSION_OPTIONS[name]}==VERSION"), is_error=True))
-    text = values.get("reuse")
-    if text is not None and text.strip().lower() not in _BOOLEANS:
-        found.append(BootstrapProblem("bootstrap-reuse", f"{text!r} is not a boolean "
-                                      f"(true/false)", is_error=True))
-    python = values.get("python")
-    if python is not None and (not python.strip() or python.startswith("-")):
-        found.append(BootstrapProblem("bootstrap-python", (
-            f"{python!r} is not an interpreter: a name found on the worker's PATH "
-            f"(python3.11) or a path"), is_error=True))
     return found
 
 

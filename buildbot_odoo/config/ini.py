@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Problems
+from . import values
+from .textfile import UnreadableFile, read_text
 
 DEFAULT = "DEFAULT"
 _NO_DEFAULT = "\0no-default-section"
@@ -54,12 +56,9 @@ def read_ini(path: str | Path, problems: Problems, display_name: str | None = No
     """
     name = display_name or str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.error(f"cannot read file: {exc.strerror or exc}", file=name)
-        return IniDocument(name, {})
-    except UnicodeDecodeError as exc:
-        problems.error(f"not UTF-8 text: {exc}", file=name)
+        text = read_text(path)
+    except UnreadableFile as exc:
+        problems.error(f"cannot read file: {exc}", file=name)
         return IniDocument(name, {})
     return parse_ini(text, name, problems, secret_options)
 
@@ -85,9 +84,13 @@ def parse_ini(text: str, name: str, problems: Problems,
         parser.read_string(text, source=name)
     except configparser.ParsingError as exc:
         lines = text.splitlines()
+        why: dict[int, str] = {}
         for lineno, _ in exc.errors:
-            problems.error(f"cannot parse {shown(lines[lineno - 1])}: "
-                           f"{_why_unparsable(lines, lineno)}",
+            # an orphaned line right after another has the same explanation: reusing it
+            # keeps a long run of them linear (each would walk back over the whole run)
+            why[lineno] = (why[lineno - 1] if lineno - 1 in why and _continues(lines, lineno)
+                           else _why_unparsable(lines, lineno))
+            problems.error(f"cannot parse {shown(lines[lineno - 1])}: {why[lineno]}",
                            file=name, line=lineno, section=line_sections.get(lineno))
     except configparser.Error as exc:  # not expected after the scan; never a traceback
         problems.error(str(exc), file=name, line=getattr(exc, "lineno", None))
@@ -106,21 +109,36 @@ def parse_ini(text: str, name: str, problems: Problems,
 
 
 class _Shown:
-    """How a line is quoted in a message: never one that may hold a secret."""
+    """How a line is quoted in a message: never one that may hold a secret.
+
+    A line is hidden when it starts with one of ``secret_options`` or reads
+    as a secret-holding option whatever its case (:func:`.values.is_secret_line`);
+    in any other, secret assignments are hidden (:func:`.values.quoted`).
+    """
 
     def __init__(self, secret_options: Collection[str]):
         self.secret_options = frozenset(secret_options)
+
+    def hides(self, line: str) -> bool:
+        first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+        return first in self.secret_options or values.is_secret_line(line)
 
     def __call__(self, line: str) -> str:
         first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
         if first in self.secret_options:
             return f"the {first!r} line (not shown: it may hold a secret)"
-        return repr(line.strip())
+        return values.quoted(line.strip())
 
 
 def _is_filler(line: str) -> bool:
     """A blank or comment line: at the start of a line, it ends a multi-line value."""
     return not line.strip() or line.lstrip().startswith(("#", ";"))
+
+
+def _continues(lines: list[str], lineno: int) -> bool:
+    """Line ``lineno`` and the one before are both indented, neither a filler."""
+    return all(lines[i][:1].isspace() and not _is_filler(lines[i])
+               for i in (lineno - 2, lineno - 1))
 
 
 def _why_unparsable(lines: list[str], lineno: int) -> str:
@@ -158,6 +176,7 @@ def _scan_structure(text: str, name: str, problems: Problems,
     options are merged for the rest of the checks.
     """
     kept: list[str] = []
+    continued: tuple[str, int] | None = None  # the option a value line continues, its indent
     line_sections: dict[int, str] = {}
     headers: dict[str, int] = {}
     current: str | None = None
@@ -168,13 +187,14 @@ def _scan_structure(text: str, name: str, problems: Problems,
             current = header.group("name")
             trailing = line[header.end():].strip()
             if trailing and not trailing.startswith(("#", ";")):  # configparser drops it
-                problems.error(f"text after the section header: {trailing!r}",
+                problems.error(f"text after the section header: {shown(trailing)}",
                                file=name, line=lineno, section=current)
             if current in headers:
                 problems.error(f"section [{current}] appears twice (first at line "
                                f"{headers[current]})", file=name, line=lineno, section=current)
             headers.setdefault(current, lineno)
             seen_options = {}
+            continued = None
         elif current is None:
             if line.strip() and not line.lstrip().startswith(("#", ";")):
                 problems.error(f"text before any [section] header: {shown(line)}",
@@ -182,6 +202,8 @@ def _scan_structure(text: str, name: str, problems: Problems,
                 line = ""
         else:
             line_sections[lineno] = current
+            continued, line = _continued(line, lineno, continued, shown, problems,
+                                         {"file": name, "section": current})
             option = _OPTION_RE.match(line)
             if option:
                 key = option.group("key").strip()
@@ -191,6 +213,33 @@ def _scan_structure(text: str, name: str, problems: Problems,
                 seen_options.setdefault(key, lineno)
         kept.append(line)
     return "\n".join(kept) + "\n", line_sections
+
+
+def _continued(line: str, lineno: int, continued: tuple[str, int] | None, shown: _Shown,
+               problems: Problems, where: dict) -> tuple[tuple[str, int] | None, str]:
+    """Follow configparser's multi-line values; blank a secret line folded into one.
+
+    An indented line continues the option above it (configparser's rule; a
+    blank or comment line ends the value).  When such a line reads as a
+    password option, it was meant as one: left in place, its text would end
+    up in the other option's value, and in any message quoting it.  It is
+    reported without its text and left out.  Returns the option (and its
+    indent) the next line may continue, and the line to parse.
+    """
+    indent = len(line) - len(line.lstrip())
+    if _is_filler(line):
+        return None, line
+    if continued is not None and indent > continued[1]:
+        if shown.hides(line):
+            first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+            problems.error(f"this indented line continues {continued[0]} but looks like a "
+                           f"{first!r} option, so it is not read (not shown: it may hold a "
+                           "secret); remove its indentation", line=lineno,
+                           option=continued[0], **where)
+            return None, ""
+        return continued, line
+    option = _OPTION_RE.match(line.lstrip())
+    return ((option.group("key").strip(), indent) if option else continued), line
 
 
 def _line_numbers(text: str) -> dict[str, dict[str | None, int]]:

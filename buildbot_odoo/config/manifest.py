@@ -14,10 +14,14 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
+from . import values
 from .bootstrap import bootstrap_problems
 from .ini import IniDocument, IniSection, read_ini
+from .spelling import LOOSE_CUTOFF, closest_name
+from .textfile import UnreadableFile, check_regular_file
 
 DEFAULT_PART = "odoo"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
@@ -26,6 +30,10 @@ BUILTIN_POST_BUILDOUT_STEPS = (
     "static-analysis", "doc", "packaging", "autocommit",
 )
 DB_STEPS = ("simple_create", "pg_remote_copy")
+POSTGRESQL = "postgresql"
+#: options about the testing database, which ``postgresql not-used`` does without
+DATABASE_OPTIONS = ("db_template", "db-steps")
+NO_DATABASE = "build-for says postgresql not-used, so no testing database is made"
 POST_DL_STEPS = ("noop", "packaging")
 #: bootstrap-X options we map to the bootstrap command, with what they do
 BOOTSTRAP_OPTIONS = {
@@ -37,6 +45,35 @@ BOOTSTRAP_OPTIONS = {
     "find-links": "extra pip --find-links location",
     "python": "Python executable the build virtualenv is made from",
     "reuse": "keep the build virtualenv while the interpreter and these values are unchanged",
+}
+
+
+def _find_links(text: str) -> str:
+    """pip's ``--find-links``: URLs or absolute directories of the worker, one per word."""
+    for word in text.split():
+        if "://" in word or word.startswith("-"):
+            values.web_url(word)
+        else:
+            values.absolute_path(word)
+    return text
+
+
+def _boolean_text(text: str) -> str:
+    values.boolean(text)
+    return text
+
+
+#: how each bootstrap-X value is checked when the manifest is read (not when a build breaks);
+#: pins known to break together are warned about by config/bootstrap.py
+BOOTSTRAP_CHECKS = {
+    "version": values.package_version,
+    "recipe-egg-version": values.package_version,
+    "setuptools-version": values.package_version,
+    "pip-version": values.package_version,
+    "reuse": _boolean_text,
+    "index": values.web_url,
+    "find-links": _find_links,
+    "python": values.command,
 }
 #: bootstrap-X options that conflict with what the configurator does itself
 BOOTSTRAP_REFUSED = {
@@ -55,10 +92,6 @@ SUBFACTORY_OPTIONS: dict[str, Collection[str] | None] = {
     "archive": ("root-dir",),
 }
 _WATCH_ARITY = {"git": (2, 2), "hg": (1, 2), "bzr": (1, 1)}
-_BUILD_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_ADDON_RE = re.compile(r"^[A-Za-z0-9_]+$")
-_TEMPLATE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.$-]*$")
 
 
 @dataclass(frozen=True)
@@ -105,6 +138,7 @@ class BuildSpec:
     buildout: BuildoutSource | None = None
     build_for: list[VersionFilter] = field(default_factory=list)
     build_requires: list[VersionFilter] = field(default_factory=list)
+    build_exclude: list[Exclusion] = field(default_factory=list)
     category: str | None = None
     watch: list[WatchSpec] | None = None
     auto_watch: bool = False
@@ -167,33 +201,20 @@ def _lines(text: str) -> list[str]:
             if line.strip() and not line.strip().startswith(("#", ";"))]
 
 
-def parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "on", "1"):
-        return True
-    if lowered in ("false", "no", "off", "0"):
-        return False
-    raise ValueError(f"{text!r} is not a boolean (true/false)")
+#: the longest tree-stable timer: a week of silence is already no longer "a burst of commits"
+MAX_TREE_STABLE_TIMER = 7 * 24 * 3600
 
 
-def _parse_int(text: str, minimum: int = 0) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        raise ValueError(f"{text!r} must be at least {minimum}")
-    return value
+def _seconds(text: str) -> int:
+    return values.whole_number(text, minimum=0, maximum=MAX_TREE_STABLE_TIMER, unit="seconds")
 
 
-def _parse_port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 65535:
-        raise ValueError(f"{text!r} is not a TCP port (1 to 65535)")
-    return value
+def _port(text: str) -> int:
+    return values.whole_number(text, minimum=1, maximum=65535, what="a TCP port")
+
+
+def _port_step(text: str) -> int:
+    return values.whole_number(text, minimum=1, maximum=65535)
 
 
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
@@ -234,7 +255,20 @@ def parse_watch_line(line: str) -> WatchSpec:
         shape = {"git": "git URL BRANCH", "hg": "hg URL [BRANCH]", "bzr": "bzr URL"}[vcs]
         raise ValueError(f"{line!r}: expected {shape}")
     branch = args[1] if len(args) > 1 else ("default" if vcs == "hg" else None)
-    return WatchSpec(vcs, args[0], branch)
+    return checked_watch(vcs, args[0], branch)
+
+
+def checked_watch(vcs: str, url: str, branch: str | None) -> WatchSpec:
+    """A watch whose URL and branch no VCS command can read as an option or a command.
+
+    The master's pollers run ``git``/``hg`` with them: the rules of
+    :func:`.values.vcs_url` and :func:`.values.branch_name` apply, for the
+    manifest and for the auto-watch files workers upload alike.
+    """
+    values.vcs_url(url, vcs)
+    if branch is not None:
+        values.branch_name(branch, vcs)
+    return WatchSpec(vcs, url, branch)
 
 
 def _parse_watch(_ctx: ParseContext, text: str) -> list[WatchSpec]:
@@ -247,7 +281,7 @@ def _split_keywords(tokens: Sequence[str], allowed: Collection[str]) -> tuple[li
         key, sep, value = token.partition("=")
         if sep and key in allowed:
             keywords[key] = value
-        elif sep and re.match(r"^[a-z_-]+$", key):
+        elif sep and re.match(r"^[a-z_][a-z_-]*$", key):
             raise ValueError(f"unknown keyword {key!r} (allowed: {', '.join(allowed) or 'none'})")
         else:
             positional.append(token)
@@ -275,25 +309,44 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     if len(positional) != len(names):
         shape = " ".join([kind, *(n.upper() for n in names), *(f"[{k}=DIR]" for k in keywords)])
         raise ValueError(f"{text!r}: expected {shape}")
-    values = dict(zip(names, positional, strict=True))
-    _check_relative(text, values["conf"])
+    fields = dict(zip(names, positional, strict=True))
+    _check_relative(text, fields["conf"])
     if "subdir" in found:
         _check_relative(text, found["subdir"])
-    source = BuildoutSource(kind, **values, **found)
+    if "url" in fields:  # checked out on the workers, and polled by the master
+        vcs = "hg" if kind == "hgtag" else kind
+        values.vcs_url(fields["url"], vcs)
+        if "branch" in fields:
+            values.branch_name(fields["branch"], vcs)
+    source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
-        local = (ctx.manifest_dir / source.conf).resolve()
-        if not local.is_file():
+        local = _standalone_file(ctx, text, source.conf)
+        if not local.exists():
             raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
+        try:
+            check_regular_file(local)
+        except UnreadableFile as exc:
+            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r}: {exc}") from None
         source = BuildoutSource(kind, source.conf, local_path=local)
     return source
 
 
 def _check_relative(text: str, path: str) -> None:
-    """Paths inside a checkout must stay inside it; standalone files may live anywhere."""
-    if text.startswith("standalone"):
-        return
-    if Path(path).is_absolute() or ".." in Path(path).parts:
-        raise ValueError(f"{text!r}: {path!r} must be a relative path inside the checkout")
+    """Paths inside a checkout, or the manifest's directory, must stay inside it."""
+    try:
+        values.relative_path(path)
+    except values.InvalidValue as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
+    """The master file a standalone build sends to its workers: inside the manifest's
+    directory, symbolic links resolved, so that no manifest can have the master send
+    its ``secrets/`` (zc.buildout prints a bad file's first line in the step log)."""
+    try:
+        return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
+    except values.InvalidValue as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
 
 
 def _parse_category(_ctx: ParseContext, text: str) -> str | None:
@@ -301,9 +354,7 @@ def _parse_category(_ctx: ParseContext, text: str) -> str | None:
 
 
 def _parse_part(_ctx: ParseContext, text: str) -> str:
-    if not _PART_RE.match(text):
-        raise ValueError(f"{text!r} is not a buildout part name")
-    return text
+    return values.identifier(text, "part")
 
 
 def _parse_steps(choices: Collection[str] | None) -> Callable[[ParseContext, str], list[str]]:
@@ -331,22 +382,20 @@ def _parse_addons(_ctx: ParseContext, text: str) -> list[str]:
     if not addons:
         raise ValueError("no addon given (use 'all' for every addon)")
     for addon in addons:
-        if not _ADDON_RE.match(addon):
-            hint = " (addons are separated by commas)" if len(addon.split()) > 1 else ""
-            raise ValueError(f"{addon!r} is not an addon name{hint}")
+        if len(addon.split()) > 1:
+            raise ValueError(f"{addon!r} is not an addon name (addons are separated by commas)")
+        values.identifier(addon, "addon")
     return addons
 
 
 def _parse_template(_ctx: ParseContext, text: str) -> str:
-    if not _TEMPLATE_RE.match(text):
-        raise ValueError(f"{text!r} is not a database name")
-    return text
+    return values.identifier(text, "database")
 
 
 def _parse_command(_ctx: ParseContext, text: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise ValueError(f"{text!r} must be one executable path, relative to the buildout")
-    return text
+    return values.not_an_option(text, "executable")
 
 
 @dataclass(frozen=True)
@@ -364,15 +413,18 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout": OptionDecl("buildout", _parse_buildout, "where the buildout comes from"),
     "build-for": OptionDecl("build_for", _parse_requirements, "demultiplying requirements"),
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
+    "build-exclude": OptionDecl("build_exclude", _simple(parse_exclusions),
+                                "version combinations left out of build-for"),
     "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
-    "auto-watch": OptionDecl("auto_watch", _simple(parse_bool), "watch the buildout's sources"),
-    "tree-stable-timer": OptionDecl("tree_stable_timer", _simple(_parse_int),
+    "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
+                             "watch the buildout's sources"),
+    "tree-stable-timer": OptionDecl("tree_stable_timer", _simple(_seconds),
                                     "seconds without commit before building"),
     "buildout-part": OptionDecl("buildout_part", _parse_part, "the Odoo part"),
     "start-command": OptionDecl("start_command", _parse_command, "default bin/start_<part>"),
     "test-command": OptionDecl("test_command", _parse_command, "default bin/test_<part>"),
-    "virtualenv": OptionDecl("virtualenv", _simple(parse_bool), "per-build virtualenv"),
+    "virtualenv": OptionDecl("virtualenv", _simple(values.boolean), "per-build virtualenv"),
     "db_template": OptionDecl("db_template", _parse_template, "template of the testing db"),
     "db-steps": OptionDecl("db_steps", _parse_db_steps, "how the testing db is made"),
     "post-dl-steps": OptionDecl("post_dl_steps", _parse_steps(POST_DL_STEPS),
@@ -381,12 +433,12 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
                                       "subfactories after buildout"),
     "odoo-addons": OptionDecl("odoo_addons", _parse_addons, "addons to install and test"),
     "openerp-addons": OptionDecl("odoo_addons", _parse_addons, "alias of odoo-addons"),
-    "odoo.use-port": OptionDecl("use_port", _simple(parse_bool), "reserve an HTTP port"),
-    "odoo.http-port-min": OptionDecl("http_port_min", _simple(_parse_port), ""),
-    "odoo.http-port-max": OptionDecl("http_port_max", _simple(_parse_port), ""),
-    "odoo.http-port-step": OptionDecl("http_port_step", _simple(lambda t: _parse_int(t, 1)), ""),
-    "install.demo-data": OptionDecl("demo_data", _simple(parse_bool), "load demo data"),
-    "git-shallow": OptionDecl("git_shallow", _simple(parse_bool), "shallow git clones"),
+    "odoo.use-port": OptionDecl("use_port", _simple(values.boolean), "reserve an HTTP port"),
+    "odoo.http-port-min": OptionDecl("http_port_min", _simple(_port), ""),
+    "odoo.http-port-max": OptionDecl("http_port_max", _simple(_port), ""),
+    "odoo.http-port-step": OptionDecl("http_port_step", _simple(_port_step), ""),
+    "install.demo-data": OptionDecl("demo_data", _simple(values.boolean), "load demo data"),
+    "git-shallow": OptionDecl("git_shallow", _simple(values.boolean), "shallow git clones"),
     "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
 }
 #: alias -> option: the two are one setting, so the one from the closer source wins
@@ -423,8 +475,9 @@ class ManifestLoader:
                     continue
                 sections[name] = (section, doc, path.parent)
         builds = []
+        all_resolved = self._resolve_all(sections)
         for name, (section, doc, directory) in sections.items():
-            resolved = self._resolve(name, sections, doc, [])
+            resolved = all_resolved[name]
             if resolved is None:
                 # the inheritance is broken: still check the section's own options,
                 # so that one run reports every mistake; the build itself is left out
@@ -445,27 +498,60 @@ class ManifestLoader:
                 line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
                 option="inherit")
 
-    def _resolve(self, name, sections, doc, chain) -> dict[str, tuple[str, str, int, str]] | None:
-        """Options of ``name`` as option -> (value, file, line, section), inheritance applied."""
-        section, own_doc, _ = sections[name]
+    def _resolve_all(self, sections: Mapping[str, tuple[IniSection, IniDocument, Path]]
+                     ) -> dict[str, dict[str, tuple[str, str, int, str]] | None]:
+        """Options of every section as option -> (value, file, line, section), inheritance
+        applied; None for a section whose chain is broken (reported once, where it breaks).
+
+        Each chain is walked upwards without recursion until a section already
+        resolved, a root, a missing parent or a cycle, then resolved downwards:
+        every section is resolved once, whatever the depth of the chains.
+        """
+        resolved: dict[str, dict[str, tuple[str, str, int, str]] | None] = {}
+        for start in sections:
+            chain: list[str] = []
+            on_chain: set[str] = set()
+            current, broken = start, False
+            while current not in resolved:
+                chain.append(current)
+                on_chain.add(current)
+                section = sections[current][0]
+                parent = section.options.get("inherit", "").strip()
+                if not parent:
+                    break
+                where = {"file": section.file, "line": section.line_of("inherit"),
+                         "section": current, "option": "inherit"}
+                if parent in on_chain:
+                    cycle = chain[chain.index(parent):]
+                    self.problems.error(f"inheritance cycle: {' -> '.join([*cycle, parent])}",
+                                        **where)
+                    broken = True
+                    break
+                if parent not in sections:
+                    self.problems.error(f"{parent!r} is not a section of any manifest", **where)
+                    broken = True
+                    break
+                current = parent
+            for name in reversed(chain):
+                if broken:
+                    resolved[name] = None
+                    continue
+                parent = sections[name][0].options.get("inherit", "").strip()
+                inherited = resolved[parent] if parent else {}
+                resolved[name] = (None if inherited is None
+                                  else self._merged(sections[name], inherited))
+        return resolved
+
+    @staticmethod
+    def _merged(entry: tuple[IniSection, IniDocument, Path],
+                inherited: dict[str, tuple[str, str, int, str]]
+                ) -> dict[str, tuple[str, str, int, str]]:
+        """One section's options over its parent's (``inherited``) over its file's defaults."""
+        section, own_doc, _ = entry
         merged: dict[str, tuple[str, str, int, str]] = {}
         if own_doc.defaults is not None:
             _merge(merged, _located(own_doc.defaults))
-        parent = section.options.get("inherit", "").strip()
-        if parent:
-            where = {"file": section.file, "line": section.line_of("inherit"),
-                     "section": name, "option": "inherit"}
-            if parent in chain or parent == name:
-                cycle = " -> ".join([*chain, name, parent])
-                self.problems.error(f"inheritance cycle: {cycle}", **where)
-                return None
-            if parent not in sections:
-                self.problems.error(f"{parent!r} is not a section of any manifest", **where)
-                return None
-            inherited = self._resolve(parent, sections, doc, [*chain, name])
-            if inherited is None:
-                return None
-            _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
         _merge(merged, _located(section))
         return merged
 
@@ -476,10 +562,12 @@ class ManifestLoader:
         ctx = ParseContext(directory, self.post_buildout_steps)
         # counted here, not from self.problems: an error inherited from a parent
         # section is reported once, but makes every inheriting build invalid too
-        ok = bool(_BUILD_NAME_RE.match(section.name))
-        if not ok:
-            self.problems.error("build name must be letters, digits, '_', '.', '+' or '-'",
-                                file=section.file, line=section.line, section=section.name)
+        try:
+            ok = bool(values.identifier(section.name, "build"))
+        except values.InvalidValue as exc:
+            ok = False
+            self.problems.error(str(exc), file=section.file, line=section.line,
+                                section=section.name)
         for alias, option in OPTION_ALIASES.items():
             if alias in build.options and option in build.options:  # only from one section
                 self.problems.error(f"{alias} is an alias of {option}: give only one of them",
@@ -487,7 +575,7 @@ class ManifestLoader:
                 ok = False
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
-        ok = self._check_bootstrap(build) and ok
+        self._warn_bootstrap(build)
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
         build.test_command = build.test_command or f"bin/test_{build.buildout_part}"
         if build.http_port_min > build.http_port_max:
@@ -495,7 +583,9 @@ class ManifestLoader:
                                 **build.location("odoo.http-port-min"))
             ok = False
         ok = self._check_not_used_is_not_required(build) and ok
+        ok = self._check_exclusions(build) and ok
         if ok:
+            self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
         return build if ok else None
 
@@ -507,6 +597,15 @@ class ManifestLoader:
             self.problems.error(f"{str(requirement)!r} requires {requirement.name}, which "
                                 f"build-for says is not-used", **build.location("build-requires"))
         return not clashes
+
+    def _check_exclusions(self, build: BuildSpec) -> bool:
+        """build-exclude lines may only name capabilities the build is split by."""
+        problems = exclusion_problems(build.build_for, build.build_exclude)
+        for exclusion, message in problems:
+            where = build.location("build-exclude")
+            where["line"] = int(where["line"] or 0) + exclusion.offset or None
+            self.problems.error(message, **where)
+        return not problems
 
     def _warn_unused_subfactory_options(self, build: BuildSpec) -> None:
         """Options written in a build's own section for a subfactory it does not use.
@@ -524,8 +623,18 @@ class ManifestLoader:
             if why:
                 self.problems.warning(f"is ignored: {why}", **build.location(key))
 
+    def _warn_database_options_without_database(self, build: BuildSpec) -> None:
+        """``db_template``, ``db-steps`` in the section of a build making no database."""
+        if build.buildout is None or not _without_database(build):
+            return
+        for key in DATABASE_OPTIONS:
+            if key in build.options and build.where[key][2] == build.name:
+                self.problems.warning(f"is ignored: {NO_DATABASE}", **build.location(key))
+
     def _unused_because(self, build: BuildSpec, prefix: str) -> str | None:
         """Why the subfactory (or namespace) ``prefix`` plays no part in ``build``."""
+        if prefix == "pg_remote_copy" and _without_database(build):
+            return NO_DATABASE
         if prefix == "pg_remote_copy" and build.db_steps != "pg_remote_copy":
             return f"db-steps is {build.db_steps}, not pg_remote_copy"
         if prefix == "archive" and build.buildout is not None \
@@ -560,16 +669,17 @@ class ManifestLoader:
             self._warn_unknown(build, f"bootstrap-{name}",
                                [f"bootstrap-{n}" for n in BOOTSTRAP_OPTIONS])
             return
-        build.bootstrap[name] = value
+        if not value:  # empty: the default again (undoes a value from [DEFAULT] or inherit)
+            build.bootstrap.pop(name, None)
+            return
+        check = BOOTSTRAP_CHECKS.get(name)
+        build.bootstrap[name] = check(value) if check else value
 
-    def _check_bootstrap(self, build: BuildSpec) -> bool:
-        """Bad ``bootstrap-*`` values are errors, pins known to break are warnings."""
-        ok = True
+    def _warn_bootstrap(self, build: BuildSpec) -> None:
+        """``bootstrap-*`` pins known to break together (each value is checked on its own
+        by BOOTSTRAP_CHECKS)."""
         for problem in bootstrap_problems(build.bootstrap):
-            report = self.problems.error if problem.is_error else self.problems.warning
-            report(problem.message, **build.location(problem.option))
-            ok = ok and not problem.is_error
-        return ok
+            self.problems.warning(problem.message, **build.location(problem.option))
 
     def _known_subfactory_option(self, key: str) -> bool:
         prefix, dot, name = key.partition(".")
@@ -580,13 +690,17 @@ class ManifestLoader:
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
         candidates = known or [*self._known, *self._subfactory_option_names()]
-        close = difflib.get_close_matches(key, candidates, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = closest_name(key, candidates, OPTION_ALIASES, LOOSE_CUTOFF)
+        hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
 
     def _subfactory_option_names(self) -> list[str]:
         return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()
                 for name in (names or ())]
+
+
+def _without_database(build: BuildSpec) -> bool:
+    return any(f.not_used and f.name == POSTGRESQL for f in build.build_for)
 
 
 def _own_options(section: IniSection, doc: IniDocument) -> dict[str, tuple[str, str, int, str]]:

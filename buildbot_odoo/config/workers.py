@@ -7,22 +7,27 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..capability.options import check_option_value
 from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
+from . import values
 from .ini import IniSection, read_ini
+from .spelling import closest_name
 
 DEFAULT_DB_PREFIX = "odoo_buildbot"
+#: the most concurrent builds a worker may be given, and the largest priority
+MAX_BUILDS = 1000
+MAX_PRIORITY = 1e9
 CAPABILITY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 #: worker properties are identifiers (letters, digits, '_', '-', '.'), never phrases
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_DB_PREFIX_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
 #: Buildbot's own rule for worker names (``buildbot.util.identifiers.ident_re``, at most
 #: 50 characters, not a reserved name), checked here so that the error names the file and
@@ -33,6 +38,7 @@ RESERVED_WORKER_NAMES = ("debug", "change", "status")
 #: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
 SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
+#: (any option whose name holds a secret is refused too: values.is_secret_key)
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
 
@@ -43,6 +49,8 @@ class CapabilityDecl:
     name: str
     version: Version | None
     options: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: the line of the ``capability`` value it was declared on (0: the option's own line)
+    offset: int = field(default=0, hash=False, compare=False, repr=False)
 
 
 @dataclass
@@ -58,6 +66,12 @@ class WorkerSpec:
     properties: dict[str, str] = field(default_factory=dict)
     file: str | None = None
     line: int | None = None
+    #: option -> line, for messages about what was parsed
+    option_lines: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def line_of(self, option: str, offset: int = 0) -> int | None:
+        line = self.option_lines.get(option, self.line)
+        return None if line is None else line + offset
 
     def declarations(self, name: str) -> list[CapabilityDecl]:
         return [decl for decl in self.capabilities if decl.name == name]
@@ -117,10 +131,11 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
         if key in seen:
             version = "without version" if decl.version is None else f"version {decl.version}"
             errors.append(LineValueError(
-                f"{decl.name} {version} declared twice: {seen[key]!r} and {line!r}", offset))
+                f"{decl.name} {version} declared twice: {values.quoted(seen[key])} and "
+                f"{values.quoted(line)}", offset))
             continue
         seen[key] = line
-        spec.capabilities.append(decl)
+        spec.capabilities.append(dataclasses.replace(decl, offset=offset))
     if errors:
         raise LineValueErrors(errors)
 
@@ -134,13 +149,7 @@ def _set_only_if(spec: WorkerSpec, text: str) -> None:
 
 
 def _set_max_builds(spec: WorkerSpec, text: str) -> None:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise ValueError(f"{text!r} must be at least 1")
-    spec.max_builds = value
+    spec.max_builds = values.whole_number(text, minimum=1, maximum=MAX_BUILDS)
 
 
 def _set_notify(spec: WorkerSpec, text: str) -> None:
@@ -152,19 +161,12 @@ def _set_notify(spec: WorkerSpec, text: str) -> None:
 
 
 def _set_priority(spec: WorkerSpec, text: str) -> None:
-    try:
-        priority = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not math.isfinite(priority):  # nan would make the highest-priority choice arbitrary
-        raise ValueError(f"{text!r} is not a finite number")
-    spec.worker_priority = priority
+    # finite: nan would make the highest-priority choice arbitrary
+    spec.worker_priority = values.number(text, minimum=-MAX_PRIORITY, maximum=MAX_PRIORITY)
 
 
 def _set_db_prefix(spec: WorkerSpec, text: str) -> None:
-    if not _DB_PREFIX_RE.match(text):
-        raise ValueError(f"{text!r} must be letters, digits, '_', '.' or '-'")
-    spec.db_prefix = text
+    spec.db_prefix = values.identifier(text, "db-prefix")
 
 
 WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
@@ -192,15 +194,21 @@ def parse_capability_line(line: str) -> CapabilityDecl:
     tokens = line.split()
     name, rest = tokens[0], tokens[1:]
     if not CAPABILITY_NAME_RE.match(name) or "=" in name:
-        raise ValueError(f"{line!r}: {name!r} is not a capability name")
+        raise ValueError(f"{values.quoted(line)}: {name!r} is not a capability name")
     version = None
     if rest and "=" not in rest[0]:
         try:
             version = Version(rest[0])
         except InvalidVersion as exc:
-            raise ValueError(f"{line!r}: {exc}") from None
+            raise ValueError(f"{values.quoted(line)}: {exc}") from None
         rest = rest[1:]
-    return CapabilityDecl(name, version, _capability_options(line, rest))
+    options = _capability_options(line, rest)
+    for key, value in options.items():
+        try:
+            check_option_value(name, key, value)
+        except values.InvalidValue as exc:
+            raise ValueError(f"{line!r}: option {key}: {exc}") from None
+    return CapabilityDecl(name, version, options)
 
 
 def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
@@ -208,20 +216,22 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
     for token in tokens:
         key, sep, value = token.partition("=")
         if not sep or not _OPTION_KEY_RE.match(key):
-            raise ValueError(f"{line!r}: {token!r} is not KEY=VALUE")
-        if key in FORBIDDEN_CAPABILITY_OPTIONS:
+            raise ValueError(f"{values.quoted(line)}: {values.quoted(token)} is not KEY=VALUE")
+        if key in FORBIDDEN_CAPABILITY_OPTIONS or values.is_secret_key(key):
             raise ValueError(
-                f"{line!r}: {key}= would expose a secret; name a Buildbot secret "
-                f"with {FORBIDDEN_CAPABILITY_OPTIONS[key]}= instead"
+                f"{values.quoted(line)}: '{key}=' would put a secret in the build properties "
+                f"(readable in the web UI and the REST API); name a Buildbot secret with "
+                f"'{values.secret_spelling(key)}=' instead"
             )
         if key in options:
-            raise ValueError(f"{line!r}: option {key!r} given twice")
+            raise ValueError(f"{values.quoted(line)}: option {key!r} given twice")
         options[key] = value
     return options
 
 
 def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
-    spec = WorkerSpec(section.name, "", file=section.file, line=section.line)
+    spec = WorkerSpec(section.name, "", file=section.file, line=section.line,
+                      option_lines=dict(section.lines))
     ok = True
     bad_name = _worker_name_problem(section.name)
     if bad_name:
@@ -239,7 +249,16 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                            line=section.line_of(key), section=section.name)
             ok = False
             continue
+        if setter is None and values.is_secret_key(key):
+            problems.error(f"{key!r} would become a worker property, readable in the web UI "
+                           "and the REST API: keep secrets in Buildbot's secrets providers "
+                           "('password = secret:NAME' for the worker's own, "
+                           "'password-secret=NAME' on a capability line)", file=section.file,
+                           line=section.line_of(key), section=section.name, option=key)
+            ok = False
+            continue
         if setter is None:
+            _warn_if_misspelled(section, key, problems)
             spec.properties[key] = value
             continue
         try:
@@ -251,6 +270,16 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                                section=section.name, option=key)
             ok = False
     return spec if ok else None
+
+
+def _warn_if_misspelled(section: IniSection, key: str, problems: Problems) -> None:
+    """An unknown option is a property (SPEC 2), but one that looks like an option is
+    most likely a typo whose setting would be lost: say which option it resembles."""
+    meant = closest_name(key, WORKER_OPTIONS)
+    if meant is not None:
+        problems.warning(f"not a workers.cfg option, so it becomes the worker property "
+                         f"{key!r}: did you mean {meant!r}?", file=section.file,
+                         line=section.line_of(key), section=section.name, option=key)
 
 
 def _worker_name_problem(name: str) -> str | None:
@@ -267,13 +296,15 @@ def _bad_property_name(key: str, value: str) -> str:
     """``capability postgresql 9.1 port=5433`` (no ``=`` after the option) reads as an
     option ``capability postgresql 9.1 port``: say what was probably meant."""
     first = key.split()[0] if key.split() else key
-    if first in SECRET_OPTIONS:  # 'password hunter2 = x': the key holds the password
+    if first in SECRET_OPTIONS or values.is_secret_line(key):
+        # 'password hunter2 = x', 'Password hunter2 = x': the key holds the password
         return (f"a {first!r} line without '=' right after {first!r} is not an option "
                 "(not shown: it may hold a secret)")
-    message = f"{key!r} is not an option nor a property name"
+    message = f"{values.quoted(key)} is not an option nor a property name"
     if first in WORKER_OPTIONS:
         rest = key[len(first):].strip()
-        message += f" (did you mean '{first} = {rest}={value}'?)"
+        meant = values.hide_secret_assignments(f"{first} = {rest}={value}", loose=True)
+        message += f" (did you mean '{meant}'?)"
     return message
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ..config.manifest import DEFAULT_POST_BUILDOUT_STEPS
 from .steps.autowatch import auto_watch_steps
 from .subfactories.base import BuildOptions
 from .subfactories.bootstrap import bootstrap_steps, buildout_steps, uses_postgresql
@@ -40,7 +41,24 @@ def post_buildout_subfactories(configurator, options: BuildOptions) -> list[Call
                          f"no subfactory {name!r} is registered in the configurator's "
                          f"post_buildout_steps (registered: {known})")
         found.append(registry[name])
+    _refuse_database_steps_without_database(options, found)
     return found
+
+
+def _refuse_database_steps_without_database(options: BuildOptions, found: list[Callable]) -> None:
+    """``postgresql not-used`` makes no testing database: nothing may run Odoo on it."""
+    if uses_postgresql(options):
+        return
+    needing = [name for name, sub in zip(options.build.post_buildout_steps, found, strict=True)
+               if getattr(sub, "needs_database", False)]
+    if needing:
+        verb = "runs" if len(needing) == 1 else "run"
+        default = DEFAULT_POST_BUILDOUT_STEPS[0]
+        config_error(options, "post-buildout-steps",
+                     f"{', '.join(dict.fromkeys(needing))} {verb} Odoo on the testing "
+                     "database, and build-for says postgresql not-used (no database is "
+                     f"made): list only steps that need no database (the default, {default}, "
+                     "needs one), or build for postgresql")
 
 
 def build_steps(configurator, options: BuildOptions, buildout_path: str, environ) -> list:

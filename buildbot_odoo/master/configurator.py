@@ -18,13 +18,19 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
+from .clashes import clashes
+from .config_errors import BuildbotConfigError, as_buildbot_error
 from .factory import make_factory, secret_declarations
+from .fleet_page import add_fleet_page, check_fleet_page
+from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
     WatchedBranchesFilter,
     make_scheduling,
     watched_branches_filter,
 )
+from .settings import misspelled_settings
+from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
 from .workers import make_worker
@@ -88,13 +94,17 @@ class BuildoutsConfigurator:
         #: seconds between two polls of a watched branch
         self.poll_interval = DEFAULT_POLL_INTERVAL
         self.plan: Plan | None = None
+        #: add the Fleet page to the web UI (docs/fleet-page.md); False leaves c['www'] alone
+        self.fleet_page = True
+        #: its name in the UI's URLs (``#/fleet``); the menu says "Fleet"
+        self.fleet_page_name = "fleet"
 
     def add_capability_environ(self, name: str, definition: Mapping) -> None:
         """Register (or replace) a capability definition; checked right away."""
         try:
             validate_definition(name, definition)
         except ValueError as exc:
-            raise ConfigError([Problem(str(exc), file="master.cfg")]) from None
+            raise BuildbotConfigError([Problem(str(exc), file="master.cfg")]) from None
         self.capabilities[name] = dict(definition)
 
     def load(self) -> Plan:
@@ -102,23 +112,38 @@ class BuildoutsConfigurator:
         names = [*BUILTIN_POST_BUILDOUT_STEPS, *self.post_buildout_steps]
         options = {name: getattr(sub, "options", None)
                    for name, sub in self.post_buildout_steps.items()}
-        return make_plan(self.basedir, manifest_path_list(self.manifest_paths), self.workers_path,
-                         self.capabilities, list(dict.fromkeys(names)), options,
-                         rewrite_rules=self.vcs_master_url_rewrite_rules,
+        plan = make_plan(self.basedir, manifest_path_list(self.manifest_paths),
+                         self.workers_path, self.capabilities, list(dict.fromkeys(names)),
+                         options, rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer)
+        if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
+            plan.problems.extend(misspelled_settings(self))
+        return plan
 
     def populate(self, config: MutableMapping) -> None:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
 
         Raises :class:`ConfigError` (every problem, with file and line) before
-        anything is added when the input is invalid.
+        anything is added when the input is invalid; it is also Buildbot's own
+        ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
+        problem once (:mod:`.config_errors`).  On a Buildbot whose REST
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
         """
+        install_rest_writes()
         plan, made = self._checked_objects()
+        if made is not None:
+            plan.problems.extend(clashes(config, made, plan))
+        add_page = made is not None and check_fleet_page(self, config, plan.problems)
+        if plan.problems.errors:
+            made = None
         collector = _COLLECTOR.get()
         if collector is not None:  # the caller reports the problems
             collector.append(self)
         else:
-            plan.problems.raise_if_errors()
+            try:
+                plan.problems.raise_if_errors()
+            except ConfigError as exc:  # as Buildbot's own: each problem printed once
+                raise as_buildbot_error(exc) from None
         if made is None:
             return
         for key in CONFIG_LISTS:
@@ -131,6 +156,8 @@ class BuildoutsConfigurator:
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
+        if add_page:
+            add_fleet_page(self, config)
 
     def check(self) -> Plan:
         """Everything :meth:`populate` would refuse, all at once, without touching a config.
@@ -160,6 +187,7 @@ class BuildoutsConfigurator:
         next_worker = PriorityNextWorker({w.name: w.worker_priority for w in plan.workers})
         secrets = secret_declarations(plan.workers, plan.definitions)
         builders, problems = [], []
+        self.master_areas: list[MasterArea] = []  # filled by the subfactories
         for builder_plan in plan.dispatch.builders:
             try:
                 factory = make_factory(self, builder_plan, plan.definitions, secrets)
@@ -167,6 +195,7 @@ class BuildoutsConfigurator:
                 problems.extend(exc.problems)
                 continue
             builders.append(make_builder(builder_plan, factory, next_worker))
+        problems.extend(area_clashes(self.master_areas))
         if problems:  # builders of one build share its problems: each is told once
             raise ConfigError(list(dict.fromkeys(problems)))
         schedulers, change_sources = self.make_scheduling(plan)

@@ -26,6 +26,7 @@ from .subfactories.retrieval import forced_properties
 FORCE_SCHEDULER = "force"
 DEFAULT_POLL_INTERVAL = 300
 POLL_INTERVAL_OPTION = "poll_interval"
+MAX_POLL_INTERVAL = 7 * 24 * 3600
 
 
 class WatchedBranchesFilter(ChangeFilter):
@@ -90,10 +91,11 @@ def make_build_scheduler(schedule: BuildWatch) -> schedulers.SingleBranchSchedul
 
 
 def check_poll_interval(value: object) -> int:
-    """The configurator's ``poll_interval``: whole seconds, at least 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """The configurator's ``poll_interval``: whole seconds, from 1 to a week."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+            1 <= value <= MAX_POLL_INTERVAL):
         raise ConfigError([Problem(f"{value!r} is not a number of seconds (a whole number, "
-                                   "at least 1)", file=MASTER_CFG,
+                                   f"from 1 to {MAX_POLL_INTERVAL})", file=MASTER_CFG,
                                    option=POLL_INTERVAL_OPTION)])
     return value
 

@@ -7,13 +7,19 @@ this module reads those files back and hands their branches to
 :mod:`buildbot_odoo.watching.plan`, which merges them with the manifest's ``watch``
 lines.
 
-The files come from workers, so they are data to check, never to trust: a
-file that is not valid JSON, is not of this format, names another build,
-holds a malformed entry, or was made for another ``buildout`` than the
-manifest now gives (stale), is reported as a warning naming the file and
-skipped -- never fatal, the master keeps running with the manifest's own
-watches.  Files for builds that no longer exist or no longer ask for
-auto-watch are reported too.  The format (version 1)::
+The files come from workers, so they are data to check, never to trust (a
+compromised worker writes what it wants there): a file larger than
+:data:`MAX_SIZE`, not valid JSON, not of this format, naming another
+build, holding a malformed entry -- above all a URL or branch that ``git`` or
+``hg`` would read as an option, or a transport that runs a command (the
+manifest's rules, :func:`buildbot_odoo.config.manifest.checked_watch`) --
+or made for another ``buildout`` than the manifest now gives (stale), is
+reported as a warning naming the file and skipped: never fatal, the master
+keeps running with the manifest's own watches.  A file gives at most
+:data:`MAX_SOURCES_PER_FILE` sources, and all files together at most
+:data:`MAX_AUTO_WATCH_SOURCES` (each one a poller): what is beyond is cut,
+with a warning naming the file.  Files for builds that no longer exist or no
+longer ask for auto-watch are reported too.  The format (version 1)::
 
     {"format": 1, "build": "sale", "buildout": "git https://... 17.0 buildout.cfg",
      "part": "odoo",
@@ -27,21 +33,27 @@ sources pinned to a tag or revision (not watched, kept for the record).
 from __future__ import annotations
 
 import json
-import re
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.manifest import BuildSpec, WatchSpec
+from ..config.manifest import BuildSpec, WatchSpec, checked_watch
+from ..config.textfile import UnreadableFile, read_text
+from ..config.values import InvalidValue
 from ..errors import Problems
 
 WATCH_DIR = "watch"
 FORMAT = 1
+#: the largest file read (the upload step refuses larger ones too)
 MAX_SIZE = 1 << 20
+#: the most sources one file may give: a buildout with more addon repositories is no real one
+MAX_SOURCES_PER_FILE = 200
+#: the most sources all auto-watch files together may give (one poller each, at most)
+MAX_AUTO_WATCH_SOURCES = 2000
 #: temporary files Buildbot's FileUpload writes before renaming into place
 UPLOAD_TEMP_PREFIX = "buildbot-transfer-"
 KNOWN_VCS = ("git", "hg", "bzr")
-_TOKEN_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,2000}$")
 
 PENDING = "pending"
 MERGED = "merged"
@@ -88,6 +100,8 @@ def parse_watch_data(text: str, build: BuildSpec) -> tuple[list[WatchSpec], list
         data = json.loads(text)
     except ValueError as exc:
         raise WatchFileError(f"not valid JSON ({exc})") from None
+    except RecursionError:  # '[[[[...': json recurses once per level
+        raise WatchFileError("not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise WatchFileError("not a JSON object")
     if data.get("format") != FORMAT:
@@ -117,22 +131,21 @@ def _source(index: int, entry: object) -> WatchSpec:
     if vcs not in KNOWN_VCS:
         raise WatchFileError(f"{where}: unknown vcs {vcs!r} (expected one of "
                              f"{', '.join(KNOWN_VCS)})")
-    if not isinstance(url, str) or not _TOKEN_RE.match(url):
+    if not isinstance(url, str):
         raise WatchFileError(f"{where}: {url!r} is not a URL")
-    if vcs == "bzr":
-        return WatchSpec("bzr", url)
-    if not isinstance(branch, str) or not _TOKEN_RE.match(branch):
+    if vcs != "bzr" and not isinstance(branch, str):
         raise WatchFileError(f"{where}: {branch!r} is not a branch name")
-    return WatchSpec(vcs, url, branch)
+    try:
+        return checked_watch(vcs, url, None if vcs == "bzr" else branch)
+    except InvalidValue as exc:
+        raise WatchFileError(f"{where}: {exc}") from None
 
 
 def _read(path: Path) -> str:
-    if path.stat().st_size > MAX_SIZE:
-        raise WatchFileError(f"larger than {MAX_SIZE} bytes")
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise WatchFileError(f"not UTF-8 text ({exc})") from None
+        return read_text(path, MAX_SIZE)
+    except UnreadableFile as exc:
+        raise WatchFileError(str(exc)) from None
 
 
 def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
@@ -140,17 +153,35 @@ def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
     """The status of every auto-watch build's file; unusable files are warned about."""
     directory = Path(basedir) / WATCH_DIR
     statuses: dict[str, AutoWatchStatus] = {}
+    budget = MAX_AUTO_WATCH_SOURCES
     for build in builds:
         if build.auto_watch and build.buildout is not None:
-            statuses[build.name] = _load_one(basedir, build, problems)
+            status = _load_one(basedir, build, problems)
+            budget -= _cut_to_budget(status, budget, problems)
+            statuses[build.name] = status
     _report_orphans(directory, statuses, problems)
     return statuses
+
+
+def _cut_to_budget(status: AutoWatchStatus, budget: int, problems: Problems) -> int:
+    """Keep no more of ``status``'s sources than ``budget`` allows; how many are kept."""
+    count = len(status.sources)
+    if count > budget:
+        kept = max(budget, 0)
+        told = f"only {kept} of this file's {count} are" if kept else \
+            f"none of this file's {count} is"
+        problems.warning(f"the auto-watch files together give more than "
+                         f"{MAX_AUTO_WATCH_SOURCES} sources: {told} watched",
+                         file=status.file, section=status.build)
+        status.sources = status.sources[:kept]
+        status.message = f"{kept} branches (cut from {count})"
+    return len(status.sources)
 
 
 def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchStatus:
     path = watch_file(basedir, build.name)
     shown = f"{WATCH_DIR}/{build.name}"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return AutoWatchStatus(build.name, PENDING, shown,
                                "no data yet: the next build of this section uploads it")
     try:
@@ -169,7 +200,13 @@ def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchS
                              "has no Bazaar poller (see docs/scheduling.md)", file=shown,
                              section=build.name)
     polled = [s for s in sources if s.vcs != "bzr"]
-    return AutoWatchStatus(build.name, MERGED, shown, f"{len(polled)} branches", polled, fixed)
+    if len(polled) > MAX_SOURCES_PER_FILE:
+        problems.warning(f"{len(polled)} sources, more than the {MAX_SOURCES_PER_FILE} an "
+                         f"auto-watch file may give: only the first {MAX_SOURCES_PER_FILE} "
+                         "are watched", file=shown, section=build.name)
+        polled = polled[:MAX_SOURCES_PER_FILE]
+    return AutoWatchStatus(build.name, MERGED, shown, f"{len(polled)} branches", polled,
+                           fixed[:MAX_SOURCES_PER_FILE])
 
 
 def _report_orphans(directory: Path, statuses: dict[str, AutoWatchStatus],

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..capability.dispatch import BuilderPlan
+from ..config.manifest import MAX_TREE_STABLE_TIMER as MAX_TIMER
 from ..config.manifest import BuildSpec, WatchSpec
+from ..config.values import InvalidValue, vcs_url
 from ..errors import Problems
 from .files import AutoWatchStatus, load_auto_watches
 
@@ -216,9 +218,24 @@ class _Planner:
                 continue
             url = self.rules.rewrite(spec.url)
             if url != spec.url:
+                if not self._plain_rewrite(spec, url):
+                    continue
                 self.rewritten[spec.url] = url
             found.append(PolledBranch(spec.vcs, url, normalise_branch(spec)))
         return found
+
+    def _plain_rewrite(self, spec: WatchSpec, url: str) -> bool:
+        """A rule must not make of a plain URL one git or hg would run a command from."""
+        try:
+            vcs_url(url, spec.vcs)
+        except InvalidValue as exc:
+            key = ("rewrite", spec.url)
+            if key not in self._reported:
+                self._reported.add(key)
+                self.problems.error(f"the rule rewriting {spec.url!r} makes {exc}",
+                                    file=MASTER_CFG, option=RULES_OPTION)
+            return False
+        return True
 
     def _report_unpolled(self, build: BuildSpec, spec: WatchSpec, source: str) -> None:
         if source == "watch":
@@ -297,9 +314,10 @@ def _check_auto_watch_use(build: BuildSpec, problems: Problems) -> None:
 
 
 def check_default_timer(value: object, problems: Problems) -> int:
-    """The configurator's ``tree_stable_timer``: whole seconds, 0 or more."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        problems.error(f"{value!r} is not a number of seconds (a whole number, 0 or more)",
-                       file=MASTER_CFG, option=TIMER_OPTION)
+    """The configurator's ``tree_stable_timer``: whole seconds, from 0 to a week (the
+    range of the manifest's ``tree-stable-timer``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIMER:
+        problems.error(f"{value!r} is not a number of seconds (a whole number, from 0 to "
+                       f"{MAX_TIMER})", file=MASTER_CFG, option=TIMER_OPTION)
         return 0
     return value

@@ -440,6 +440,24 @@ class PgServer:
         self.workdir = self.socket_dir = None
         atexit.unregister(self.stop)
 
+    def halt(self) -> None:
+        """Shut the server down as an administrator would (fast shutdown), keeping the cluster.
+
+        Its sessions end with PostgreSQL's "terminating connection due to
+        administrator command"; new clients get libpq's "connection to
+        server ... failed" until :meth:`resume`.
+        """
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _terminate(proc)
+
+    def resume(self) -> PgServer:
+        """Start a halted cluster again, on the same port and socket directory."""
+        if not self.running:
+            self._require_workdir()
+            self._start_postmaster()
+        return self
+
     def _require_workdir(self) -> Path:
         if self.workdir is None:
             raise PgError("the server is not started")
@@ -608,6 +626,11 @@ class PgServer:
     def database_exists(self, name: str) -> bool:
         return self.psql(
             f"SELECT 1 FROM pg_database WHERE datname = {quote_literal(name)}") == "1"
+
+    def sessions(self, name: str) -> int:
+        """How many client sessions are connected to database ``name`` (pg_stat_activity)."""
+        return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                             f"{quote_literal(name)} AND backend_type = 'client backend'"))
 
     def create_database(self, name: str, owner: str | None = None,
                         template: str = "template1") -> str:

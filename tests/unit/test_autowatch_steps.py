@@ -14,6 +14,7 @@ from buildbot_odoo import BuildoutsConfigurator
 from buildbot_odoo.config.manifest import WatchSpec
 from buildbot_odoo.master.steps.autowatch import DUMP_STEP, auto_watch_steps, dump_succeeded
 from buildbot_odoo.master.subfactories.retrieval import WORKER_SCRIPTS
+from buildbot_odoo.watching.files import MAX_SIZE
 
 from .test_retrieval import options_for
 
@@ -43,6 +44,7 @@ def test_download_introspect_upload_to_the_build_watch_file():
     assert (download.workerdest, download.workdir) == ("autowatch/dump_watch.py", ".")
     assert (upload.workersrc, upload.workdir) == ("autowatch/watch.json", ".")
     assert upload.masterdest == "/srv/master/watch/sale"
+    assert upload.maxsize == MAX_SIZE  # a worker cannot fill the master's disk
     assert upload.doStepIf is dump_succeeded
     assert dump.name == DUMP_STEP and dump.env is ENV
     for step in (download, dump, upload):

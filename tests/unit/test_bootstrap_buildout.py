@@ -116,7 +116,7 @@ def test_buildout_timeout_option():
     with pytest.raises(ConfigError) as caught:
         buildout_steps(None, options_for(raw={"buildout.timeout": "soon"}), "b.cfg", ENV)
     assert str(caught.value) == ("buildouts/MANIFEST.cfg:7: sale: buildout.timeout: "
-                                 "'soon' is not a positive number of seconds")
+                                 "'soon' is not a whole number")
 
 
 def test_cache_dir_needs_the_builddir_property():

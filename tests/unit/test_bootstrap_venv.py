@@ -143,13 +143,14 @@ def test_bad_values_are_errors_and_leave_the_build_out(write):
         """)
     assert builds == []
     assert problems == [
-        "MANIFEST.cfg:3: a: bootstrap-version: 'latest' is not a version of zc.buildout "
-        "(e.g. 5.2.0): it is installed as zc.buildout==VERSION",
-        "MANIFEST.cfg:4: a: bootstrap-pip-version: '>=25' is not a version of pip "
-        "(e.g. 5.2.0): it is installed as pip==VERSION",
-        "MANIFEST.cfg:5: a: bootstrap-reuse: 'sometimes' is not a boolean (true/false)",
-        "MANIFEST.cfg:6: a: bootstrap-python: '-c' is not an interpreter: a name found on the "
-        "worker's PATH (python3.11) or a path",
+        "MANIFEST.cfg:3: a: bootstrap-version: 'latest' is not a version (PEP 440, such as "
+        "3.0.1): give the one version to install",
+        "MANIFEST.cfg:4: a: bootstrap-pip-version: '>=25' is not a version (PEP 440, such as "
+        "3.0.1): give the one version to install",
+        "MANIFEST.cfg:5: a: bootstrap-reuse: 'sometimes' is not a boolean (true/false, yes/no, "
+        "on/off, 1/0)",
+        "MANIFEST.cfg:6: a: bootstrap-python: '-c': a command must be a program name or an "
+        "absolute path",
     ]
 
 

@@ -47,7 +47,7 @@ def test_check_good_directory_warns_only(master_dir, capsys):
         "buildouts/MANIFEST.cfg:12: sale-legacy: warning: no builder made: the only workers "
         "meeting its requirements take only builds requiring their build-only-if-requires: "
         "gamma",
-        "buildouts/MANIFEST.cfg:25: nothing-fits: warning: no builder made: "
+        "buildouts/MANIFEST.cfg:26: nothing-fits: warning: no builder made: "
         "no worker has wkhtmltopdf",
         "3 workers, 6 builds, 6 builders: 0 errors, 2 warnings",
     ]
@@ -114,10 +114,11 @@ def test_check_reports_every_problem_of_every_file_in_order(master_dir, capsys):
         "workers.cfg:10: b: cannot parse 'no value here': expected 'option = value', "
         "an indented continuation line or a [section]",
         "workers.cfg:11: a: section [a] appears twice (first at line 2)",
-        "workers.cfg:12: a: worker_priority: 'high' is not a number",
+        "workers.cfg:12: a: worker_priority: 'high' is not a decimal number",
         "workers.cfg:13: c: missing required option 'password'",
-        "workers.cfg:14: c: capability: 'postgresql 18 password=clear': password= would "
-        "expose a secret; name a Buildbot secret with password-secret= instead",
+        "workers.cfg:14: c: capability: 'postgresql 18 password=<hidden>': 'password=' would "
+        "put a secret in the build properties (readable in the web UI and the REST API); "
+        "name a Buildbot secret with 'password-secret=' instead",
         "0 workers, 0 builds, 0 builders: 14 errors, 1 warnings",
     ]
     assert "clear" not in "".join(line for line in out if "password:" in line)
@@ -176,7 +177,7 @@ def test_check_reports_master_cfg_errors_with_their_line_and_checks_the_files(
     assert code == 1
     line = SAMPLE_MASTER_CFG.splitlines().index("conf.populate(c)") + 2
     assert f"master.cfg:{line}: NameError: name 'undefined_name' is not defined" in out
-    assert "workers.cfg:3: a: max_builds: '0' must be at least 1" in out
+    assert "workers.cfg:3: a: max_builds: '0' is out of range: from 1 to 1000" in out
 
 
 def test_check_reports_a_bad_capability_definition_at_its_line(master_dir, capsys):
@@ -233,7 +234,7 @@ def test_plan_table(master_dir, capsys):
         "Builds without any worker (no builder made):",
         "  buildouts/MANIFEST.cfg:12: sale-legacy: the only workers meeting its requirements "
         "take only builds requiring their build-only-if-requires: gamma",
-        "  buildouts/MANIFEST.cfg:25: nothing-fits: no worker has wkhtmltopdf",
+        "  buildouts/MANIFEST.cfg:26: nothing-fits: no worker has wkhtmltopdf",
         "",
         "Builds no commit schedules (force them): base, sale, queue, ui",
     ]
@@ -294,7 +295,7 @@ def test_plan_json_schema(master_dir, capsys):
                                           "property": "pg_version",
                                           "requirement": "postgresql not-used"}]
     assert data["unassigned"][1] == {"build": "nothing-fits", "file": "buildouts/MANIFEST.cfg",
-                                     "line": 25, "reason": "no worker has wkhtmltopdf"}
+                                     "line": 26, "reason": "no worker has wkhtmltopdf"}
     workers = {w["name"]: w for w in data["workers"]}
     assert workers["gamma"]["build_only_if_requires"] == ["selenium-server"]
     assert workers["gamma"]["builders"] == ["ui"]
@@ -302,7 +303,7 @@ def test_plan_json_schema(master_dir, capsys):
     assert workers["alpha"]["max_builds"] == 2 and workers["alpha"]["worker_priority"] == 10
     assert "password" not in json.dumps(data) and "secret" not in json.dumps(data)
     assert data["problems"][1] == {
-        "file": "buildouts/MANIFEST.cfg", "line": 25, "section": "nothing-fits",
+        "file": "buildouts/MANIFEST.cfg", "line": 26, "section": "nothing-fits",
         "option": None, "severity": "warning",
         "message": "no builder made: no worker has wkhtmltopdf"}
 
@@ -312,7 +313,7 @@ def test_plan_refuses_bad_directory(master_dir, capsys):
     code, out, err = run(capsys, "plan", master_dir)
     assert code == 1 and out == []
     assert err == ["workers.cfg:1: a: missing required option 'password'",
-                   "workers.cfg:4: b: max_builds: '-1' must be at least 1",
+                   "workers.cfg:4: b: max_builds: '-1' is out of range: from 1 to 1000",
                    "2 errors: no plan (see `buildbot-odoo check`)"]
 
 
@@ -431,3 +432,109 @@ def test_check_refuses_a_build_name_another_build_demultiplies_into(tmp_path, ca
     assert code == 1
     assert out[:-1] == ["buildouts/MANIFEST.cfg:5: sale-pg15: builder name 'sale-pg15' is "
                         "also made by build 'sale'"]
+
+
+def tree(directory):
+    """Every path under ``directory`` (links not followed), to show nothing was made."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_init_into_a_file_is_refused(tmp_path, capsys, force):
+    target = write(tmp_path, "notes.txt", "mine\n")
+    code, out, err = run(capsys, "init", target, *(["--force"] if force else []))
+    assert code == 1 and out == []
+    assert err == [f"{target}: is a file, not a directory", "nothing was written"]
+    assert target.read_text() == "mine\n" and tree(tmp_path) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(("make", "what"), [
+    (lambda path: path.write_text("x"), "is a file, not a directory"),
+    (lambda path: path.symlink_to(path.parent / "gone"), "is a broken symbolic link"),
+])
+@pytest.mark.parametrize("force", [False, True])
+def test_init_refuses_a_secrets_path_it_cannot_use_before_writing_anything(
+        tmp_path, capsys, make, what, force):
+    target = tmp_path / "new"
+    target.mkdir()
+    make(target / "secrets")
+    code, out, err = run(capsys, "init", target, *(["--force"] if force else []))
+    assert code == 1 and out == []
+    assert err == [f"{target / 'secrets'}: {what}", "nothing was written"]
+    assert tree(target) == ["secrets"]
+
+
+def test_init_refuses_a_secret_that_is_not_a_file(tmp_path, capsys):
+    target = tmp_path / "new"
+    (target / "secrets" / "local-worker").mkdir(parents=True)
+    code, _, err = run(capsys, "init", target)
+    assert code == 1
+    assert err == [f"{target / 'secrets' / 'local-worker'}: is a directory, not a file",
+                   "nothing was written"]
+    assert tree(target) == ["secrets", "secrets/local-worker"]
+
+
+def test_init_with_force_refuses_a_template_path_that_is_a_directory(tmp_path, capsys):
+    target = tmp_path / "new"
+    (target / "workers.cfg").mkdir(parents=True)
+    code, _, err = run(capsys, "init", target, "--force")
+    assert code == 1
+    assert err == [f"{target / 'workers.cfg'}: is a directory, not a file", "nothing was written"]
+    assert tree(target) == ["workers.cfg"]
+
+
+def test_init_reports_every_obstacle_at_once(tmp_path, capsys):
+    target = tmp_path / "new"
+    (target / "buildouts").parent.mkdir(parents=True)
+    (target / "buildouts").write_text("x")
+    (target / "secrets").write_text("x")
+    code, _, err = run(capsys, "init", target, "--force")
+    assert code == 1
+    assert err == [f"{target / 'buildouts'}: is a file, not a directory",
+                   f"{target / 'secrets'}: is a file, not a directory",
+                   "nothing was written"]
+
+
+def test_init_undoes_what_it_made_when_a_write_fails(tmp_path):
+    # a write failing half-way (here: a template file that cannot be read) leaves nothing
+    from buildbot_odoo import scaffold
+
+    source = tmp_path / "template"
+    write(source, "master.cfg", "c = BuildmasterConfig = {}\n")
+    write(source, "buildouts/MANIFEST.cfg", "")
+    target = tmp_path / "new"
+    planned = scaffold.plan(source, target, force=False)
+    (source / "buildouts" / "MANIFEST.cfg").unlink()
+    with pytest.raises(scaffold.InitRefused) as refused:
+        scaffold.make(planned)
+    assert refused.value.lines[-1] == "nothing was written"
+    assert str(source / "buildouts" / "MANIFEST.cfg") in refused.value.lines[0]
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(("statement", "message"), [
+    ("sys.exit()", "master.cfg ended the program (sys.exit(None)): the master would "
+                   "stop there, with no configuration"),
+    ("sys.exit(0)", "master.cfg ended the program (sys.exit(0)): the master would "
+                    "stop there, with no configuration"),
+    ("sys.exit('bye')", "master.cfg ended the program (sys.exit('bye')): the master would "
+                        "stop there, with no configuration"),
+    ("raise Halt('custom')", "Halt: custom"),
+])
+@pytest.mark.parametrize("command", ["check", "plan"])
+def test_a_master_cfg_ending_the_program_is_a_located_error(master_dir, capsys, statement,
+                                                            message, command):
+    write(master_dir, "master.cfg", SAMPLE_MASTER_CFG.replace(
+        "conf.populate(c)", f"import sys\nclass Halt(BaseException): pass\n{statement}\n"))
+    code, out, err = run(capsys, command, master_dir)
+    assert code == 1
+    line = SAMPLE_MASTER_CFG.splitlines().index("conf.populate(c)") + 3
+    assert f"master.cfg:{line}: {message}" in (out if command == "check" else err)
+
+
+def test_an_interrupted_check_says_so_and_exits_130(master_dir, capsys):
+    # Ctrl-C (or a master.cfg raising KeyboardInterrupt) stops the command: no report
+    write(master_dir, "master.cfg", SAMPLE_MASTER_CFG.replace(
+        "conf.populate(c)", "raise KeyboardInterrupt\n"))
+    code, out, err = run(capsys, "check", master_dir)
+    assert (code, out, err) == (130, [], ["interrupted"])

@@ -181,7 +181,7 @@ def test_collecting_mode_records_the_configurator_instead_of_raising(master_dir)
         conf.populate(config)
     assert found == [conf] and config == {}
     assert [p.message for p in conf.plan.problems.errors] == [
-        "missing required option 'password'", "'0' must be at least 1"]
+        "missing required option 'password'", "'0' is out of range: from 1 to 1000"]
     with pytest.raises(ConfigError):  # outside the block: the usual refusal
         conf.populate(config)
 
@@ -209,3 +209,109 @@ def test_one_manifest_path_given_as_a_string_is_one_path(master_dir):
     assert [b.name for b in by_string["builders"]] == [b.name for b in by_tuple["builders"]]
     conf, by_path = populate(master_dir, manifest_paths=master_dir / "buildouts" / "MANIFEST.cfg")
     assert [b.name for b in by_path["builders"]] == [b.name for b in by_tuple["builders"]]
+
+
+def test_populate_refuses_names_already_taken_in_the_users_config(master_dir):
+    # Buildbot would refuse these duplicates itself, naming neither file nor line
+    from buildbot.config import BuilderConfig
+    from buildbot.plugins import schedulers, util, worker
+
+    factory = util.BuildFactory()
+    config = {"workers": [worker.Worker("alpha", "pw")],
+              "builders": [BuilderConfig(name="sale-pg15", workernames=["alpha"],
+                                         factory=factory),
+                           BuilderConfig(name="mine", builddir="base-pg15",
+                                         workernames=["alpha"], factory=factory)],
+              "schedulers": [schedulers.ForceScheduler(name="force", builderNames=["x"])]}
+    before = {key: list(value) for key, value in config.items()}
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir, config)
+    assert [str(p) for p in raised.value.problems] == [
+        "workers.cfg:4: alpha: worker name 'alpha' is already used by a worker in "
+        "c['workers'] (master.cfg)",
+        "buildouts/MANIFEST.cfg:4: base: builder 'base-pg15' would share the directory "
+        "'base-pg15' with builder 'mine' of c['builders'] (master.cfg)",
+        "buildouts/MANIFEST.cfg:8: sale: builder name 'sale-pg15' is already used by a "
+        "builder in c['builders'] (master.cfg)",
+        "master.cfg: scheduler name 'force' is already used by a scheduler in "
+        "c['schedulers'] (a second configurator? give one configurator every manifest: "
+        "manifest_paths takes several)",
+    ]
+    assert config == before
+
+
+def test_a_second_configurator_on_other_files_is_refused_cleanly(master_dir):
+    config: dict = {}
+    populate(master_dir, config)
+    with pytest.raises(ConfigError, match="scheduler name 'force' is already used"):
+        populate(master_dir, config)
+
+
+def test_odoo_steps_on_a_build_without_database_are_refused(master_dir):
+    # 'ui' says postgresql not-used: Odoo's -d would get no database ('-d None')
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "post-buildout-steps = pytest\n",
+        "post-buildout-steps = install-modules-test pytest update-modules\n"))
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir)
+    assert [str(p) for p in raised.value.problems] == [
+        "buildouts/MANIFEST.cfg:24: ui: post-buildout-steps: install-modules-test, "
+        "update-modules run Odoo on the testing database, and build-for says postgresql "
+        "not-used (no database is made): list only steps that need no database (the "
+        "default, install-modules-test, needs one), or build for postgresql"]
+
+
+def test_the_default_odoo_step_on_a_build_without_database_is_refused(master_dir):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace("post-buildout-steps = pytest\n", ""))
+    with pytest.raises(ConfigError) as raised:
+        populate(master_dir)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line, problem.section, problem.option) == (
+        "buildouts/MANIFEST.cfg", 20, "ui", "post-buildout-steps")
+    assert problem.message.startswith("install-modules-test runs Odoo on the testing database")
+
+
+def test_database_options_on_a_build_without_database_are_warned_about(master_dir):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "build-for = postgresql not-used\n",
+        "build-for = postgresql not-used\ndb_template = template0\ndb-steps = pg_remote_copy\n"
+        "pg_remote_copy.arguments = prod\n"))
+    conf = BuildoutsConfigurator(master_dir)
+    plan = conf.load()
+    why = "is ignored: build-for says postgresql not-used, so no testing database is made"
+    assert [str(p) for p in plan.problems if p.section == "ui"] == [
+        f"buildouts/MANIFEST.cfg:23: ui: db_template: warning: {why}",
+        f"buildouts/MANIFEST.cfg:24: ui: db-steps: warning: {why}",
+        f"buildouts/MANIFEST.cfg:25: ui: pg_remote_copy.arguments: warning: {why}",
+    ]
+
+
+def test_populate_raises_our_config_error_as_buildbots_own(master_dir):
+    from buildbot.config.errors import ConfigErrors
+
+    (master_dir / "workers.cfg").write_text("[w]\ncapability = postgresql x.y\n")
+    with pytest.raises(ConfigErrors) as raised:
+        populate(master_dir)
+    assert isinstance(raised.value, ConfigError)
+    assert raised.value.errors == [str(p) for p in raised.value.problems]
+    assert raised.value.errors[0] == "workers.cfg:1: w: missing required option 'password'"
+    with pytest.raises(ConfigErrors):
+        BuildoutsConfigurator(master_dir).add_capability_environ("x", {"environ": {"A B": "1"}})
+
+
+def test_a_misspelled_configurator_setting_is_warned_about(master_dir):
+    # conf.tree_stabel_timer = 60 would otherwise be ignored without a word
+    conf = BuildoutsConfigurator(master_dir)
+    conf.tree_stabel_timer = 60
+    conf.pollinterval = 10
+    conf.my_own_data = {"used by": "my subfactory"}
+    plan = conf.load()
+    assert [str(p) for p in plan.problems if p.file == "master.cfg"] == [
+        "master.cfg: pollinterval: warning: not a setting of BuildoutsConfigurator, so it "
+        "changes nothing: did you mean 'poll_interval'?",
+        "master.cfg: tree_stabel_timer: warning: not a setting of BuildoutsConfigurator, so "
+        "it changes nothing: did you mean 'tree_stable_timer'?",
+    ]

@@ -8,6 +8,7 @@ from buildbot.process.results import FAILURE, SKIPPED, SUCCESS, WARNINGS
 from buildbot.steps.master import SetProperty
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.steps import ExpectShell, TestBuildStepMixin
+from buildbot.util import flatten
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -30,13 +31,26 @@ MAIL = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", DB, "-c", DISABLE_MAI
 
 
 def rendered(step, **props) -> list:
-    return Properties(testing_db=DB, **props).render(step.command).result
+    """The command as the worker gets it (Buildbot flattens nested lists)."""
+    return flatten(Properties(testing_db=DB, **props).render(step.command).result, (list,))
+
+
+@pytest.mark.parametrize(("pg_version", "forced"), [
+    ("15.18", True), ("13", True), ("18beta1", True), ("12.22", False), ("9.6", False),
+    (None, False), ("not a version", False)])
+def test_dropdb_ends_lost_sessions_where_postgresql_can(pg_version, forced):
+    # --force: the sessions a lost build's processes left on the database end first
+    dropdb, _, _ = simple_create(None, options_for(), "b.cfg", ENV)
+    [drop] = drop_testing_db(None, options_for(), ENV)
+    expected = ["dropdb", "--if-exists", *(["--force"] if forced else []), DB]
+    props = {} if pg_version is None else {"pg_version": pg_version}
+    assert rendered(dropdb, **props) == rendered(drop, **props) == expected
 
 
 def test_testing_db_is_set_from_the_worker_prefix_at_build_time():
     [step] = database.testing_db_steps(options_for(builder="Sale-pg9.2devel"))
     assert isinstance(step, SetProperty) and step.property == "testing_db"
-    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-9bc3b6e6"
+    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-35b47e3a1780"
     assert Properties().render(BuilderTestingDb("sale")).result == "odoo_buildbot-sale"
 
 
@@ -77,8 +91,23 @@ def test_pg_remote_copy_positional_name_and_defaults():
      "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.arguments: cannot split arguments: "
      "No closing quotation"),
     ({"pg_remote_copy.arguments": "x", "pg_remote_copy.timeout": "-3"},
-     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is not a positive "
-     "number of seconds"),
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.timeout: '-3' is out of range: "
+     "from 1 to 604800 seconds"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "copy-db --fast"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: 'copy-db --fast' must be "
+     "one executable; put arguments in the matching '.arguments' option"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.db_option": "copied_db_name"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.db_option: 'copied_db_name' is not "
+     "an option of the copy script (one word starting with '-', or empty for none)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.db_option": "--name x"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.db_option: '--name x' is not "
+     "an option of the copy script (one word starting with '-', or empty for none)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "--help"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: '--help': an executable "
+     "cannot start with '-' (it would be read as an option)"),
+    ({"pg_remote_copy.arguments": "x", "pg_remote_copy.executable": "copy db"},
+     "buildouts/MANIFEST.cfg:7: sale: pg_remote_copy.executable: 'copy db' must be one "
+     "executable; put arguments in the matching '.arguments' option"),
 ])
 def test_pg_remote_copy_config_errors_are_located(raw, message):
     with pytest.raises(ConfigError) as caught:
@@ -112,6 +141,17 @@ class DatabaseStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         yield self.run_step()
 
     @defer.inlineCallbacks
+    def test_dropdb_is_forced_on_a_recent_postgresql(self):
+        dropdb, _, _ = simple_create(None, options_for(), "b.cfg", ENV)
+        self.setup_step(dropdb)
+        self.build.setProperty("testing_db", DB, "test")
+        self.build.setProperty("pg_version", "15.18", "capabilities")
+        self.expect_commands(ExpectShell(workdir="wkdir", env=ENV,
+                                         command=["dropdb", "--if-exists", "--force", DB]).exit(0))
+        self.expect_outcome(result=SUCCESS)
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_createdb_failure_halts(self):
         _, createdb, _ = simple_create(None, options_for(), "b.cfg", ENV)
         self.setup_step(createdb)
@@ -129,6 +169,8 @@ class DatabaseStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self.expect_commands(ExpectShell(workdir="wkdir", env=ENV,
                                          command=["dropdb", "--if-exists", DB]).exit(1))
         self.expect_outcome(result=WARNINGS)
+        # the build summary shows it after the first failure: it must not read "dropped"
+        self.expect_result_summary({"step": f"could not drop {DB}"})
         yield self.run_step()
 
     @defer.inlineCallbacks

@@ -55,7 +55,7 @@ def test_the_prefix_separates_workers_databases():
 
 def test_the_rule_is_stable():
     """Builds on the same worker must find the same database again."""
-    assert dbname.testing_db_name("ci", "Sale-pg9.2devel") == "ci-sale-pg9_2devel-9bc3b6e6"
+    assert dbname.testing_db_name("ci", "Sale-pg9.2devel") == "ci-sale-pg9_2devel-35b47e3a1780"
 
 
 def test_no_collision_over_many_similar_builders():
@@ -63,3 +63,28 @@ def test_no_collision_over_many_similar_builders():
         ["sale", "Sale", "stock"], ["-", ".", "_"], ["9.2devel", "15", "18"])]
     names = {dbname.testing_db_name("odoo_buildbot", b) for b in builders}
     assert len(names) == len(builders)
+
+
+def test_a_dash_in_the_prefix_cannot_make_two_workers_builders_collide():
+    # prefix 'x-odoo-17' + builder 'pg15' and prefix 'x' + builder 'odoo-17-pg15'
+    # both read 'x-odoo-17-pg15': the boundary must be part of the name
+    assert dbname.testing_db_name("x-odoo-17", "pg15") != \
+        dbname.testing_db_name("x", "odoo-17-pg15")
+    assert dbname.testing_db_name("x", "odoo-17-pg15") == "x-odoo-17-pg15"  # still readable
+
+
+def test_a_plain_name_never_looks_like_a_changed_one():
+    # a builder whose name ends like a hash is hashed too: the two forms never meet
+    changed = dbname.testing_db_name("ci", "Sale")
+    digest = changed.rsplit("-", 1)[1]
+    assert dbname.testing_db_name("ci", f"sale-{digest}") != changed
+
+
+def test_distinct_prefix_and_builder_pairs_give_distinct_names():
+    prefixes = ["x", "x-a", "x-a-b", "X", "x.a", "x_a", "", "ci-" * 30]
+    builders = ["a", "a-b", "b", "a-b-c", "A-b", "a.b", "b-c", "x" * 70]
+    names = {}
+    for prefix, builder in itertools.product(prefixes, builders):
+        name = dbname.testing_db_name(prefix, builder)
+        assert name not in names, (prefix, builder, names.get(name))
+        names[name] = (prefix, builder)

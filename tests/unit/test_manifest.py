@@ -168,19 +168,23 @@ def test_subfactory_options_are_accepted(manifest):
     ("buildout = standalone missing.cfg", "does not exist"),
     ("buildout = svn http://x y", "unknown buildout type 'svn'"),
     ("buildout = git https://x/r.git 17.0", "expected git URL BRANCH CONF"),
-    ("buildout = git https://x/r.git 17.0 /etc/passwd", "must be a relative path"),
+    ("buildout = git https://x/r.git 17.0 /etc/passwd", "must be relative"),
+    ("buildout = git https://x/r.git 17.0 a\\..\\b.cfg", "cannot contain '\\'"),
+    ("buildout = git https://x/r.git 17.0 b.cfg subdir=a/../..", "'..' component"),
     ("buildout = git https://x/r.git 17.0 b.cfg depth=1", "unknown keyword 'depth'"),
     ("watch = svn http://x", "unknown VCS 'svn'"),
     ("watch = git http://x", "expected git URL BRANCH"),
     ("auto-watch = maybe", "'maybe' is not a boolean"),
     ("tree-stable-timer = soon", "'soon' is not a whole number"),
+    (f"tree-stable-timer = {'9' * 27}", "is out of range: from 0 to 604800 seconds"),
     ("post-buildout-steps = install-modules-tests", "did you mean 'install-modules-test'"),
     ("db-steps = magic", "'magic' is not one of"),
     ("odoo-addons = sale, bad-name", "'bad-name' is not an addon name"),
     ("bootstrap-eggs = eggs", "managed by buildbot-odoo"),
     ("build-for = postgresql >= 15\n  postgresql < 17", "appears on several lines"),
-    ("odoo.http-port-max = 99999", "'99999' is not a TCP port (1 to 65535)"),
-    ("odoo.http-port-min = 0", "'0' is not a TCP port (1 to 65535)"),
+    ("odoo.http-port-max = 99999", "'99999' is out of range for a TCP port: from 1 to 65535"),
+    ("odoo.http-port-min = 0", "'0' is out of range for a TCP port: from 1 to 65535"),
+    ("odoo.http-port-step = 1e5", "'1e5' is not a whole number"),
 ])
 def test_bad_values_name_file_section_option(manifest, line, needle):
     head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
@@ -308,3 +312,159 @@ def test_options_of_a_subfactory_the_build_does_not_use_are_warned_about(manifes
     by_option = {w.option: w.message for w in problems.warnings}
     assert "db-steps" in by_option["pg_remote_copy.timeout"]
     assert "post-buildout-steps" in by_option["doc.builder"]
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("watch = git --upload-pack=touch${IFS}/tmp/x;: 17.0", "a URL cannot start with '-'"),
+    ("watch = hg --config=hooks.pre-pull=touch${IFS}/tmp/x default",
+     "a URL cannot start with '-'"),
+    ("watch = git ext::sh 17.0", "remote-helper transport ('ext::...')"),
+    ("watch = git fd::3 17.0", "remote-helper transport ('fd::...')"),
+    ("watch = git ssh://-oProxyCommand=touch/r 17.0", "is not a host name"),
+    ("watch = git https://x/r.git --upload-pack=touch", "a branch cannot start with '-'"),
+    ("watch = hg https://x/r --config=hooks.x=y", "a branch cannot start with '-'"),
+    ("watch = git https://x/r.git a..b", "is not a git branch name"),
+    ("buildout = git --upload-pack=touch 17.0 b.cfg", "a URL cannot start with '-'"),
+    ("buildout = git -utouch${IFS}/tmp/x;: 17.0 b.cfg", "a URL cannot start with '-'"),
+    ("buildout = git ext::sh 17.0 b.cfg", "remote-helper transport"),
+    ("buildout = git https://x/r.git --orphan b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hg ssh://-oProxyCommand=touch/r default b.cfg", "is not a host name"),
+    ("buildout = hg https://x/r --config=x b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hg https://x/r -R b.cfg", "a branch cannot start with '-'"),
+    ("buildout = hgtag --config=hooks.x=y b.cfg", "a URL cannot start with '-'"),
+    ("buildout = hgtag -R b.cfg", "a URL cannot start with '-'"),
+    ("buildout = bzr --x b.cfg", "a URL cannot start with '-'"),
+    ("start-command = --version", "cannot start with '-'"),
+    ("test-command = -h", "cannot start with '-'"),
+])
+def test_urls_and_branches_that_would_be_options_or_commands_are_refused(manifest, line, needle):
+    head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
+    builds, problems = load(manifest(f"[a]\n{head}{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message, error.message
+    assert error.option == line.split("=")[0].strip()
+    assert "a" not in builds
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    """The master's secrets/ beside buildouts/, as ``buildbot-odoo init`` makes it."""
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "local-worker").write_text("hunter2\n")
+    return tmp_path / "secrets"
+
+
+@pytest.mark.parametrize(("conf", "needle"), [
+    ("../secrets/local-worker", "'..' component"),
+    ("sub/../../secrets/local-worker", "'..' component"),
+    ("{secrets}/local-worker", "must be relative"),
+    ("link/local-worker", "a symbolic link takes it to"),
+    ("linked.cfg", "a symbolic link takes it to"),
+])
+def test_standalone_buildouts_stay_inside_the_manifest_directory(manifest, secrets, conf,
+                                                                 needle):
+    directory = secrets.parent / "buildouts"
+    directory.mkdir(exist_ok=True)
+    (directory / "link").symlink_to(secrets)
+    (directory / "linked.cfg").symlink_to(secrets / "local-worker")
+    line = f"buildout = standalone {conf.format(secrets=secrets)}"
+    builds, problems = load(manifest(f"[a]\n{line}\n"))
+    (error,) = problems.errors
+    assert needle in error.message and error.option == "buildout"
+    assert "hunter2" not in error.message
+    assert "a" not in builds
+
+
+def test_standalone_buildouts_in_subdirectories_and_links_inside_are_fine(manifest, tmp_path):
+    (tmp_path / "buildouts" / "sub").mkdir(parents=True)
+    (tmp_path / "buildouts" / "sub" / "b.cfg").write_text("[buildout]\n")
+    (tmp_path / "buildouts" / "current.cfg").symlink_to(tmp_path / "buildouts" / "sub" / "b.cfg")
+    builds, problems = load(manifest("[a]\nbuildout = standalone sub//b.cfg\n"
+                                     "[b]\nbuildout = standalone current.cfg\n"))
+    assert not problems.errors, [str(p) for p in problems]
+    assert builds["a"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
+    assert builds["b"].buildout.local_path == (tmp_path / "buildouts" / "sub" / "b.cfg")
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    ("Build-For = postgresql", "build-for"),
+    ("build_requires = postgresql", "build-requires"),
+    ("db-template = template0", "db_template"),
+    ("tree_stable_timer = 60", "tree-stable-timer"),
+    ("openerp_addons = sale", "odoo-addons"),  # an alias leads to its option
+])
+def test_unknown_option_hint_ignores_case_and_dash_or_underscore(manifest, line, meant):
+    _, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
+    (warning,) = problems.warnings
+    assert warning.message.endswith(f"is ignored (did you mean {meant!r}?)")
+
+
+def test_a_thousand_deep_inherit_chain_is_resolved(manifest):
+    depth = 1000
+    sections = ["[s0]\nbuildout = standalone sample.cfg\nodoo-addons = sale\n"]
+    sections += [f"[s{i}]\ninherit = s{i - 1}\n" for i in range(1, depth)]
+    builds, problems = load(manifest("\n".join(sections)))
+    assert not list(problems)
+    assert len(builds) == depth
+    assert builds[f"s{depth - 1}"].odoo_addons == ["sale"]
+    assert builds[f"s{depth - 1}"].where["odoo-addons"][2] == "s0"
+
+
+def test_each_inheritance_cycle_is_reported_once(manifest):
+    _, problems = load(manifest("""
+        [a]
+        inherit = b
+        [b]
+        inherit = c
+        [c]
+        inherit = a
+        [d]
+        inherit = a
+        [e]
+        inherit = d
+        """))
+    assert [str(p) for p in problems.errors] == [
+        "MANIFEST.cfg:6: c: inherit: inheritance cycle: a -> b -> c -> a"]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("bootstrap-version = >=3 lol", "'>=3 lol' is not a version (PEP 440, such as 3.0.1): "
+                                    "give the one version to install"),
+    ("bootstrap-setuptools-version = latest", "'latest' is not a version"),
+    ("bootstrap-python = -c", "'-c': a command must be a program name or an absolute path"),
+    ("bootstrap-python = bin/python", "'bin/python': a command must be absolute"),
+    ("bootstrap-index = ftp://mirror/simple", "'ftp://mirror/simple' is not a URL"),
+    ("bootstrap-find-links = /srv/wheels wheels", "'wheels': a path must be absolute"),
+    ("bootstrap-find-links = --pre", "'--pre': a URL cannot start with '-'"),
+])
+def test_bootstrap_values_are_checked_when_the_manifest_is_read(manifest, line, message):
+    builds, problems = load(manifest(f"[a]\nbuildout = standalone sample.cfg\n{line}\n"))
+    assert "a" not in builds
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, line.split(" =")[0])
+    assert message in error.message, error.message
+
+
+def test_good_bootstrap_values_and_an_empty_one_meaning_the_default(manifest):
+    builds, problems = load(manifest("""
+        [base]
+        buildout = standalone sample.cfg
+        bootstrap-python = /opt/python3.8/bin/python3
+        bootstrap-version = 5.1.3
+        bootstrap-index = https://pypi.example.com/simple/
+        bootstrap-find-links = /srv/wheels
+                               https://example.com/links/
+        [child]
+        inherit = base
+        bootstrap-python =
+        bootstrap-version =
+        """))
+    assert not list(problems)
+    assert builds["base"].bootstrap == {
+        "python": "/opt/python3.8/bin/python3", "version": "5.1.3",
+        "index": "https://pypi.example.com/simple/",
+        "find-links": "/srv/wheels\nhttps://example.com/links/"}
+    # empty: back to the default (zc.buildout 5.2.0, python3), not an empty word
+    assert builds["child"].bootstrap == {
+        "index": "https://pypi.example.com/simple/",
+        "find-links": "/srv/wheels\nhttps://example.com/links/"}

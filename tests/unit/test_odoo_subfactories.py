@@ -83,7 +83,7 @@ def test_bad_timeout_is_a_located_config_error():
     with pytest.raises(ConfigError) as caught:
         commands(install_modules_test, raw={"install-modules-test.timeout": "soon"})
     assert str(caught.value) == ("buildouts/MANIFEST.cfg:7: sale: install-modules-test.timeout:"
-                                 " 'soon' is not a positive number of seconds")
+                                 " 'soon' is not a whole number")
 
 
 def test_each_declares_its_options():

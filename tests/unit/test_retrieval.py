@@ -123,7 +123,7 @@ def test_bzr_checks_brz_then_branches():
     assert unlink.command == ["rm", "-rf", "build"] and conf.conf == "b.cfg"
     assert isinstance(check, RequireExecutable) and check.executable == "brz"
     assert remove.command == ["rm", "-rf", "src"]
-    assert branch.command == ["brz", "branch", "lp:proj", "src"]
+    assert branch.command == ["brz", "branch", "--", "lp:proj", "src"]
     assert link.command == ["ln", "-s", "src/b", "build"]
     assert path == "b.cfg"
 
@@ -170,6 +170,18 @@ class RetrievalStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase
         yield self.run_step()
 
     @defer.inlineCallbacks
+    def test_a_forced_tag_that_hg_would_read_as_an_option_is_refused(self):
+        made, _ = retrieve(BuildoutSource("hgtag", "b.cfg", url="https://h/r"))
+        self.setup_step(made[0])
+        self.build.setProperty("buildout-tag", "--config=hooks.pre-update=touch", "force")
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "build property 'buildout-tag': '--config=hooks.pre-update=touch': a tag cannot "
+            "start with '-' (it would be read as an option): hgtag buildouts are checked out "
+            "at the tag this property names")})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_unsafe_archive_property_is_refused(self):
         made, _ = retrieve(BuildoutSource("archive", "r.cfg", subdir_prop="d", archive_prop="n"),
                            raw={"archive.root-dir": "/pkgs"})
@@ -178,7 +190,8 @@ class RetrievalStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase
         self.build.setProperty("n", "x", "test")
         self.expect_outcome(result=FAILURE)
         self.expect_result_summary({"step": (
-            "build property 'd' must be a relative path without '..' ('../../etc'): "
+            "build property 'd': '../../etc': a path cannot have a '..' component (it must "
+            "stay inside its root): "
             "they name the archive to build from")})
         yield self.run_step()
 

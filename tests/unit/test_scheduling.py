@@ -129,12 +129,13 @@ def test_change_filter_before_populate_says_so(master_dir):
         BuildoutsConfigurator(master_dir).change_filter("addons-17")
 
 
-@pytest.mark.parametrize("interval", [0, -5, "300", 2.5, True])
+@pytest.mark.parametrize("interval", [0, -5, "300", 2.5, True, 10 ** 27, 604801])
 def test_bad_poll_interval_is_a_config_error_and_config_is_untouched(master_dir, interval):
     config = {"schedulers": ["mine"]}
     conf = BuildoutsConfigurator(master_dir)
     conf.poll_interval = interval
-    with pytest.raises(ConfigError, match=r"master\.cfg: poll_interval: .* is not a number"):
+    with pytest.raises(ConfigError, match=r"master\.cfg: poll_interval: .* is not a number "
+                       r"of seconds \(a whole number, from 1 to 604800\)"):
         conf.populate(config)
     assert config == {"schedulers": ["mine"]}
 

@@ -81,7 +81,7 @@ def test_static_analysis_locates_the_addons_by_default():
     lint = steps["static-analysis"]
     assert isinstance(lint, LintStep) and lint.tool == "flake8" and lint.max_issues is None
     assert render(lint.command, static_analysis_paths=["addons/sale_x", "addons/stock_y"]) == [
-        "bin/flake8", "--format=default", ["addons/sale_x", "addons/stock_y"]]
+        "bin/flake8", "--format=default", "--", ["addons/sale_x", "addons/stock_y"]]
 
 
 def test_static_analysis_with_ruff_on_given_paths():
@@ -92,7 +92,7 @@ def test_static_analysis_with_ruff_on_given_paths():
     assert list(steps) == ["static-analysis"]
     lint = steps["static-analysis"]
     assert lint.command == ["venv/bin/ruff", "check", "--no-fix", "--output-format=concise",
-                            "--select", "E,F", "addons", "src/custom"]
+                            "--select", "E,F", "--", "addons", "src/custom"]
     assert lint.max_issues == 0 and lint.tool == "ruff"
 
 
@@ -100,7 +100,8 @@ def test_static_analysis_with_ruff_on_given_paths():
     ({"static-analysis.tool": "pylint"}, {}, "static-analysis.tool: 'pylint' is not one of "
                                              "flake8, ruff"),
     ({}, {"odoo_addons": ["all"]}, "static-analysis.paths: odoo-addons = all: say which paths"),
-    ({"static-analysis.paths": "../elsewhere"}, {}, "'../elsewhere' must be a relative path"),
+    ({"static-analysis.paths": "../elsewhere"}, {},
+     "'../elsewhere': a path cannot have a '..' component"),
     ({"static-analysis.max-issues": "some", "static-analysis.paths": "addons"}, {},
      "static-analysis.max-issues: 'some' is not a whole number"),
 ])
@@ -217,8 +218,16 @@ def test_doc_options():
 @pytest.mark.parametrize(("raw", "message"), [
     ({"doc.mode": "quick"}, "doc.mode: 'quick' is not 'full' or 'incremental'"),
     ({"doc.builder": "HTML5!"}, "doc.builder: 'HTML5!' is not a Sphinx builder name"),
-    ({"doc.upload-dir": "../www"}, "doc.upload-dir: '../www' must be absolute, or relative"),
-    ({"doc.sourcedir": "/abs"}, "doc.sourcedir: '/abs' must be a relative path"),
+    ({"doc.upload-dir": "../www"},
+     "doc.upload-dir: '../www': a directory cannot have a '..' component"),
+    ({"doc.sourcedir": "/abs"}, "doc.sourcedir: '/abs': a path must be relative"),
+    # the output is removed before each build: '.' would be the whole buildout
+    ({"doc.outdir": "."}, "doc.outdir: '.': a path must name something inside its root"),
+    # the build page links to it: no javascript: (nor any other scheme) in the web UI
+    ({"doc.base-url": "javascript:alert(1)//"},
+     "doc.base-url: 'javascript:alert(1)//' is not an http:// or https:// URL"),
+    ({"doc.base-url": "https://docs.example.com/a b"},
+     "doc.base-url: 'https://docs.example.com/a b' is not an http:// or https:// URL"),
 ])
 def test_doc_bad_options(raw, message):
     with pytest.raises(ConfigError) as caught:

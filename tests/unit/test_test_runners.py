@@ -72,6 +72,8 @@ def test_pytest_keeps_the_capability_environment():
     ({"pytest.odoo-plugin": "maybe"}, "pytest.odoo-plugin: 'maybe' is not a boolean"),
     ({"pytest.executable": "bin/pytest -x"}, "pytest.executable: 'bin/pytest -x' must be one "
                                              "executable"),
+    ({"pytest.executable": "-x"}, "pytest.executable: '-x': an executable cannot start with "
+                                  "'-'"),
 ])
 def test_pytest_bad_options(raw, message):
     with pytest.raises(ConfigError) as caught:
@@ -132,10 +134,11 @@ def test_functional_options():
 
 @pytest.mark.parametrize(("raw", "message"), [
     ({}, "functional.command: the functional subfactory needs the command running the tests"),
-    ({**FUNCTIONAL, "functional.wait": "0"}, "functional.wait: '0' is below 1"),
+    ({**FUNCTIONAL, "functional.wait": "0"},
+     "functional.wait: '0' is out of range: from 1 to 86400"),
     ({**FUNCTIONAL, "functional.path": "web"}, "functional.path: 'web' is not a URL path"),
     ({**FUNCTIONAL, "functional.junit-xml": "/tmp/x.xml"},
-     "functional.junit-xml: '/tmp/x.xml' must be a relative path without '..'"),
+     "functional.junit-xml: '/tmp/x.xml': a path must be relative"),
 ])
 def test_functional_bad_options(raw, message):
     with pytest.raises(ConfigError) as caught:

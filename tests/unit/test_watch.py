@@ -12,6 +12,7 @@ from buildbot_odoo.capability.definitions import builtin_capabilities
 from buildbot_odoo.config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from buildbot_odoo.errors import Problems
 from buildbot_odoo.planning import Plan, make_plan
+from buildbot_odoo.watching import files
 from buildbot_odoo.watching.files import MALFORMED, MERGED, PENDING, STALE, watch_file
 from buildbot_odoo.watching.plan import PolledBranch, RewriteRules, scheduler_name
 
@@ -80,7 +81,7 @@ def test_bad_default_timer_is_an_error(tmp_path):
     plan = plan_for(tmp_path, "[a]\nbuildout = standalone b.cfg\n", timer="10 minutes")
     assert messages(plan, errors=True) == [
         "master.cfg: tree_stable_timer: '10 minutes' is not a number of seconds "
-        "(a whole number, 0 or more)"]
+        "(a whole number, from 0 to 604800)"]
 
 
 # --- pollers and schedules
@@ -269,7 +270,7 @@ def test_no_watch_file_yet_is_pending_without_warning(tmp_path):
     (watch_data(sources=[{"vcs": "svn", "url": "x", "branch": "y"}]), MALFORMED,
      "sources[0]: unknown vcs 'svn'"),
     (watch_data(sources=[{"vcs": "git", "url": "a b", "branch": "y"}]), MALFORMED,
-     "sources[0]: 'a b' is not a URL"),
+     "sources[0]: 'a b': a URL cannot contain white space"),
     (watch_data(sources=[{"vcs": "git", "url": "x"}]), MALFORMED,
      "sources[0]: None is not a branch name"),
     (watch_data(sources="all"), MALFORMED, "'sources' and 'fixed' must be lists"),
@@ -328,3 +329,98 @@ def test_auto_watch_with_empty_watch_or_without_buildout_is_warned(tmp_path):
         "buildout to introspect; this section has none"]
     assert plan.watch.unwatched == ["auto"]
 
+
+
+# --- auto-watch files are untrusted data: what a worker uploads
+
+
+INJECTION = "--upload-pack=touch${IFS}/tmp/x;:"
+
+
+@pytest.mark.parametrize(("source", "needle"), [
+    ({"vcs": "git", "url": INJECTION, "branch": "17.0"}, "a URL cannot start with '-'"),
+    ({"vcs": "hg", "url": "--config=hooks.pre-pull=touch", "branch": "default"},
+     "a URL cannot start with '-'"),
+    ({"vcs": "git", "url": "ext::sh", "branch": "17.0"}, "remote-helper transport"),
+    ({"vcs": "git", "url": "ssh://-oProxyCommand=touch/r", "branch": "17.0"},
+     "is not a host name"),
+    ({"vcs": "git", "url": "https://x/r.git", "branch": "--upload-pack=touch"},
+     "a branch cannot start with '-'"),
+    ({"vcs": "hg", "url": "https://x/r", "branch": "--config=x"},
+     "a branch cannot start with '-'"),
+    ({"vcs": "git", "url": "relative/path", "branch": "17.0"}, "is not a URL git can use"),
+])
+def test_watch_file_sources_that_would_be_options_or_commands_are_refused(tmp_path, source,
+                                                                          needle):
+    plan = plan_for(tmp_path, AUTO, watch_files={"auto": watch_data(sources=[source])})
+    assert not plan.problems.errors
+    (warning,) = plan.problems.warnings
+    assert str(warning).startswith("watch/auto: auto: warning: unusable auto-watch data")
+    assert "sources[0]" in warning.message and needle in warning.message
+    assert plan.watch.auto_watch["auto"].state == MALFORMED
+    assert [p.url for p in plan.watch.pollers] == [ADDONS]
+
+
+def test_a_deeply_nested_watch_file_is_skipped_not_fatal(tmp_path):
+    plan = plan_for(tmp_path, AUTO, watch_files={"auto": "[" * 100_000})
+    assert plan.watch.auto_watch["auto"].state == MALFORMED
+    assert "not valid JSON" in plan.problems.warnings[0].message
+
+
+def test_a_watch_file_is_read_no_further_than_its_size_cap(tmp_path):
+    data = watch_data(padding="x" * files.MAX_SIZE)
+    plan = plan_for(tmp_path, AUTO, watch_files={"auto": data})
+    assert plan.watch.auto_watch["auto"].state == MALFORMED
+    assert f"larger than {files.MAX_SIZE} bytes" in plan.problems.warnings[0].message
+
+
+def many_sources(count: int, prefix: str = "r") -> list[dict]:
+    return [{"vcs": "git", "url": f"https://git.example.org/{prefix}{i}.git", "branch": "17.0"}
+            for i in range(count)]
+
+
+def test_sources_beyond_the_per_file_cap_are_cut_with_a_warning(tmp_path):
+    cap = files.MAX_SOURCES_PER_FILE
+    plan = plan_for(tmp_path, AUTO, watch_files={"auto": watch_data(
+        sources=many_sources(cap + 50))})
+    assert messages(plan) == [
+        f"watch/auto: auto: warning: {cap + 50} sources, more than the {cap} an auto-watch "
+        f"file may give: only the first {cap} are watched"]
+    status = plan.watch.auto_watch["auto"]
+    assert status.state == MERGED and len(status.sources) == cap
+    assert len(plan.watch.pollers) == cap + 1  # and the buildout's own location
+
+
+def test_auto_watch_pollers_are_capped_across_the_master(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MAX_SOURCES_PER_FILE", 10)
+    monkeypatch.setattr(files, "MAX_AUTO_WATCH_SOURCES", 25)
+    manifest = "".join(AUTO.replace("[auto]", f"[auto{i}]") for i in range(4))
+    plan = plan_for(tmp_path, manifest, watch_files={
+        f"auto{i}": watch_data(build=f"auto{i}", sources=many_sources(10, f"b{i}-"))
+        for i in range(4)})
+    assert messages(plan) == [
+        "watch/auto2: auto2: warning: the auto-watch files together give more than 25 "
+        "sources: only 5 of this file's 10 are watched",
+        "watch/auto3: auto3: warning: the auto-watch files together give more than 25 "
+        "sources: none of this file's 10 is watched"]
+    assert len(plan.watch.pollers) == 25 + 1
+    assert plan.watch.auto_watch["auto3"].sources == []
+
+
+@pytest.mark.parametrize("replacement", ["--upload-pack=touch${IFS}x;:", "ext::sh "[:-1]])
+def test_a_rewrite_rule_cannot_make_a_url_git_would_run_a_command_from(tmp_path, replacement):
+    plan = plan_for(tmp_path, f"[a]\nbuildout = standalone b.cfg\nwatch = git {ADDONS} 17.0\n",
+                    rules=[("https://git.example.org/", replacement)])
+    (error,) = plan.problems.errors
+    assert str(error).startswith(f"master.cfg: vcs_master_url_rewrite_rules: the rule "
+                                 f"rewriting '{ADDONS}' makes '{replacement}team/")
+    assert plan.watch.pollers == []
+
+
+@pytest.mark.parametrize("timer", [10 ** 27, 604801, -1])
+def test_default_timer_out_of_range_is_an_error(tmp_path, timer):
+    # the same range as the manifest's tree-stable-timer: a week at most
+    plan = plan_for(tmp_path, "[a]\nbuildout = standalone b.cfg\n", timer=timer)
+    assert messages(plan, errors=True) == [
+        f"master.cfg: tree_stable_timer: {timer!r} is not a number of seconds "
+        "(a whole number, from 0 to 604800)"]

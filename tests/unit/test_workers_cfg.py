@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from buildbot_odoo.capability.definitions import builtin_capabilities
 from buildbot_odoo.capability.versions import Version
+from buildbot_odoo.config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from buildbot_odoo.config.workers import load_workers, parse_capability_line
 from buildbot_odoo.errors import Problems
+from buildbot_odoo.planning import make_plan
 
 
 def load(write, text):
@@ -75,8 +78,8 @@ def test_options_without_version():
     ("capability = postgresql 15 password=hunter2", "password-secret"),
     ("capability = -bad 1", "'-bad' is not a capability name"),
     ("max_builds = many", "'many' is not a whole number"),
-    ("max_builds = 0", "must be at least 1"),
-    ("worker_priority = high", "'high' is not a number"),
+    ("max_builds = 0", "is out of range: from 1 to 1000"),
+    ("worker_priority = high", "'high' is not a decimal number"),
     ("notify_on_missing = not-an-address", "'not-an-address' is not an e-mail address"),
     ("db_prefix = bad prefix", "'bad prefix'"),
     ("password = secret:", "names no secret"),
@@ -185,6 +188,14 @@ def test_an_indented_line_after_a_comment_or_blank_line_is_explained(write, brea
     assert "line 4 ends the value of 'capability'" in error.message, error.message
 
 
+def test_every_line_of_a_run_of_orphaned_lines_gets_the_explanation(write):
+    # the explanation of one is reused for the next (a long run stays linear)
+    _, problems = load(write, "[w]\npassword = x\ncapability = python 3.11\n# pg\n"
+                              + "    postgresql 15\n" * 3 + "garbage\n")
+    assert [(e.line, "line 4 ends the value of 'capability'" in e.message)
+            for e in problems.errors] == [(5, True), (6, True), (7, True), (8, False)]
+
+
 def test_text_after_a_section_header_is_an_error_not_ignored(write):
     workers, problems = load(write, "[w1] postgresql 15\npassword = x\n"
                                     "[w2]  ; a comment is fine\npassword = y\n")
@@ -202,3 +213,183 @@ def test_a_mistyped_password_line_is_reported_without_the_password(write, line):
     for problem in problems:
         assert "hunter2" not in str(problem), str(problem)
     assert any(p.line == 3 for p in problems.errors)
+
+
+# --- secrets by other spellings (issue 9.5)
+
+
+@pytest.mark.parametrize("key", ["password", "PASSWORD", "Password", "passwd", "pgpassword",
+                                 "PGPASSWORD", "pass", "pwd", "db_password", "Pass-Word"])
+def test_password_like_capability_options_are_refused_whatever_the_spelling(write, key):
+    workers, problems = load(write, f"[w]\npassword = x\ncapability = postgresql 15 port=5433 "
+                                    f"{key}=hunter2\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert error.option == "capability" and error.line == 3
+    assert (f"'{key}=' would put a secret in the build properties (readable in the web UI "
+            "and the REST API); name a Buildbot secret with 'password-secret=' instead"
+            ) in error.message
+    assert "hunter2" not in str(error)
+
+
+def test_other_secret_spellings_name_their_own_secret_option(write):
+    _, problems = load(write, "[w]\npassword = x\ncapability = vault api_token=abc\n")
+    assert "name a Buildbot secret with 'api-token-secret=' instead" in problems.errors[0].message
+
+
+@pytest.mark.parametrize("key", ["Password", "PGPASSWORD", "db_password", "passwd", "pwd",
+                                 "api_token"])
+def test_password_like_worker_properties_are_refused(write, key):
+    workers, problems = load(write, f"[w]\npassword = x\n{key} = hunter2\n")
+    assert workers == []
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, key)
+    assert "would become a worker property, readable in the web UI and the REST API" in \
+        error.message
+    assert "hunter2" not in str(error)
+
+
+@pytest.mark.parametrize(("line", "unknown", "hint"), [
+    ("postgresql 15 password_secret=pg15", "password_secret", "password-secret"),
+    ("postgresql 15 prot=5433", "prot", "port"),
+    ("postgresql 15 hots=db", "hots", "host"),
+    ("python 3.11 bin_dir=/opt/py", "bin_dir", "bin"),
+    ("wkhtmltopdf 0.12 dispaly=:1", "dispaly", "display"),
+    ("postgresql 15 cluster=main", "cluster", None),
+])
+def test_unknown_options_of_builtin_capabilities_are_warned_about(tmp_path, line, unknown,
+                                                                  hint):
+    plan = plan_with_workers(tmp_path, f"[w]\npassword = x\ncapability = postgresql 16\n"
+                                       f"  {line}\n")
+    assert not plan.problems.errors
+    (warning,) = plan.problems.warnings
+    assert (warning.file, warning.line, warning.section, warning.option) == (
+        "workers.cfg", 4, "w", "capability")
+    name = line.split()[0]
+    expected = f"unknown option {unknown!r} of the {name} capability"
+    assert warning.message.startswith(expected)
+    if hint:
+        assert warning.message.endswith(f"(did you mean {hint!r}?)")
+
+
+def test_options_of_builtin_capabilities_follow_the_active_definition(tmp_path):
+    capabilities = builtin_capabilities()
+    capabilities["postgresql"]["environ"]["PGDATABASE"] = "%(cap(db):-)s"
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = postgresql 16 db=x "
+                                       "port=1 host=h user=u bin=/b lib=/l "
+                                       "password-secret=s\n  custom-thing 1 anything=1\n",
+                             capabilities)
+    assert not list(plan.problems)
+
+
+def plan_with_workers(tmp_path, workers: str, capabilities=None):
+    (tmp_path / "buildouts").mkdir()
+    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text("")
+    (tmp_path / "workers.cfg").write_text(workers)
+    return make_plan(tmp_path, ["buildouts/MANIFEST.cfg"], "workers.cfg",
+                     capabilities or builtin_capabilities(), BUILTIN_POST_BUILDOUT_STEPS)
+
+
+@pytest.mark.parametrize(("line", "meant"), [
+    ("build_only_if_requires = selenium", "build-only-if-requires"),
+    ("max-builds = 2", "max_builds"),
+    ("db-prefix = ci", "db_prefix"),
+    ("worker-priority = 3", "worker_priority"),
+    ("Capability = postgresql 15", "capability"),
+    ("max_bulids = 2", "max_builds"),
+    ("notify_on_mising = a@example.com", "notify_on_missing"),
+])
+def test_a_misspelled_option_is_warned_about_with_the_closest_name(write, line, meant):
+    workers, problems = load(write, f"[w]\npassword = x\n{line}\n")
+    key, _, value = (part.strip() for part in line.partition("="))
+    assert [str(p) for p in problems] == [
+        f"workers.cfg:3: w: {key}: warning: not a workers.cfg option, so it becomes the "
+        f"worker property {key!r}: did you mean {meant!r}?"]
+    assert workers[0].properties == {key: value}  # SPEC 2: still a property
+
+
+def test_spelling_doctests():
+    import doctest
+
+    from buildbot_odoo.config import spelling
+    assert doctest.testmod(spelling).failed == 0
+
+
+def test_properties_unlike_any_option_are_not_warned_about(write):
+    workers, problems = load(write, "[w]\npassword = x\narch = amd64\nos = debian\n"
+                                    "max_build_time = 3600\ndb_host_alias = x\n")
+    assert list(problems) == []
+    assert workers[0].properties == {"arch": "amd64", "os": "debian",
+                                     "max_build_time": "3600", "db_host_alias": "x"}
+
+
+@pytest.mark.parametrize("value", ["bin", ".", "./bin", "/opt/pg/bin:relative", "~/bin"])
+def test_path_like_capability_options_hold_absolute_directories_only(tmp_path, value):
+    # a relative PATH entry is looked up from each command's directory, as an empty one:
+    # a checkout could put its own 'psql' or 'python' there.  The built-in capabilities'
+    # own option checks say it first (capability/options.py); this rule covers every
+    # capability whose environment puts an option on a search path, custom ones included.
+    capabilities = {**builtin_capabilities(), "rabbitmq": {
+        "version_prop": "rmq_version", "environ": {"PATH": "%(cap(sbin):-)s"}}}
+    plan = plan_with_workers(tmp_path, f"[w]\npassword = x\ncapability = rabbitmq 3.12\n"
+                                       f"  rabbitmq 3.13 sbin={value}\n", capabilities)
+    (error,) = plan.problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert error.message.startswith(f"option 'sbin' of the rabbitmq capability ({value!r}) "
+                                    "goes into a search path (PATH, LD_LIBRARY_PATH): only "
+                                    "absolute directories")
+
+
+def test_absolute_path_like_options_are_fine(tmp_path):
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = postgresql 16 "
+                                       "bin=/opt/pg/bin:/usr/lib/pg/bin lib=/opt/pg/lib\n"
+                                       "  python 3.12 bin=/opt/py/bin\n")
+    assert not list(plan.problems)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("postgresql 15 port=1e5", "option port: '1e5' is not a whole number"),
+    ("postgresql 15 port=70000", "option port: '70000' is out of range for a TCP port"),
+    ("postgresql 15 port=5432,x", "option port: 'x' is not a whole number"),
+    ("postgresql 15 host=db..example.com", "option host: 'db..example.com' is not a host "
+                                           "name nor an IP address, nor a socket directory"),
+    ("postgresql 15 host=-oProxyCommand", "option host: '-oProxyCommand' is not a host"),
+    ("postgresql 15 bin=usr/lib/postgresql/15/bin", "option bin: 'usr/lib/postgresql/15/bin':"
+                                                    " a directory must be absolute"),
+    ("postgresql 15 lib=/opt/pg/lib::/x", "option lib: '/opt/pg/lib::/x': an empty entry "
+                                          "would be the current directory"),
+    ("postgresql 15 user=-U", "option user: '-U' is not a PostgreSQL role name"),
+    ("postgresql 15 password-secret=-x", "option password-secret: '-x' is not a secret name"),
+    ("python 3.12 bin=../bin", "option bin: '../bin': a directory must be absolute"),
+    ("wkhtmltopdf display=zero", "option display: 'zero' is not an X display (:0, "
+                                 "host:0.0)"),
+])
+def test_builtin_capability_option_values_are_checked(write, line, message):
+    _, problems = load(write, f"[w]\npassword = x\ncapability = python 3.11\n  {line}\n")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert error.message == f"{line!r}: {message}" or error.message.startswith(
+        f"{line!r}: {message}"), error.message
+
+
+def test_good_builtin_capability_option_values(write):
+    workers, problems = load(write, """
+        [w]
+        password = x
+        capability = postgresql 15 port=5433 host=/var/run/postgresql lib=/opt/pg/lib
+                     postgresql 14 bin=/opt/pg/bin user=odoo password-secret=pg-odoo
+                     postgresql 16 host=db1.example.com,db2.example.com port=5432,5433
+                     postgresql 17 host=10.0.0.5 port= user=ci_user
+                     python 3.12 bin=/opt/py/bin:/opt/py/sbin
+                     wkhtmltopdf 0.12 display=localhost:10.0
+                     rabbitmq 3.12 port=anything host=-is-not-ours
+        """)
+    assert not list(problems)
+    assert len(workers[0].capabilities) == 7
+
+
+def test_capability_options_doctests():
+    import doctest
+
+    from buildbot_odoo.capability import options
+    assert doctest.testmod(options).failed == 0

@@ -21,7 +21,7 @@ import posixpath
 from buildbot.plugins import steps, util
 from buildbot.process.results import SUCCESS
 
-from ...watching.files import watch_file
+from ...watching.files import MAX_SIZE, watch_file
 from ..subfactories.base import BuildOptions
 from ..subfactories.bootstrap import DEFAULT_PYTHON, buildout_command, venv_path
 from ..subfactories.retrieval import worker_script
@@ -77,7 +77,9 @@ def auto_watch_steps(configurator, options: BuildOptions, buildout_path: str,
         steps.ShellCommand(command=dump_command(options, buildout_path), env=environ,
                            name=DUMP_STEP, descriptionDone="auto-watch introspection",
                            **BY_PRODUCT),
+        # the master reads no more than MAX_SIZE bytes: the worker cannot send more
         steps.FileUpload(workersrc=posixpath.join(AUTO_WATCH_DIR, OUTPUT), workdir=".",
-                         masterdest=str(target), mode=0o644, doStepIf=dump_succeeded,
+                         masterdest=str(target), mode=0o644, maxsize=MAX_SIZE,
+                         doStepIf=dump_succeeded,
                          name="upload-auto-watch", **BY_PRODUCT),
     ]

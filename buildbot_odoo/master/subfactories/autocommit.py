@@ -76,7 +76,7 @@ def _hg_steps(options: BuildOptions, paths: list[str], push: bool, environ) -> l
         command=["hg", "commit", "--user", f"{name} <{email}>", "-m", message, "--", *paths],
         env=environ, name="autocommit", decodeRC={0: SUCCESS, 1: SUCCESS}, haltOnFailure=True))
     if push:
-        made.append(steps.ShellCommand(command=["hg", "push", "--rev", ".", source.url],
+        made.append(steps.ShellCommand(command=["hg", "push", "--rev", ".", "--", source.url],
                                        env=environ, name="autocommit-push",
                                        decodeRC={0: SUCCESS, 1: SUCCESS}, haltOnFailure=True))
     return made
@@ -90,7 +90,7 @@ def autocommit(configurator, options: BuildOptions, buildout_path: str, environ)
     if kind not in VCS_KINDS:
         config_error(options, "post-buildout-steps", f"autocommit needs a git or hg buildout "
                      f"to commit to; this build's buildout is {kind}")
-    paths = relative_paths(options, "autocommit.paths")
+    paths = relative_paths(options, "autocommit.paths", root_ok=True)
     push = boolean(options, "autocommit.push", False)
     if kind == "git":
         return _git_steps(options, paths, push)

@@ -20,13 +20,18 @@ from __future__ import annotations
 
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
-from buildbot.process.results import SUCCESS, WARNINGS
+from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
 from zope.interface import implementer
 
+from ...capability.versions import InvalidVersion, Version
 from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
 from .base import BuildOptions
-from .manifest_values import arguments, config_error, seconds_option
+from .manifest_values import arguments, config_error, executable, seconds_option
 
+#: the worker's postgresql version, set by the capabilities step
+PG_VERSION_PROPERTY = "pg_version"
+#: the first major version whose ``dropdb`` has ``--force`` (``DROP DATABASE ... WITH (FORCE)``)
+FORCE_SINCE_MAJOR = 13
 DEFAULT_COPY_EXECUTABLE = "pg_remote_copy"
 #: anybox.buildbot.odoo's option name, so existing copy scripts keep working
 DEFAULT_COPY_DB_OPTION = "--copied_db_name"
@@ -74,9 +79,48 @@ def _done(text: str) -> util.Interpolate:
     return util.Interpolate(text.replace("%s", f"%(prop:{TESTING_DB_PROPERTY})s"))
 
 
+@implementer(IRenderable)
+class ForceOption:
+    """``--force`` for ``dropdb`` where the worker's PostgreSQL has it (13 and later).
+
+    A build whose worker was lost (killed, rebooted, cut off) leaves its
+    commands running on the worker: buildbot-worker starts each in a process
+    group of its own, so they outlive it.  An Odoo test run among them keeps
+    its sessions on the testing database, and a plain DROP DATABASE then
+    fails ("is being accessed by other users") in every next build of the
+    builder, until someone kills the process by hand.  ``--force`` ends
+    those sessions first (their Odoo stops at its next query).  The version
+    is the one the worker declares (``pg_version``); unknown or older than
+    13, the option is left out: the drop then fails as before, with
+    PostgreSQL's message naming the sessions.
+    """
+
+    def getRenderingFor(self, props):
+        declared = props.getProperty(PG_VERSION_PROPERTY)
+        try:
+            version = Version.parse(str(declared)) if declared else None
+        except InvalidVersion:
+            version = None
+        forced = version is not None and version.numbers[0] >= FORCE_SINCE_MAJOR
+        return ["--force"] if forced else []
+
+
+class DropDatabase(steps.ShellCommand):
+    """``dropdb``, whose summary does not say "dropped" when it could not drop.
+
+    The final clean-up's summary joins the build's (after the first
+    failure's): "dropped x (warnings)" would read as done.
+    """
+
+    def getResultSummary(self):
+        if self.results in (SUCCESS, SKIPPED):
+            return super().getResultSummary()
+        return {"step": f"could not drop {self.getProperty(TESTING_DB_PROPERTY)}"}
+
+
 def _dropdb(environ, **kwargs) -> steps.ShellCommand:
-    return steps.ShellCommand(command=["dropdb", "--if-exists", testing_db()],
-                              descriptionDone=_done("dropped %s"), env=environ, **kwargs)
+    return DropDatabase(command=["dropdb", "--if-exists", ForceOption(), testing_db()],
+                        descriptionDone=_done("dropped %s"), env=environ, **kwargs)
 
 
 def disable_mail_step(environ) -> steps.ShellCommand:
@@ -129,11 +173,15 @@ def remote_copy_command(options: BuildOptions, copy: dict[str, str]) -> list:
         config_error(options, "pg_remote_copy.arguments",
                       "db-steps = pg_remote_copy needs the arguments of the copy script")
     words = arguments(options, "pg_remote_copy.arguments")
-    executable = copy.get("executable", "").strip() or DEFAULT_COPY_EXECUTABLE
+    program = executable(options, "pg_remote_copy.executable", DEFAULT_COPY_EXECUTABLE)
     db_option = copy.get("db_option", DEFAULT_COPY_DB_OPTION).strip()
+    if db_option and (not db_option.startswith("-") or len(db_option.split()) > 1):
+        config_error(options, "pg_remote_copy.db_option",
+                     f"{db_option!r} is not an option of the copy script (one word starting "
+                     "with '-', or empty for none)")
     if db_option:
-        return [executable, db_option, testing_db(), *words]
-    return [executable, *words, testing_db()]
+        return [program, db_option, testing_db(), *words]
+    return [program, *words, testing_db()]
 
 
 def drop_testing_db(configurator, options: BuildOptions, environ) -> list:

@@ -11,7 +11,9 @@
    the published tree is always one whole build's output, files removed from
    the project disappear, and a failed build leaves the last good one online.
 
-``doc.upload-dir`` is relative to the master's base directory (or absolute);
+``doc.upload-dir`` is relative to the master's base directory (or absolute), an
+area of its own: not the base directory, nor the master's own files
+(:func:`~.manifest_values.master_area`);
 serve it with any web server, and give its URL as ``doc.base-url`` to get a
 link on the build page.
 """
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
 
 from buildbot.plugins import steps
 from buildbot.process.results import SUCCESS, WARNINGS
@@ -33,7 +34,7 @@ from .manifest_values import (
     boolean,
     config_error,
     executable,
-    is_safe_relative,
+    master_area,
     relative_path,
     seconds_option,
     text,
@@ -44,6 +45,7 @@ DOC_BUILT_PROPERTY = "doc_built"
 DEFAULT_UPLOAD_DIR = "docs"
 STAGING_SUFFIX = ".uploading"
 _BUILDER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_WEB_URL_RE = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$", re.IGNORECASE)
 
 
 class SphinxDoc(steps.Sphinx):
@@ -61,22 +63,13 @@ def _built(step) -> bool:
     return bool(step.getProperty(DOC_BUILT_PROPERTY))
 
 
-def master_directory(configurator, options: BuildOptions, option: str, default: str) -> str:
-    """A directory on the master: absolute, or relative to its base directory without '..'."""
-    value = text(options, option, default)
-    if Path(value).is_absolute():
-        return str(Path(value))
-    if not is_safe_relative(value):
-        config_error(options, option, f"{value!r} must be absolute, or relative to the master "
-                     f"directory without '..'")
-    return str(Path(configurator.basedir) / value)
 
 
 @accepts("sourcedir", "outdir", "builder", "sphinx", "mode", "strict", "upload-dir",
          "base-url", "timeout")
 def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
     """Build the documentation with Sphinx and publish it on the master."""
-    sourcedir = relative_path(options, "doc.sourcedir", "doc")
+    sourcedir = relative_path(options, "doc.sourcedir", "doc", root_ok=True)
     builder = text(options, "doc.builder", "html")
     if not _BUILDER_RE.match(builder):
         config_error(options, "doc.builder", f"{builder!r} is not a Sphinx builder name")
@@ -84,10 +77,13 @@ def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> lis
     mode = text(options, "doc.mode", "full")
     if mode not in ("full", "incremental"):
         config_error(options, "doc.mode", f"{mode!r} is not 'full' or 'incremental'")
-    published = str(Path(master_directory(configurator, options, "doc.upload-dir",
-                                          DEFAULT_UPLOAD_DIR)) / options.plan.name)
+    published = str(master_area(configurator, options, "doc.upload-dir", DEFAULT_UPLOAD_DIR)
+                    / options.plan.name)
     staging = published + STAGING_SUFFIX
-    base_url = text(options, "doc.base-url").rstrip("/")
+    base_url = text(options, "doc.base-url")
+    if base_url and not _WEB_URL_RE.match(base_url):  # a link on the build page
+        config_error(options, "doc.base-url", f"{base_url!r} is not an http:// or https:// URL")
+    base_url = base_url.rstrip("/")
     timeout = seconds_option(options, "doc.timeout", None)
     return [
         # RemoveDirectory's dir is relative to the builder's directory, not the workdir

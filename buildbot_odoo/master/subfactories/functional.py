@@ -61,6 +61,8 @@ SCRIPT = "odoo_server.py"
 SERVER_LOG = "odoo-server.log"
 PID_FILE = "odoo-server.pid"
 DEFAULT_WAIT = 60
+#: the longest wait for the server to answer: a day
+MAX_WAIT = 24 * 3600
 DEFAULT_PATH = "/web/login"
 PLACEHOLDERS = ("{url}", "{port}", "{db}")
 
@@ -130,7 +132,8 @@ def _url_path(options: BuildOptions) -> str:
 def functional(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
     """Start the server, run the functional tests, stop the server."""
     command = test_command(options)
-    wait = integer(options, "functional.wait", DEFAULT_WAIT, minimum=1)
+    wait = integer(options, "functional.wait", DEFAULT_WAIT, minimum=1,
+                   maximum=MAX_WAIT)
     path = _url_path(options)
     url = util.Transform(lambda base: base + path, ServerUrl())
     send, _ = send_script(SCRIPT)

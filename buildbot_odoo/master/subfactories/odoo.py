@@ -15,6 +15,12 @@ only known on the worker, so the path is rendered from the ``builddir``
 property.  The log of a previous build is removed first, so the step can
 read the file whole (``follow_logfile=False``) without seeing old records.
 
+They all need the testing database (``-d``): a build saying ``postgresql
+not-used`` makes none, and Odoo without ``-d`` would install and test
+nothing and still exit 0 (or use whatever database the buildout's own
+configuration names, on a server the build said it does not use), so such a
+build listing them is refused when the master loads its configuration.
+
 Common arguments: ``--without-demo=all`` when ``install.demo-data = false``;
 ``--http-port=<reserved port>`` when the build reserves one (``odoo.use-port``),
 ``--no-http`` otherwise so that these Odoo processes do not take the
@@ -30,7 +36,7 @@ from buildbot.plugins import steps, util
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
 from .database import testing_db
-from .manifest_values import accepts, seconds_option
+from .manifest_values import accepts, needs_database, seconds_option
 from .ports import http_port_argument, reserves_port
 from .worker_side import in_build_dir
 
@@ -88,6 +94,7 @@ def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
     ]
 
 
+@needs_database
 @accepts(TIMEOUT_OPTION)
 def install_modules_test(configurator, options: BuildOptions, buildout_path: str,
                          environ) -> list:
@@ -111,6 +118,7 @@ def _start_script_steps(configurator, options: BuildOptions, environ, *, flag: s
                        empty_summary="no error in the Odoo log")
 
 
+@needs_database
 @accepts(TIMEOUT_OPTION)
 def install_modules(configurator, options: BuildOptions, buildout_path: str,
                     environ) -> list:
@@ -120,6 +128,7 @@ def install_modules(configurator, options: BuildOptions, buildout_path: str,
                                description="installing", description_done="installed")
 
 
+@needs_database
 @accepts(TIMEOUT_OPTION)
 def update_modules(configurator, options: BuildOptions, buildout_path: str,
                    environ) -> list:

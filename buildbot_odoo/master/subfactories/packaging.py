@@ -32,12 +32,16 @@ from pathlib import Path
 from buildbot.plugins import steps, util
 from buildbot.process.results import SKIPPED
 
+from ...config import values
 from ..steps.packaging import PACKAGE_NAME_PROPERTY, SetPackageName
 from .base import BuildOptions
 from .manifest_values import (
+    PACKAGES,
     accepts,
     config_error,
-    is_safe_relative,
+    identifier,
+    identifiers,
+    master_area,
     relative_path,
     relative_paths,
     text,
@@ -50,21 +54,17 @@ DIST_DIR = "dist"
 SCRIPT = "make_package.py"
 #: never worth shipping: bytecode and version control data
 DEFAULT_EXCLUDES = ("*.pyc", "__pycache__", ".git", ".hg", ".bzr")
-_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 OPTIONS = ("root-dir", "upload-dir", "prefix", "version-property", "parts", "include",
            "exclude")
 
 
 def root_dir(configurator, options: BuildOptions) -> Path:
-    value = text(options, "packaging.root-dir")
-    if not value:
+    if not text(options, "packaging.root-dir"):
         config_error(options, "packaging.root-dir", "packaging needs 'packaging.root-dir', the "
                      "master directory receiving the archives (an archive build's "
                      "archive.root-dir)")
-    path = Path(value)
-    return path if path.is_absolute() else Path(configurator.basedir) / path
+    return master_area(configurator, options, "packaging.root-dir", kind=PACKAGES)
 
 
 def upload_dir(options: BuildOptions) -> str:
@@ -86,20 +86,16 @@ def package_name_step(options: BuildOptions, **kwargs) -> SetPackageName:
     prefix = text(options, "packaging.prefix", options.build.name)
     if not _PREFIX_RE.match(prefix):
         config_error(options, "packaging.prefix", f"{prefix!r} is not a safe file name start")
-    prop = text(options, "packaging.version-property", default_version_property(options))
-    if not _PROPERTY_RE.match(prop):
-        config_error(options, "packaging.version-property", f"{prop!r} is not a property name")
+    prop = identifier(options, "packaging.version-property", "property",
+                      default_version_property(options))
     return SetPackageName(prefix, prop, upload_dir(options), **kwargs)
 
 
 def package_paths(options: BuildOptions, buildout_path: str) -> list[str]:
     """The buildout configuration, ``parts/<part>`` of each part, and the included paths."""
-    parts = words(options, "packaging.parts")
-    for part in parts:
-        if not _PART_RE.match(part):
-            config_error(options, "packaging.parts", f"{part!r} is not a buildout part name")
+    parts = identifiers(options, "packaging.parts", "part")
     paths = [buildout_path, *(posixpath.join("parts", p) for p in parts),
-             *relative_paths(options, "packaging.include")]
+             *relative_paths(options, "packaging.include", root_ok=True)]
     return list(dict.fromkeys(posixpath.normpath(p) for p in paths))
 
 
@@ -135,16 +131,18 @@ def packaging_post_download(configurator, options: BuildOptions, buildout_path: 
 def packaging(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
     """Archive the built buildout's chosen paths and upload them with their checksum."""
     destination = root_dir(configurator, options) / upload_dir(options)
-    if not is_safe_relative(buildout_path):
-        config_error(options, "buildout", f"{buildout_path!r}: cannot package a buildout "
-                     f"configuration outside the buildout directory")
+    try:
+        values.relative_path(buildout_path)
+    except values.InvalidValue as exc:
+        config_error(options, "buildout", f"cannot package a buildout configuration outside "
+                     f"the buildout directory: {exc}")
     excludes = [*DEFAULT_EXCLUDES, *words(options, "packaging.exclude")]
     send, script = send_script(SCRIPT)
     make = steps.ShellCommand(
         command=[worker_python(options), script, "--source", BUILD_DIR,
                  "--output", _in_dist(ARCHIVE_SUFFIX),
-                 *(a for pattern in excludes for a in ("--exclude", pattern)),
-                 *package_paths(options, buildout_path)],
+                 *(f"--exclude={pattern}" for pattern in excludes),
+                 "--", *package_paths(options, buildout_path)],
         workdir=".", env=environ, name="make-package", descriptionDone="package made",
         haltOnFailure=True)
     uploads = [steps.FileUpload(workersrc=_in_dist(suffix), masterdest=_on_master(destination,

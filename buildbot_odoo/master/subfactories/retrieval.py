@@ -36,9 +36,10 @@ from buildbot.steps.source.mercurial import Mercurial
 from twisted.internet import defer
 from zope.interface import implementer
 
+from ...config import values
 from ...config.manifest import BuildoutSource
 from .base import BuildOptions
-from .manifest_values import config_error
+from .manifest_values import PACKAGES, config_error, master_area, text
 
 BUILD_DIR = "build"
 CHECKOUT_DIR = "src"
@@ -60,19 +61,22 @@ def worker_script(name: str) -> str:
 class RequireProperties(buildstep.BuildStep):
     """Fail early, with a message saying why, when build properties are missing.
 
-    ``path_like`` properties must also be relative paths without ``..``: their
-    values end up in file paths on the master and on the worker.
+    ``path_like`` properties must also be paths inside their root (the rule of
+    :func:`buildbot_odoo.config.values.relative_path`): their values end up in
+    file paths on the master and on the worker.  ``hg_tags`` must be
+    Mercurial tag names, never an option of ``hg`` (they come from the force form).
     """
 
     name = "check-properties"
 
     def __init__(self, names: Sequence[str], purpose: str, path_like: Sequence[str] = (),
-                 **kwargs):
+                 hg_tags: Sequence[str] = (), **kwargs):
         kwargs.setdefault("haltOnFailure", True)
         super().__init__(**kwargs)
         self.names = list(names)
         self.purpose = purpose
         self.path_like = set(path_like)
+        self.hg_tags = set(hg_tags)
         self._summary = ""
 
     def run(self):
@@ -87,18 +91,17 @@ class RequireProperties(buildstep.BuildStep):
         value = self.getProperty(name)
         if value is None or str(value).strip() == "":
             return f"build property {name!r} is missing"
-        if name in self.path_like and not _is_safe_relative(str(value)):
-            return f"build property {name!r} must be a relative path without '..' ({value!r})"
+        try:
+            if name in self.path_like:
+                values.relative_path(str(value))
+            if name in self.hg_tags:
+                values.branch_name(str(value), "hg", "tag")
+        except values.InvalidValue as exc:
+            return f"build property {name!r}: {exc}"
         return None
 
     def getResultSummary(self):
         return {"step": self._summary or self.name}
-
-
-def _is_safe_relative(value: str) -> bool:
-    parts = value.split("/")
-    return (not value.startswith("/") and "\x00" not in value
-            and all(p not in ("", "..") for p in parts))
 
 
 class RequireExecutable(buildstep.ShellMixin, buildstep.BuildStep):
@@ -228,7 +231,7 @@ def hgtag(configurator, options: BuildOptions) -> tuple[list, str]:
     assert source is not None
     check = RequireProperties(
         [TAG_PROPERTY], "hgtag buildouts are checked out at the tag this property names",
-        name="check-buildout-tag")
+        hg_tags=[TAG_PROPERTY], name="check-buildout-tag")
     checkout = MercurialTag(
         repourl=source.url, branchType="inrepo", defaultBranch=util.Property(TAG_PROPERTY),
         mode="full", method="clobber", alwaysUseLatest=True,
@@ -245,7 +248,7 @@ def bzr(configurator, options: BuildOptions) -> tuple[list, str]:
         RequireExecutable("brz", workdir=".", name="check-brz"),
         steps.ShellCommand(command=["rm", "-rf", workdir], workdir=".",
                            name="remove-previous-checkout", haltOnFailure=True),
-        steps.ShellCommand(command=["brz", "branch", source.url, workdir], workdir=".",
+        steps.ShellCommand(command=["brz", "branch", "--", source.url, workdir], workdir=".",
                            name="checkout-buildout", haltOnFailure=True),
     ]
     return [*fetch, *link, _check_conf(source.conf)], source.conf
@@ -289,12 +292,12 @@ def archive(configurator, options: BuildOptions) -> tuple[list, str]:
 
 
 def _archive_root(configurator, options: BuildOptions) -> str:
-    root = options.build.subfactory_options("archive").get("root-dir", "").strip()
-    if not root:
+    """The master directory the archives are sent from: an area of its own, never the
+    master's base directory nor its own files (a forced build names what is sent)."""
+    if not text(options, "archive.root-dir"):
         config_error(options, "buildout", "archive buildouts need 'archive.root-dir', "
                      "the master directory holding the archives")
-    path = Path(root)
-    return str(path if path.is_absolute() else Path(configurator.basedir) / path)
+    return str(master_area(configurator, options, "archive.root-dir", kind=PACKAGES))
 
 
 def _check_property_names(options: BuildOptions, *names: str) -> None:

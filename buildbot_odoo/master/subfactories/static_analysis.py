@@ -41,6 +41,8 @@ from .worker_side import WORKER_SCRIPTS_DIR, in_builder_dir, send_script, worker
 TOOLS = ("flake8", "ruff")
 DEFAULT_TOOL = "flake8"
 PATHS_PROPERTY = "static_analysis_paths"
+#: the largest ``max-issues`` (a threshold above it is no threshold)
+MAX_ISSUES = 1_000_000
 SCRIPT = "locate_addons.py"
 
 
@@ -82,11 +84,13 @@ def static_analysis(configurator, options: BuildOptions, buildout_path: str,
     command = tool_command(tool, executable(options, "static-analysis.executable",
                                             f"bin/{tool}"),
                            arguments(options, "static-analysis.arguments"))
-    paths: list = relative_paths(options, "static-analysis.paths")
+    paths: list = relative_paths(options, "static-analysis.paths", root_ok=True)
     made = [] if paths else locate_addons_steps(options, environ)
     timeout = seconds_option(options, "static-analysis.timeout", None)
     made.append(LintStep(
-        tool=tool, max_issues=integer(options, "static-analysis.max-issues", None),
-        command=[*command, *(paths or [util.Property(PATHS_PROPERTY)])],
+        tool=tool, max_issues=integer(options, "static-analysis.max-issues", None,
+                           maximum=MAX_ISSUES),
+        # '--': the paths located on the worker are data, never the linter's options
+        command=[*command, "--", *(paths or [util.Property(PATHS_PROPERTY)])],
         env=environ, name="static-analysis", **({} if timeout is None else {"timeout": timeout})))
     return made
