@@ -207,7 +207,7 @@ def parse_capability_line(line: str) -> CapabilityDecl:
         try:
             check_option_value(name, key, value)
         except values.InvalidValue as exc:
-            raise ValueError(f"{line!r}: option {key}: {exc}") from None
+            raise ValueError(f"{values.quoted(line)}: option {key}: {exc}") from None
     return CapabilityDecl(name, version, options)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildbot_odoo.dbname import testing_db_name
+from buildbot_odoo import dbname  # not its function: pytest would collect test*-named names
 from demo.fleet import RABBITMQ, SERVER_VERSION_RE, Fleet
 from tests.support.buildbot_processes import BIN
 from tests.support.postgres import PgServer
@@ -139,7 +139,8 @@ def test_new_version_builds_ran_on_both_workers_having_it(builds, servers):
     assert set(workers) == {"pg-both", "pg-new-rabbitmq"}, workers
     # one cluster, two workers: each worker's db_prefix names its testing database
     assert {(b["worker"], b["properties"]["testing_db"]) for b in builds[f"standin-pg{new}"]} \
-        == {(w, testing_db_name(w, f"standin-pg{new}")) for w in ("pg-both", "pg-new-rabbitmq")}
+        == {(w, dbname.testing_db_name(w, f"standin-pg{new}"))
+            for w in ("pg-both", "pg-new-rabbitmq")}
 
 
 def test_rare_capability_build_runs_only_on_the_reserved_worker(fleet, builds, servers):

@@ -22,7 +22,7 @@ def test_a_process_that_outlives_its_stop_command_is_killed(tmp_path: Path) -> N
     stop = tmp_path / "stop"
     stop.write_text("#!/bin/sh\nkill -TERM \"$(cat \"$2/twistd.pid\")\"\nexit 1\n")
     stop.chmod(0o755)
-    stop_twistd(stop, tmp_path, "the stubborn master")
+    stop_twistd(stop, tmp_path, "the stubborn master", timeout=5)
     assert process.wait(timeout=10) == -9
     assert "the stubborn master did not stop on SIGTERM: killed" in (
         tmp_path / "twistd.log").read_text()

@@ -53,6 +53,7 @@ MANIFEST_CFG = """\
 [one]
 buildout = standalone b.cfg
 build-for = postgresql not-used
+post-buildout-steps =
 watch =
 """
 

@@ -70,6 +70,8 @@ BIN = Path(sys.executable).parent
 FORCE_SCHEDULER = "force"
 CONNECT_TIMEOUT = 90
 BUILD_TIMEOUT = 600
+#: how long a master or worker may take to end after SIGTERM before it is killed
+STOP_TIMEOUT = 120
 
 _MASTER_CFG_HEADER = '''\
 # -*- python -*-
@@ -163,21 +165,28 @@ def master_cfg_header(pb_port: int, www_port: int) -> str:
 
 
 def stop_twistd(program: Path, directory: Path, what: str,
-                env: dict[str, str] | None = None) -> None:
-    """``PROGRAM stop DIRECTORY``, then SIGKILL if the process outlives it.
+                env: dict[str, str] | None = None, timeout: float = STOP_TIMEOUT) -> None:
+    """``PROGRAM stop DIRECTORY``, then SIGKILL if the process outlives ``timeout`` s.
 
-    ``buildbot stop`` gives up after 10 seconds ("never saw process go away")
-    and a master whose shutdown hangs would outlive the test run, holding its
-    ports: no test may leave a process behind.  The kill is written to the
-    process's own log, where a test that fails later can show it.
+    ``buildbot stop`` and ``buildbot-worker stop`` send SIGTERM and give up
+    after a fixed 10 seconds ("never saw process go away"); a loaded machine
+    may well need longer to shut a master down cleanly, so the process is
+    given ``timeout`` seconds in all before it is killed.  A master whose
+    shutdown hangs would outlive the test run, holding its ports: no test may
+    leave a process behind.  The kill is written to the process's own log,
+    where a test that fails later can show it.
     """
     pidfile = directory / "twistd.pid"
     if not pidfile.exists():
         return
     with contextlib.suppress(ValueError, OSError):
         pid = int(pidfile.read_text().strip())
+        deadline = time.monotonic() + timeout
         with contextlib.suppress(ProcessError):
-            run([program, "stop", directory], env=env, what=f"stopping {what}", timeout=120)
+            run([program, "stop", directory], env=env, what=f"stopping {what}", timeout=timeout)
+        with contextlib.suppress(ProcessError):
+            wait_for(lambda: not _alive(pid), f"{what} to end",
+                     max(deadline - time.monotonic(), 0))
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
             with open(directory / "twistd.log", "a") as log:
@@ -229,11 +238,18 @@ class MasterProcess:
         return path
 
     def start(self, timeout: float = 180) -> None:
-        run([self.program, "start", self.directory], what="buildbot start", log=self.log,
-            timeout=timeout)
+        """``buildbot start``, which follows the log until the master runs.
 
-    def reconfig(self) -> None:
-        run([self.program, "reconfig", self.directory], what="buildbot reconfig", log=self.log)
+        It gives up after 10 seconds without a line it knows (loading a
+        master.cfg on a busy machine can take that): it is given ``timeout``.
+        """
+        run([self.program, "start", f"--start_timeout={timeout}", self.directory],
+            what="buildbot start", log=self.log, timeout=timeout + 30)
+
+    def reconfig(self, timeout: float = 180) -> None:
+        """``buildbot reconfig``; like start, its 10 s without progress become ``timeout``."""
+        run([self.program, "reconfig", f"--progress_timeout={timeout}", self.directory],
+            what="buildbot reconfig", log=self.log, timeout=timeout + 30)
 
     def stop(self) -> None:
         """``buildbot stop`` if it runs; a failure to stop is not one of the test's."""
@@ -261,7 +277,14 @@ class WorkerProcess:
             what=f"create-worker {self.name}")
 
     def start(self) -> None:
-        run([self.program, "start", self.directory], env=self.env, log=self.log,
+        """``buildbot-worker start --quiet``: started; its connection is waited for by the caller.
+
+        Without ``--quiet`` the command follows the log for a fixed 10
+        seconds and reports failure when the worker has not connected by
+        then, which a busy machine can take; :meth:`Site.wait_connected`
+        waits on the master's word instead.
+        """
+        run([self.program, "start", "--quiet", self.directory], env=self.env, log=self.log,
             what=f"starting worker {self.name}", timeout=120)
 
     def stop(self) -> None:
@@ -324,9 +347,15 @@ class Site(StartStop):
         return worker
 
     def wait_connected(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Every worker is connected, as the master says; else the end of the worker's log."""
         for worker in self.workers:
-            wait_for(lambda w=worker: w.connected(self.api), f"worker {worker.name} to connect",
-                     timeout)
+            try:
+                wait_for(lambda w=worker: w.connected(self.api),
+                         f"worker {worker.name} to connect", timeout)
+            except ProcessError as exc:
+                tail = (worker.log.read_text(errors="replace")[-3000:] if worker.log.exists()
+                        else "(no log)")
+                raise ProcessError(f"{exc}\n--- {worker.log} (end) ---\n{tail}") from None
 
     def start(self) -> None:
         self.master.start()

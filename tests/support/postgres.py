@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -320,11 +321,37 @@ def _open_to_all(top: Path) -> None:
             path.chmod(path.stat().st_mode | extra | (0o111 if path.is_dir() else 0))
 
 
+#: where the kernel takes the local ports of outgoing connections (and of bind to port 0)
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10000
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port nobody listens on right now, outside the kernel's ephemeral range.
+
+    The port is bound later, by a server another process starts.  A port the
+    kernel picks for ``bind((host, 0))`` comes from its ephemeral range, the
+    one it also draws the local port of every outgoing connection from: in
+    the meantime any client on the machine (a worker connecting to its
+    master, another test session's HTTP poll) may be given it, and the
+    server then fails with "Address already in use".  Below that range only
+    servers that ask for a port by number get one: a random free one there is
+    taken (free means: it can be bound now).
+    """
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    chooser = random.SystemRandom()
+    for _ in range(1000):
+        port = chooser.randrange(_LOWEST_PORT if low > 2 * _LOWEST_PORT else 1024, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free TCP port below {low} on {host}")
 
 
 # --------------------------------------------------------------------------
