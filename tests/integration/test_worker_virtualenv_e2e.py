@@ -64,9 +64,11 @@ class ActivatedWorker(WorkerProcess):
     virtualenv: Path | None = None
 
     def start(self) -> None:
-        run(["bash", "-c", 'source "$1/bin/activate" && exec "$2" start "$3"', "activate",
-             self.virtualenv, self.program, self.directory], env=self.env, log=self.log,
-            what=f"starting worker {self.name} from {self.virtualenv}", timeout=120)
+        """As :meth:`WorkerProcess.start` (``--quiet``: the site waits for the connection)."""
+        run(["bash", "-c", 'source "$1/bin/activate" && exec "$2" start --quiet "$3"',
+             "activate", self.virtualenv, self.program, self.directory], env=self.env,
+            log=self.log, what=f"starting worker {self.name} from {self.virtualenv}",
+            timeout=120)
 
 
 def system_python(path: str) -> str:
