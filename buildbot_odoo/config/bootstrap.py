@@ -58,10 +58,10 @@ VERSION_OPTIONS = {
 }
 #: zc.recipe.egg major version -> the oldest zc.buildout it requires (its wheel's metadata)
 RECIPE_EGG_REQUIRES = {6: "6.0.0", 4: "5.0.0", 3: "4.0.0", 2: "2.12.0"}
-#: from this zc.buildout on, a zc.recipe.egg installed beside it is the one used
-RECIPE_EGG_BESIDE_FROM = Version("4")
-#: zc.buildout versions leaving an import-hook dist-info beside the egg-link
-DIST_INFO_DEVELOP_FROM = Version("6")
+#: from this zc.buildout major on, a zc.recipe.egg installed beside it is the one used
+RECIPE_EGG_BESIDE_FROM = 4
+#: from this zc.buildout major on, an import-hook dist-info is left beside the egg-link
+DIST_INFO_DEVELOP_FROM = 6
 #: below both, pip runs ``setup.py develop`` (egg-link only) for a setup.py-only source
 LEGACY_DEVELOP_SETUPTOOLS = Version("80")
 LEGACY_DEVELOP_PIP = Version("25.3")
@@ -96,7 +96,7 @@ def requirements(options: Mapping[str, str]) -> list[str]:
     made = [f"zc.buildout=={buildout}"]
     if egg is not None:
         made.append(f"zc.recipe.egg=={egg}")
-    elif buildout >= RECIPE_EGG_BESIDE_FROM:
+    elif buildout.major >= RECIPE_EGG_BESIDE_FROM:
         made.append("zc.recipe.egg")  # pip picks the newest that this zc.buildout accepts
     for option in ("setuptools-version", "pip-version"):
         if option in pinned:
@@ -121,7 +121,7 @@ def bootstrap_problems(options: Mapping[str, str]) -> list[BootstrapProblem]:
     buildout = versions.get("version", Version(DEFAULT_ZC_BUILDOUT))
     found = _dist_info_develop(buildout, versions)
     found += _recipe_egg_mismatch(buildout, versions)
-    if Version("3") <= buildout < RECIPE_EGG_BESIDE_FROM:
+    if buildout.major == 3:
         found.append(BootstrapProblem("bootstrap-version", (
             f"zc.buildout {buildout} takes the newest zc.recipe.egg, which requires "
             f"zc.buildout >= 6, and does not use one installed beside it: pin "
@@ -132,7 +132,7 @@ def bootstrap_problems(options: Mapping[str, str]) -> list[BootstrapProblem]:
 
 def _dist_info_develop(buildout: Version, versions: Mapping[str, Version]
                        ) -> list[BootstrapProblem]:
-    if buildout < DIST_INFO_DEVELOP_FROM:
+    if buildout.major < DIST_INFO_DEVELOP_FROM:
         return []
     setuptools, pip = versions.get("setuptools-version"), versions.get("pip-version")
     if setuptools is not None and pip is not None and setuptools < LEGACY_DEVELOP_SETUPTOOLS \

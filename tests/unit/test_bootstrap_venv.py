@@ -124,6 +124,13 @@ def test_pins_known_to_break_are_warned_about_where_they_are_written(write):
                             "takes the newest zc.recipe.egg")
 
 
+def test_pre_releases_count_with_their_major_version():
+    assert [p.option for p in bootstrap.bootstrap_problems({"version": "6.0.0rc1"})] == [
+        "bootstrap-version"]
+    assert bootstrap.requirements({"version": "4.0.0a1"}) == ["zc.buildout==4.0.0a1",
+                                                             "zc.recipe.egg"]
+
+
 def test_recipe_egg_pin_is_checked_against_the_default_zc_buildout(write):
     _, problems = check(write, "[a]\nbuildout = standalone b.cfg\n"
                                "bootstrap-recipe-egg-version = 6.0.0\n")
