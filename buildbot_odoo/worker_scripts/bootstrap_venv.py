@@ -18,7 +18,8 @@ only, Python >= 3.7.
    ``bin/python`` and ``bin/buildout`` exist and its ``site-packages`` holds
    exactly what the bootstrap installed.  Otherwise it is made again
    (``python -m venv --clear``, then ``pip install``) and stamped last, so that
-   an interrupted bootstrap is never reused.  ``--no-reuse`` always makes it.
+   an interrupted bootstrap is never reused; pip holds the worker's pip cache
+   (an ``flock``) while it installs.  ``--no-reuse`` always makes it.
 
 The last line says what happened, after ``bootstrap: `` (the step's summary).
 
@@ -35,6 +36,8 @@ or an interpreter that cannot be found or run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import glob
 import json
 import os
@@ -43,6 +46,8 @@ import subprocess
 import sys
 
 STAMP = "buildbot-odoo.json"
+#: in the pip cache directory: held while pip fills it (:func:`cache_lock`)
+LOCK_NAME = ".lock"
 #: bump when the stamp's meaning changes: older stamps are then rebuilt
 STAMP_FORMAT = 1
 DROPPED_VARIABLES = ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH", "PIP_USER")
@@ -234,6 +239,28 @@ def run(command: list[str], env: dict) -> None:
         raise BootstrapError(f"{command[0]} exited with {done.returncode}", code=1)
 
 
+@contextlib.contextmanager
+def cache_lock(directory: str):
+    """Exclusive use of the worker's pip cache (``flock`` on ``<cache>/.lock``).
+
+    Only pip uses that cache (buildout's own pip runs use pip's default one),
+    and only while a virtualenv is made: taken here, around pip, rather than
+    by a Buildbot lock on the step, a reused virtualenv waits for nothing and
+    two builders making theirs create them side by side.
+    """
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, LOCK_NAME), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for {directory}: another build's pip is using it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def make(venv: str, python: str, key: dict, args: argparse.Namespace, env: dict) -> None:
     stamp_path = os.path.join(venv, STAMP)
     if os.path.exists(stamp_path):
@@ -245,7 +272,8 @@ def make(venv: str, python: str, key: dict, args: argparse.Namespace, env: dict)
         pip += ["--index-url", args.index_url]
     for location in args.find_links:
         pip += ["--find-links", location]
-    run([*pip, *args.requirements], env)
+    with cache_lock(args.pip_cache):
+        run([*pip, *args.requirements], env)
     if not os.path.exists(os.path.join(venv, "bin", "buildout")):
         raise BootstrapError("pip installed no bin/buildout in the virtualenv", code=1)
     partial = stamp_path + ".new"

@@ -5,12 +5,14 @@ environment of a worker started from an activated virtualenv."""
 from __future__ import annotations
 
 import doctest
+import fcntl
 import importlib.util
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import venv as venv_module
 from pathlib import Path
 
@@ -286,6 +288,30 @@ def test_a_damaged_or_unstamped_virtualenv_is_made_again(tmp_path):
     (venv / script.STAMP).write_text("{not json")
     assert script.why_not_reuse(str(venv), KEY, True) == (
         "no stamp: unfinished or older virtualenv")
+
+
+def test_pip_holds_the_pip_cache_alone(tmp_path, capsys):
+    cache = tmp_path / "pip"
+    with script.cache_lock(str(cache)), open(cache / script.LOCK_NAME) as other, \
+            pytest.raises(BlockingIOError):
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    ready = threading.Event()
+
+    def take() -> None:
+        with script.cache_lock(str(cache)):
+            ready.set()
+
+    with open(cache / script.LOCK_NAME) as other:  # released: another build takes it now
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert capsys.readouterr().out == ""
+        waiter = threading.Thread(target=take)
+        waiter.start()
+        assert not ready.wait(0.2)  # taken here: the script waits, and says so
+        fcntl.flock(other, fcntl.LOCK_UN)
+        waiter.join(30)
+    assert ready.is_set()
+    assert capsys.readouterr().out == (f"waiting for {cache}: another build's pip is using "
+                                       f"it\n")
 
 
 def test_without_virtualenv_only_the_caches_are_made(tmp_path, capsys):

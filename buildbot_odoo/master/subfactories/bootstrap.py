@@ -12,8 +12,9 @@ installed by default, and why, is :mod:`buildbot_odoo.config.bootstrap`.
 Eggs, buildout downloads and pip's cache are shared by all the builds of a
 worker in ``buildout-caches`` beside the builders' directories
 (``../buildout-caches`` seen from a builder's directory); since neither pip
-nor buildout is safe when two processes fill the same cache, every step
-touching them holds the worker-wide exclusive lock ``buildout caches``.
+nor buildout is safe when two processes fill the same cache, the buildout
+step holds the worker-wide exclusive lock ``buildout caches``, and the
+bootstrap's pip a file lock on the pip cache.
 
 The buildout step passes the testing database settings the anybox.recipe.odoo
 way (``<part>:options.db_name=...``), rendered at build time from the
@@ -117,12 +118,15 @@ def bootstrap_command(options: BuildOptions) -> list:
 
 def bootstrap_steps(configurator, options: BuildOptions, buildout_path: str,
                     environ) -> list:
-    """One ``bootstrap`` step: the cache directories, and the virtualenv (``virtualenv``)."""
-    locks = caches_lock() if options.build.virtualenv else []
+    """One ``bootstrap`` step: the cache directories, and the virtualenv (``virtualenv``).
+
+    No ``buildout caches`` lock: the script takes the pip cache's own file lock
+    around pip, the only part of it that touches a shared cache.
+    """
     with open(worker_script(BOOTSTRAP_SCRIPT)) as script:
         text = script.read()
-    return [BootstrapStep(text, command=bootstrap_command(options),
-                          env=environ, locks=locks, haltOnFailure=True)]
+    return [BootstrapStep(text, command=bootstrap_command(options), env=environ,
+                          haltOnFailure=True)]
 
 
 def buildout_command(options: BuildOptions, buildout_path: str) -> list:
