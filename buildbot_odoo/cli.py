@@ -1,4 +1,4 @@
-"""The ``buildbot-odoo`` command: init, check and plan a master directory (SPEC 8).
+"""The ``buildbot-odoo`` command: init, check, plan and migrate a master directory (SPEC 8).
 
 ``check`` and ``plan`` run the directory's ``master.cfg`` the way Buildbot
 does (with ``basedir`` set, from the master directory) but with the
@@ -384,6 +384,37 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------
+# migrate
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Show (and with ``--write`` apply) the rewrite of anybox.buildbot.odoo's spellings.
+
+    Exit 0 when nothing is left to do by hand, 1 when something is (refused
+    options, files missing): those are listed as ``file:line: section: message``.
+    """
+    from .migration import migrate_directory
+
+    migration = migrate_directory(args.directory, args.manifest, args.workers)
+    diff = migration.diff()
+    sys.stdout.write(diff)
+    problems = sorted(migration.problems, key=lambda p: (p.file or "", p.line or 0))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    changes = migration.changes
+    if not changes:
+        print("nothing to rewrite: no spelling of anybox.buildbot.odoo found", file=sys.stderr)
+    elif args.write:
+        migration.write()
+        print(f"rewrote {len(changes)} files: "
+              + ", ".join(r.target_shown for r in changes), file=sys.stderr)
+    else:
+        print(f"{len(changes)} files to rewrite: run again with --write to apply this diff",
+              file=sys.stderr)
+    return 1 if migration.problems.errors else 0
+
+
+# --------------------------------------------------------------------------
 # command line
 
 
@@ -410,6 +441,18 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "plan":
             sub.add_argument("--format", choices=("table", "json"), default="table")
         sub.set_defaults(func=func)
+    migrate = commands.add_parser(
+        "migrate", help="rewrite files written for anybox.buildbot.odoo to today's spellings "
+                        "(a diff; --write applies it)")
+    migrate.add_argument("directory", help="the master directory")
+    migrate.add_argument("--write", action="store_true",
+                         help="rewrite the files (comments and layout are kept)")
+    migrate.add_argument("--manifest", action="append",
+                         help=f"manifest path relative to DIRECTORY (default {DEFAULT_MANIFEST}); "
+                              "repeat for several")
+    migrate.add_argument("--workers", help="workers file (default workers.cfg, or the older "
+                                           "slaves.cfg, renamed workers.cfg)")
+    migrate.set_defaults(func=cmd_migrate)
     return parser
 
 

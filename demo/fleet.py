@@ -46,6 +46,7 @@ from buildbot_odoo.cli import write_secret
 from tests.support.buildbot_processes import (
     BIN,
     CONNECT_TIMEOUT,
+    STANDIN_SOURCES_DIR,
     ProcessError,
     Site,
     StartStop,
@@ -308,7 +309,7 @@ class Fleet(StartStop):
         password = (self.master_dir / "secrets" / worker.name).read_text()
         started = self.site.add_worker(worker.name, password, self.worker_dir(worker.name),
                                        self.worker_env / "bin" / "buildbot-worker", self.env)
-        copy_standin_source(started.directory / "odoo_standin")
+        copy_standin_source(started.directory / STANDIN_SOURCES_DIR)
         started.start()
         self.say(f"worker {worker.name}: " + "; ".join(
             c.split(" port=")[0] for c in worker.capabilities))

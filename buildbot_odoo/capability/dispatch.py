@@ -38,7 +38,7 @@ class BuilderPlan:
 
     @property
     def tags(self) -> list[str]:
-        return [self.build.category] if self.build.category else []
+        return self.build.tags
 
     def used_capabilities(self) -> list[str]:
         """Capabilities whose options and environment apply to this builder's builds."""

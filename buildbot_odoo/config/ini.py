@@ -2,9 +2,15 @@
 
 configparser does the parsing (continuation lines, comments, duplicates), but
 it forgets line numbers; users need them in error messages, so a light second
-pass over the text maps each ``(section, option)`` to its line.  ``[DEFAULT]``
-is returned as a section of its own: the manifest gives it a lower precedence
-than ``inherit``, which configparser cannot express.
+pass over the text maps each ``(section, option)`` to its line, and each line
+of a multi-line value to its own line.  ``[DEFAULT]`` is returned as a section
+of its own: the manifest resolves it together with ``inherit``, which
+configparser cannot express.
+
+Blank and comment lines inside a multi-line value are part of it, as in
+configparser's default and in Python 2's ConfigParser (which the files
+written for anybox.buildbot.odoo were read with): a blank line between two
+``capability`` lines does not end the value, and a comment line is skipped.
 """
 
 from __future__ import annotations
@@ -34,11 +40,22 @@ class IniSection:
     line: int
     options: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    #: option -> the line of each line of its (stripped) value
+    value_lines: dict[str, list[int]] = field(default_factory=dict)
 
     def line_of(self, option: str | None) -> int:
         if option is None:
             return self.line
         return self.lines.get(option, self.line)
+
+    def line_of_value(self, option: str, index: int) -> int:
+        """The line holding the ``index``-th line of ``option``'s value.
+
+        Blank lines inside the value count (they are lines of the value);
+        comment lines do not (configparser drops them).
+        """
+        lines = self.value_lines.get(option, [])
+        return lines[index] if 0 <= index < len(lines) else self.line_of(option)
 
 
 @dataclass
@@ -77,25 +94,21 @@ def parse_ini(text: str, name: str, problems: Problems,
     shown = _Shown(secret_options)
     text, line_sections = _scan_structure(text, name, problems, shown)
     parser = configparser.ConfigParser(
-        interpolation=None, strict=False, default_section=_NO_DEFAULT, empty_lines_in_values=False
+        interpolation=None, strict=False, default_section=_NO_DEFAULT, empty_lines_in_values=True
     )
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text, source=name)
     except configparser.ParsingError as exc:
         lines = text.splitlines()
-        why: dict[int, str] = {}
         for lineno, _ in exc.errors:
-            # an orphaned line right after another has the same explanation: reusing it
-            # keeps a long run of them linear (each would walk back over the whole run)
-            why[lineno] = (why[lineno - 1] if lineno - 1 in why and _continues(lines, lineno)
-                           else _why_unparsable(lines, lineno))
-            problems.error(f"cannot parse {shown(lines[lineno - 1])}: {why[lineno]}",
+            problems.error(f"cannot parse {shown(lines[lineno - 1])}: "
+                           f"{_why_unparsable(lines, lineno)}",
                            file=name, line=lineno, section=line_sections.get(lineno))
     except configparser.Error as exc:  # not expected after the scan; never a traceback
         problems.error(str(exc), file=name, line=getattr(exc, "lineno", None))
         return IniDocument(name, {})
-    line_map = _line_numbers(text)
+    line_map, value_map = _line_numbers(text)
     sections: dict[str, IniSection] = {}
     for section_name in parser.sections():
         lines = line_map.get(section_name, {})
@@ -103,6 +116,7 @@ def parse_ini(text: str, name: str, problems: Problems,
         for key, value in parser.items(section_name, raw=True):
             section.options[key] = value.strip()
             section.lines[key] = lines.get(key, section.line)
+            section.value_lines[key] = value_map.get(section_name, {}).get(key, [])
         sections[section_name] = section
     defaults = sections.pop(DEFAULT, None)
     return IniDocument(name, sections, defaults)
@@ -131,39 +145,21 @@ class _Shown:
 
 
 def _is_filler(line: str) -> bool:
-    """A blank or comment line: at the start of a line, it ends a multi-line value."""
+    """A blank or comment line (inside a multi-line value, part of it)."""
     return not line.strip() or line.lstrip().startswith(("#", ";"))
 
 
-def _continues(lines: list[str], lineno: int) -> bool:
-    """Line ``lineno`` and the one before are both indented, neither a filler."""
-    return all(lines[i][:1].isspace() and not _is_filler(lines[i])
-               for i in (lineno - 2, lineno - 1))
-
-
 def _why_unparsable(lines: list[str], lineno: int) -> str:
-    """What configparser expected; for an indented line, which line cut it off its value.
+    """What configparser expected; for an indented line, why it continues nothing.
 
-    A comment or blank line at the start of a line ends a multi-line value, so
-    the indented lines after it are not continuations any more.
+    An indented line continues the value of the option above it, across blank
+    and comment lines; only one with no option above it in its section (right
+    after the header) is an error.
     """
-    generic = "expected 'option = value', an indented continuation line or a [section]"
-    index = lineno - 2  # the line before, 0-based
-    if not lines[lineno - 1][:1].isspace():
-        return generic
-    while index >= 0 and lines[index][:1].isspace() and not _is_filler(lines[index]):
-        index -= 1  # other orphaned lines of the same run
-    while index >= 0 and _is_filler(lines[index]):
-        index -= 1
-    breaker = index + 1  # the first of the comment or blank lines
-    while index >= 0 and lines[index][:1].isspace():
-        index -= 1  # the value's own continuation lines
-    option = _OPTION_RE.match(lines[index]) if index >= 0 and breaker < lineno - 1 else None
-    if option is None:
-        return generic
-    return (f"the comment or blank line {breaker + 1} ends the value of "
-            f"{option.group('key').strip()!r}, so this indented line continues nothing "
-            "(indent the comment, or remove it or the blank line)")
+    if lines[lineno - 1][:1].isspace():
+        return ("an indented line continues the value of the option above it, and there "
+                "is none in this section (remove the indentation, or add 'option =' above)")
+    return "expected 'option = value', an indented continuation line or a [section]"
 
 
 def _scan_structure(text: str, name: str, problems: Problems,
@@ -219,16 +215,16 @@ def _continued(line: str, lineno: int, continued: tuple[str, int] | None, shown:
                problems: Problems, where: dict) -> tuple[tuple[str, int] | None, str]:
     """Follow configparser's multi-line values; blank a secret line folded into one.
 
-    An indented line continues the option above it (configparser's rule; a
-    blank or comment line ends the value).  When such a line reads as a
-    password option, it was meant as one: left in place, its text would end
+    An indented line continues the option above it (configparser's rule),
+    across the blank and comment lines inside the value.  When such a line
+    reads as a password option, it was meant as one: left in place, its text would end
     up in the other option's value, and in any message quoting it.  It is
     reported without its text and left out.  Returns the option (and its
     indent) the next line may continue, and the line to parse.
     """
     indent = len(line) - len(line.lstrip())
     if _is_filler(line):
-        return None, line
+        return continued, line
     if continued is not None and indent > continued[1]:
         if shown.hides(line):
             first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
@@ -242,16 +238,48 @@ def _continued(line: str, lineno: int, continued: tuple[str, int] | None, shown:
     return ((option.group("key").strip(), indent) if option else continued), line
 
 
-def _line_numbers(text: str) -> dict[str, dict[str | None, int]]:
-    """Map section -> option -> 1-based line (key None: the header line)."""
+def _line_numbers(text: str) -> tuple[dict[str, dict[str | None, int]],
+                                         dict[str, dict[str, list[int]]]]:
+    """Map section -> option -> 1-based line (key None: the header line), and
+    section -> option -> the line of each line of its stripped value."""
     result: dict[str, dict[str | None, int]] = {}
+    values: dict[str, dict[str, list[int]]] = {}
     current: dict[str | None, int] | None = None
+    current_values: dict[str, list[int]] = {}
+    entries: list[tuple[int, bool]] | None = None  # (line, has text) of the open value
+    key = ""
     for lineno, line in enumerate(text.splitlines(), start=1):
         header = _SECTION_RE.match(line)
+        option = None if header else _OPTION_RE.match(line)
+        if entries is not None and not header and not option and (
+                not line.strip() or line[:1].isspace() or _is_comment(line)):
+            if not _is_comment(line):  # configparser drops comment lines from values
+                entries.append((lineno, bool(line.strip())))
+            continue
+        _close_value(current_values, key, entries)
+        entries = None
         if header:
             current = result.setdefault(header.group("name"), {None: lineno})
-            continue
-        option = _OPTION_RE.match(line)
-        if option and current is not None:
-            current.setdefault(option.group("key").strip(), lineno)
-    return result
+            current_values = values.setdefault(header.group("name"), {})
+        elif option and current is not None:
+            key = option.group("key").strip()
+            current.setdefault(key, lineno)
+            if key not in current_values:
+                rest = line[option.end():]
+                entries = [(lineno, bool(rest.strip()))]
+    _close_value(current_values, key, entries)
+    return result, values
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith(("#", ";"))
+
+
+def _close_value(values: dict[str, list[int]], key: str,
+                 entries: list[tuple[int, bool]] | None) -> None:
+    """Record the lines of a finished value, without its leading and trailing blanks
+    (the loaders strip values)."""
+    if entries is None:
+        return
+    filled = [i for i, (_, has_text) in enumerate(entries) if has_text]
+    values[key] = ([n for n, _ in entries[filled[0]:filled[-1] + 1]] if filled else [])

@@ -2,8 +2,12 @@
 
 Each accepted option is declared once in :data:`MANIFEST_OPTIONS` with its
 parser and default; unknown names are warned about with the closest known one.
-Options are resolved in this order of precedence: the section's own, then its
-``inherit`` parent's (recursively), then the manifest file's ``[DEFAULT]``.
+Options are resolved as configparser and anybox.buildbot.odoo do: a section's
+own options and its file's ``[DEFAULT]`` (which counts as the section's own),
+then what its ``inherit`` parent resolves to (recursively).  Where the other
+order (the parent before ``[DEFAULT]``) would give another value, a warning
+says so.  Spellings of anybox.buildbot.odoo are read through
+:mod:`.legacy`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusions
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
-from . import values
+from . import legacy, values
 from .bootstrap import bootstrap_problems
 from .ini import IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
@@ -145,7 +149,8 @@ class BuildSpec:
     tree_stable_timer: int | None = None
     buildout_part: str = DEFAULT_PART
     start_command: str = ""
-    test_command: str = ""
+    test_command: str = ""  # empty: the tests run with start_command and Odoo's test flags
+    upgrade_command: str = ""
     bootstrap: dict[str, str] = field(default_factory=dict)
     virtualenv: bool = True
     db_template: str = "template1"
@@ -160,6 +165,16 @@ class BuildSpec:
     http_port_step: int = 128
     demo_data: bool = True
     git_shallow: bool = False
+    # what the buildout command line gives the Odoo part's recipe (RECIPE_SETTINGS)
+    vcs_clear_locks: bool = True
+    vcs_clear_retry: bool = True
+    vcs_clean: bool = True
+    vcs_revert: bool = True
+    git_depth: int = 1
+    unzip: bool = True
+    odoo_downloads_cache: bool = True
+    pip_exists_action: str = "s"
+    with_devtools: bool | None = None  # None: when test-command is set
 
     def location(self, option: str | None = None) -> dict[str, object]:
         """Keyword arguments locating ``option`` (or the section) for a Problem."""
@@ -177,6 +192,11 @@ class BuildSpec:
         if own is not None and own not in found:
             found.append(own)
         return found
+
+    @property
+    def tags(self) -> list[str]:
+        """Buildbot tags: the words of ``build-category`` (several words, several tags)."""
+        return list(dict.fromkeys((self.category or "").split()))
 
     def requirement_names(self) -> frozenset[str]:
         return frozenset(f.name for f in (*self.build_for, *self.build_requires))
@@ -215,6 +235,10 @@ def _port(text: str) -> int:
 
 def _port_step(text: str) -> int:
     return values.whole_number(text, minimum=1, maximum=65535)
+
+
+def _git_depth(text: str) -> int:
+    return values.whole_number(text, minimum=1, maximum=1_000_000, what="a git depth")
 
 
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
@@ -294,6 +318,7 @@ _BUILDOUT_SHAPES = {
     "hg": (("url", "branch", "conf"), ()),
     "bzr": (("url", "conf"), ("subdir",)),
     "hgtag": (("url", "conf"), ()),
+    "gittag": (("url", "conf"), ()),
     "archive": (("subdir_prop", "archive_prop", "conf"), ()),
 }
 
@@ -314,7 +339,7 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
     if "subdir" in found:
         _check_relative(text, found["subdir"])
     if "url" in fields:  # checked out on the workers, and polled by the master
-        vcs = "hg" if kind == "hgtag" else kind
+        vcs = {"hgtag": "hg", "gittag": "git"}.get(kind, kind)
         values.vcs_url(fields["url"], vcs)
         if "branch" in fields:
             values.branch_name(fields["branch"], vcs)
@@ -398,6 +423,17 @@ def _parse_command(_ctx: ParseContext, text: str) -> str:
     return values.not_an_option(text, "executable")
 
 
+#: pip's answers to "the destination exists" (pip install --exists-action)
+PIP_EXISTS_ACTIONS = ("s", "i", "w", "b", "a")
+
+
+def _parse_pip_exists_action(_ctx: ParseContext, text: str) -> str:
+    if text and text not in PIP_EXISTS_ACTIONS:
+        raise ValueError(f"{text!r} is not one of pip's exists actions "
+                         f"({', '.join(PIP_EXISTS_ACTIONS)}), or empty to leave pip's default")
+    return text
+
+
 @dataclass(frozen=True)
 class OptionDecl:
     attribute: str | None
@@ -415,7 +451,7 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "build-requires": OptionDecl("build_requires", _parse_build_requires, "worker requirements"),
     "build-exclude": OptionDecl("build_exclude", _simple(parse_exclusions),
                                 "version combinations left out of build-for"),
-    "build-category": OptionDecl("category", _parse_category, "Buildbot builder tag"),
+    "build-category": OptionDecl("category", _parse_category, "Buildbot builder tags"),
     "watch": OptionDecl("watch", _parse_watch, "VCS locations that schedule the build"),
     "auto-watch": OptionDecl("auto_watch", _simple(values.boolean),
                              "watch the buildout's sources"),
@@ -423,7 +459,11 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
                                     "seconds without commit before building"),
     "buildout-part": OptionDecl("buildout_part", _parse_part, "the Odoo part"),
     "start-command": OptionDecl("start_command", _parse_command, "default bin/start_<part>"),
-    "test-command": OptionDecl("test_command", _parse_command, "default bin/test_<part>"),
+    "test-command": OptionDecl("test_command", _parse_command,
+                               "a test script (bin/test_<part>); default: start-command "
+                               "with Odoo's test flags"),
+    "upgrade-command": OptionDecl("upgrade_command", _parse_command,
+                                  "default bin/upgrade_<part>"),
     "virtualenv": OptionDecl("virtualenv", _simple(values.boolean), "per-build virtualenv"),
     "db_template": OptionDecl("db_template", _parse_template, "template of the testing db"),
     "db-steps": OptionDecl("db_steps", _parse_db_steps, "how the testing db is made"),
@@ -439,10 +479,30 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "odoo.http-port-step": OptionDecl("http_port_step", _simple(_port_step), ""),
     "install.demo-data": OptionDecl("demo_data", _simple(values.boolean), "load demo data"),
     "git-shallow": OptionDecl("git_shallow", _simple(values.boolean), "shallow git clones"),
+    # What the buildout command line gives the recipe (docs/build.md, "What the recipe
+    # is told"); each can be turned off where a buildout sets it itself.
+    "buildout.vcs-clear-locks": OptionDecl("vcs_clear_locks", _simple(values.boolean),
+                                           "<part>:vcs-clear-locks=true"),
+    "buildout.vcs-clear-retry": OptionDecl("vcs_clear_retry", _simple(values.boolean),
+                                           "<part>:vcs-clear-retry=true"),
+    "buildout.clean": OptionDecl("vcs_clean", _simple(values.boolean), "<part>:clean=true"),
+    "buildout.vcs-revert": OptionDecl("vcs_revert", _simple(values.boolean),
+                                      "<part>:vcs-revert=on-merge"),
+    "buildout.git-depth": OptionDecl("git_depth", _simple(_git_depth),
+                                     "<part>:git-depth=N with git-shallow, default 1"),
+    "buildout.unzip": OptionDecl("unzip", _simple(values.boolean), "buildout:unzip=true"),
+    "buildout.odoo-downloads": OptionDecl("odoo_downloads_cache", _simple(values.boolean),
+                                          "Odoo archives downloaded to the worker's caches"),
+    "buildout.pip-exists-action": OptionDecl("pip_exists_action", _parse_pip_exists_action,
+                                             "PIP_EXISTS_ACTION, default s"),
+    "buildout.with-devtools": OptionDecl("with_devtools", _simple(values.boolean),
+                                         "<part>:with_devtools=true, default with test-command"),
     "inherit": OptionDecl(None, lambda _c, t: t, "take another section's options as defaults"),
 }
 #: alias -> option: the two are one setting, so the one from the closer source wins
 OPTION_ALIASES = {"openerp-addons": "odoo-addons"}
+#: old name -> new name (:mod:`.legacy`): also one setting under two names
+LEGACY_RENAMES = legacy.renames(legacy.MANIFEST)
 
 
 class ManifestLoader:
@@ -450,18 +510,31 @@ class ManifestLoader:
 
     def __init__(self, problems: Problems,
                  post_buildout_steps: Collection[str] = BUILTIN_POST_BUILDOUT_STEPS,
-                 subfactory_options: Mapping[str, Collection[str] | None] | None = None):
+                 subfactory_options: Mapping[str, Collection[str] | None] | None = None,
+                 read_legacy: bool = True):
+        """``read_legacy``: read anybox.buildbot.odoo's spellings through :mod:`.legacy`
+        (False: take every option as written, which ``migrate`` compares against)."""
         self.problems = problems
+        self.read_legacy = read_legacy
         self.post_buildout_steps = tuple(post_buildout_steps)
         self.subfactory_options = dict(SUBFACTORY_OPTIONS)
         for name in self.post_buildout_steps:
             self.subfactory_options.setdefault(name, None)
         self.subfactory_options.update(subfactory_options or {})
         self._known = sorted(MANIFEST_OPTIONS)
+        #: (section, option, value used) where [DEFAULT] wins over the parent's value
+        self.precedence: list[tuple[str, str, str]] = []
+        #: old spellings refused (:mod:`.legacy`), for ``migrate`` to leave alone
+        self.refused: list[legacy.Finding] = []
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
-        docs = [(path, read_ini(path, self.problems, shown)) for path, shown in paths]
+        return self.load_documents([(path, read_ini(path, self.problems, shown))
+                                    for path, shown in paths])
+
+    def load_documents(self, docs: list[tuple[Path, IniDocument]]) -> list[BuildSpec]:
+        """Builds of already parsed manifests (``path``: where each lives, for the
+        standalone buildouts next to it); ``migrate`` loads rewritten text this way."""
         for _, doc in docs:
             self._refuse_default_inherit(doc)
         sections: dict[str, tuple[IniSection, IniDocument, Path]] = {}
@@ -476,6 +549,7 @@ class ManifestLoader:
                 sections[name] = (section, doc, path.parent)
         builds = []
         all_resolved = self._resolve_all(sections)
+        other_order = self._resolve_all(sections, parent_first=False, report=False)
         for name, (section, doc, directory) in sections.items():
             resolved = all_resolved[name]
             if resolved is None:
@@ -485,6 +559,7 @@ class ManifestLoader:
                 continue
             build = self._parse(section, resolved, directory)
             if build is not None:
+                self._warn_precedence(build, sections[name][0], resolved, other_order[name])
                 builds.append(build)
         return builds
 
@@ -498,7 +573,8 @@ class ManifestLoader:
                 line=doc.defaults.line_of("inherit"), section=doc.defaults.name,
                 option="inherit")
 
-    def _resolve_all(self, sections: Mapping[str, tuple[IniSection, IniDocument, Path]]
+    def _resolve_all(self, sections: Mapping[str, tuple[IniSection, IniDocument, Path]],
+                     parent_first: bool = True, report: bool = True,
                      ) -> dict[str, dict[str, tuple[str, str, int, str]] | None]:
         """Options of every section as option -> (value, file, line, section), inheritance
         applied; None for a section whose chain is broken (reported once, where it breaks).
@@ -506,6 +582,10 @@ class ManifestLoader:
         Each chain is walked upwards without recursion until a section already
         resolved, a root, a missing parent or a cycle, then resolved downwards:
         every section is resolved once, whatever the depth of the chains.
+        ``parent_first``: the parent's options come before the file's
+        ``[DEFAULT]`` (configparser's and anybox.buildbot.odoo's order, ours);
+        False gives the other order, for :meth:`_warn_precedence` (``report``
+        False: the chain's errors are reported by the first pass).
         """
         resolved: dict[str, dict[str, tuple[str, str, int, str]] | None] = {}
         for start in sections:
@@ -523,12 +603,15 @@ class ManifestLoader:
                          "section": current, "option": "inherit"}
                 if parent in on_chain:
                     cycle = chain[chain.index(parent):]
-                    self.problems.error(f"inheritance cycle: {' -> '.join([*cycle, parent])}",
-                                        **where)
+                    if report:
+                        self.problems.error(
+                            f"inheritance cycle: {' -> '.join([*cycle, parent])}", **where)
                     broken = True
                     break
                 if parent not in sections:
-                    self.problems.error(f"{parent!r} is not a section of any manifest", **where)
+                    if report:
+                        self.problems.error(f"{parent!r} is not a section of any manifest",
+                                            **where)
                     broken = True
                     break
                 current = parent
@@ -539,27 +622,56 @@ class ManifestLoader:
                 parent = sections[name][0].options.get("inherit", "").strip()
                 inherited = resolved[parent] if parent else {}
                 resolved[name] = (None if inherited is None
-                                  else self._merged(sections[name], inherited))
+                                  else self._merged(sections[name], inherited, parent_first))
         return resolved
 
     @staticmethod
     def _merged(entry: tuple[IniSection, IniDocument, Path],
-                inherited: dict[str, tuple[str, str, int, str]]
+                inherited: dict[str, tuple[str, str, int, str]], parent_first: bool = True
                 ) -> dict[str, tuple[str, str, int, str]]:
-        """One section's options over its parent's (``inherited``) over its file's defaults."""
+        """One section's options, with its file's defaults, over its parent's
+        (``inherited``); ``parent_first`` False: its parent's over its defaults."""
         section, own_doc, _ = entry
         merged: dict[str, tuple[str, str, int, str]] = {}
-        if own_doc.defaults is not None:
-            _merge(merged, _located(own_doc.defaults))
+        defaults = _located(own_doc.defaults) if own_doc.defaults is not None else {}
+        if not parent_first:
+            _merge(merged, defaults)
         _merge(merged, {k: v for k, v in inherited.items() if k != "inherit"})
+        if parent_first:
+            _merge(merged, defaults)
         _merge(merged, _located(section))
         return merged
 
+    def _warn_precedence(self, build: BuildSpec, section: IniSection, resolved: dict,
+                         other: dict | None) -> None:
+        """Where the parent's value would win over ``[DEFAULT]``'s in the other order.
+
+        ``[DEFAULT]`` counts as each section's own, as in configparser and in
+        anybox.buildbot.odoo; a user expecting the parent's value to win is
+        told, at the section's ``inherit`` line, how to make it explicit.
+        Options of subfactories the build does not run do not matter.
+        """
+        name = build.name
+        if other is None:
+            return
+        mine = {canonical_option(k): (k, v) for k, v in resolved.items()}
+        for key, (other_key, other_value) in {canonical_option(k): (k, v)
+                                              for k, v in other.items()}.items():
+            used_key, used = mine.get(key, (key, None))
+            if used is None or used[0] == other_value[0] or key == "inherit" \
+                    or self.unused_because(build, key):
+                continue
+            self.precedence.append((name, used_key, used[0]))
+            self.problems.warning(
+                f"[DEFAULT] (line {used[2]}) gives {used_key} = {used[0]!r}, which wins over "
+                f"{other_value[0]!r} inherited from [{other_value[3]}] (line {other_value[2]}):"
+                f" [DEFAULT] counts as the section's own, as in configparser and "
+                f"{legacy.ORIGINAL}; write '{other_key} = ...' in [{name}] to make the choice "
+                "explicit", file=section.file, line=section.line_of("inherit"), section=name,
+                option=used_key)
+
     def _parse(self, section: IniSection, resolved: dict, directory: Path) -> BuildSpec | None:
         build = BuildSpec(section.name, section.file, section.line)
-        build.options = {k: v[0] for k, v in resolved.items()}
-        build.where = {k: v[1:] for k, v in resolved.items()}
-        ctx = ParseContext(directory, self.post_buildout_steps)
         # counted here, not from self.problems: an error inherited from a parent
         # section is reported once, but makes every inheriting build invalid too
         try:
@@ -568,16 +680,23 @@ class ManifestLoader:
             ok = False
             self.problems.error(str(exc), file=section.file, line=section.line,
                                 section=section.name)
-        for alias, option in OPTION_ALIASES.items():
-            if alias in build.options and option in build.options:  # only from one section
-                self.problems.error(f"{alias} is an alias of {option}: give only one of them",
-                                    **build.location(alias))
+        for alias, option in (*OPTION_ALIASES.items(), *LEGACY_RENAMES.items()):
+            if alias in resolved and option in resolved:  # only from one section
+                what = "an alias" if alias in OPTION_ALIASES else f"{legacy.ORIGINAL}'s name"
+                file, line, where = resolved[alias][1:]
+                self.problems.error(f"{alias} is {what} of {option}: give only one of them",
+                                    file=file, line=line, section=where, option=alias)
                 ok = False
+        resolved, modern = self._modernise(resolved)
+        ok = ok and modern
+        build.options = {k: v[0] for k, v in resolved.items()}
+        build.where = {k: v[1:] for k, v in resolved.items()}
+        ctx = ParseContext(directory, self.post_buildout_steps)
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         self._warn_bootstrap(build)
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
-        build.test_command = build.test_command or f"bin/test_{build.buildout_part}"
+        build.upgrade_command = build.upgrade_command or f"bin/upgrade_{build.buildout_part}"
         if build.http_port_min > build.http_port_max:
             self.problems.error("odoo.http-port-min is above odoo.http-port-max",
                                 **build.location("odoo.http-port-min"))
@@ -588,6 +707,21 @@ class ManifestLoader:
             self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
         return build if ok else None
+
+    def _modernise(self, resolved: dict) -> tuple[dict, bool]:
+        """Old spellings (:mod:`.legacy`) replaced, each warned about (or refused) at its line."""
+        if not self.read_legacy:
+            return resolved, True
+        located = {k: legacy.Located(*v) for k, v in resolved.items()}
+        modern, findings = legacy.modernise(located, legacy.MANIFEST)
+        self.refused += [f for f in findings if f.refused]
+        for finding in findings:
+            where = finding.where
+            report = self.problems.error if finding.refused else self.problems.warning
+            report(finding.message, file=where.file, line=where.line, section=where.section,
+                   option=finding.option)
+        return ({k: (v.value, v.file, v.line, v.section) for k, v in modern.items()},
+                not legacy.refused_options(findings))
 
     def _check_not_used_is_not_required(self, build: BuildSpec) -> bool:
         """``NAME not-used`` in build-for contradicts a build-requires line on NAME."""
@@ -622,6 +756,11 @@ class ManifestLoader:
             why = self._unused_because(build, prefix)
             if why:
                 self.problems.warning(f"is ignored: {why}", **build.location(key))
+
+    def unused_because(self, build: BuildSpec, option: str) -> str | None:
+        """Why ``option`` (a ``<subfactory>.<name>``) plays no part in ``build``, if so."""
+        prefix, dot, _ = option.partition(".")
+        return self._unused_because(build, prefix) if dot else None
 
     def _warn_database_options_without_database(self, build: BuildSpec) -> None:
         """``db_template``, ``db-steps`` in the section of a build making no database."""
@@ -690,7 +829,7 @@ class ManifestLoader:
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
         candidates = known or [*self._known, *self._subfactory_option_names()]
-        close = closest_name(key, candidates, OPTION_ALIASES, LOOSE_CUTOFF)
+        close = closest_name(key, candidates, {**OPTION_ALIASES, **LEGACY_RENAMES}, LOOSE_CUTOFF)
         hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
 
@@ -722,9 +861,15 @@ def _merge(merged: dict[str, tuple[str, str, int, str]],
 
 
 def _alias_group(key: str) -> set[str]:
-    """``key`` and every name of the same setting."""
-    option = OPTION_ALIASES.get(key, key)
-    return {option, *(alias for alias, target in OPTION_ALIASES.items() if target == option)}
+    """``key`` and every name of the same setting (aliases, old names)."""
+    option = canonical_option(key)
+    return {option, *(alias for alias, target in (*OPTION_ALIASES.items(),
+                                                   *LEGACY_RENAMES.items())
+                      if target == option)}
+
+
+def canonical_option(key: str) -> str:
+    return OPTION_ALIASES.get(key) or LEGACY_RENAMES.get(key) or key
 
 
 def _located(section: IniSection) -> dict[str, tuple[str, str, int, str]]:

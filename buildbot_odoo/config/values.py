@@ -15,7 +15,12 @@ request to run something (git's ``ext::`` transport): no value of a
 configuration file, nor of a file a worker uploads, can make a program do
 more than read that value.
 
-Never give these helpers a value that may hold a secret: their messages quote it.
+The last helpers are about secrets: which option names hold one
+(:func:`is_secret_key`, the rule workers.cfg refuses capability options and
+properties by), which lines of a file may (:func:`is_secret_line`), and how
+configuration text is quoted in a message without them (:func:`quoted`).
+The other helpers quote what they are given: never give them a value that
+may hold a secret (:func:`vcs_url` hides a URL's password itself).
 """
 
 from __future__ import annotations

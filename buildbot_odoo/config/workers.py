@@ -16,7 +16,7 @@ from pathlib import Path
 from ..capability.options import check_option_value
 from ..capability.versions import InvalidVersion, Version
 from ..errors import Problems
-from . import values
+from . import legacy, values
 from .ini import IniSection, read_ini
 from .spelling import closest_name
 
@@ -38,7 +38,8 @@ RESERVED_WORKER_NAMES = ("debug", "change", "status")
 #: ``password = secret:NAME`` takes the worker's password from Buildbot's secrets providers
 SECRET_PREFIX = "secret:"
 #: capability options that must never be written in clear: they would become properties
-#: (any option whose name holds a secret is refused too: values.is_secret_key)
+#: (any option whose name holds a secret is refused too: values.is_secret_key, which
+#: covers anybox.buildbot.odoo's ``passwd=``)
 FORBIDDEN_CAPABILITY_OPTIONS = {"password": "password-secret"}
 
 
@@ -180,7 +181,7 @@ WORKER_OPTIONS: dict[str, Callable[[WorkerSpec, str], None]] = {
 }
 REQUIRED_WORKER_OPTIONS = ("password",)
 #: options whose text is never quoted in a message, even when the line is malformed
-SECRET_OPTIONS = ("password",)
+SECRET_OPTIONS = ("password", "passwd")
 
 
 def parse_capability_line(line: str) -> CapabilityDecl:
@@ -265,7 +266,7 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
             setter(spec, value)
         except ValueError as exc:
             for error in getattr(exc, "errors", [exc]):
-                line = section.line_of(key) + getattr(error, "offset", 0)
+                line = section.line_of_value(key, getattr(error, "offset", 0))
                 problems.error(str(error), file=section.file, line=line,
                                section=section.name, option=key)
             ok = False
@@ -275,7 +276,7 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
 def _warn_if_misspelled(section: IniSection, key: str, problems: Problems) -> None:
     """An unknown option is a property (SPEC 2), but one that looks like an option is
     most likely a typo whose setting would be lost: say which option it resembles."""
-    meant = closest_name(key, WORKER_OPTIONS)
+    meant = closest_name(key, WORKER_OPTIONS, legacy.renames(legacy.WORKERS))
     if meant is not None:
         problems.warning(f"not a workers.cfg option, so it becomes the worker property "
                          f"{key!r}: did you mean {meant!r}?", file=section.file,
@@ -315,8 +316,37 @@ def load_workers(path: str | Path, problems: Problems,
     sections = list(doc.sections.values())
     if doc.defaults is not None:
         sections = [_with_defaults(s, doc.defaults) for s in sections]
-    specs = [parse_worker_section(s, problems) for s in sections]
+    specs = [parse_worker_section(_modernised(s, problems), problems) for s in sections]
     return [s for s in specs if s is not None]
+
+
+def _modernised(section: IniSection, problems: Problems) -> IniSection:
+    """anybox.buildbot.odoo's spellings (``passwd``, ``slave_priority``) read as today's,
+    each with a deprecation warning at its line (:mod:`.legacy`)."""
+    located = {key: legacy.Located(value, section.file, section.line_of(key), section.name)
+               for key, value in section.options.items()}
+    modern, findings = legacy.modernise(located, legacy.WORKERS)
+    if not findings:
+        return section
+    renames = legacy.renames(legacy.WORKERS)
+    source = {renames[old]: old for old in section.options if old in renames}
+    result = IniSection(section.name, section.file, section.line)
+    for key, value in modern.items():
+        result.options[key] = value.value
+        result.lines[key] = value.line
+        result.value_lines[key] = section.value_lines.get(source.get(key, key), [])
+    for finding in findings:
+        where = {"file": finding.where.file, "line": finding.where.line,
+                 "section": section.name, "option": finding.option}
+        new = renames.get(finding.option)
+        if new in section.options:
+            problems.error(f"{finding.option!r} is {legacy.ORIGINAL}'s name of {new!r}: give "
+                           f"only {new!r}", **where)
+        elif finding.refused:
+            problems.error(finding.message, **where)
+        else:
+            problems.warning(finding.message, **where)
+    return result
 
 
 def _with_defaults(section: IniSection, defaults: IniSection) -> IniSection:
@@ -324,4 +354,5 @@ def _with_defaults(section: IniSection, defaults: IniSection) -> IniSection:
     for source in (defaults, section):
         merged.options.update(source.options)
         merged.lines.update(source.lines)
+        merged.value_lines.update(source.value_lines)
     return merged

@@ -33,6 +33,19 @@ class PriorityNextWorker:
         return self.priorities.get(wfb.worker.workername, 0.0)
 
 
+#: the builder property listing the build's requirement lines, as anybox.buildbot.odoo set it
+BUILD_REQUIRES_PROPERTY = "build_requires"
+
+
+def builder_properties(plan: BuilderPlan) -> dict[str, object]:
+    """The version properties, and ``build_requires`` (the requirement lines) when the
+    build has some: users' own steps of anybox.buildbot.odoo's time read it."""
+    properties: dict[str, object] = dict(plan.properties)
+    if plan.build.build_requires:
+        properties[BUILD_REQUIRES_PROPERTY] = [str(r) for r in plan.build.build_requires]
+    return properties
+
+
 def make_builder(plan: BuilderPlan, factory: BuildFactory,
                  next_worker: Callable | None = None) -> BuilderConfig:
     return BuilderConfig(
@@ -40,7 +53,7 @@ def make_builder(plan: BuilderPlan, factory: BuildFactory,
         workernames=list(plan.workers),
         factory=factory,
         tags=plan.tags or None,
-        properties=dict(plan.properties),
+        properties=builder_properties(plan),
         nextWorker=next_worker,
         description=f"{plan.build.name} on {', '.join(plan.workers)}",
     )

@@ -16,6 +16,8 @@ from ..capability.definitions import builtin_capabilities, validate_definition
 from ..config.manifest import BUILTIN_POST_BUILDOUT_STEPS
 from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
+from ..watching.files import WATCH_DIR
+from . import compat
 from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
 from .clashes import clashes
@@ -75,13 +77,24 @@ def _noop(configurator, options, buildout_path, environ) -> list:
 class BuildoutsConfigurator:
     """Turns a master directory's workers.cfg and manifests into Buildbot config."""
 
-    def __init__(self, basedir: str | Path,
-                 manifest_paths: Sequence[str | Path] | str | Path = DEFAULT_MANIFESTS,
-                 workers_path: str | Path = DEFAULT_WORKERS,
-                 capabilities: Mapping[str, Mapping] | None = None):
+    def __init__(self, basedir: str | Path, *args: object,
+                 manifest_paths: Sequence[str | Path] | str | Path | None = None,
+                 workers_path: str | Path | None = None,
+                 capabilities: Mapping[str, Mapping] | None = None,
+                 poll_interval: object = None, slaves_path: str | Path | None = None):
+        """``manifest_paths`` default ``('buildouts/MANIFEST.cfg',)``, ``workers_path``
+        default ``'workers.cfg'``; anybox.buildbot.odoo's form (BuildmasterConfig second,
+        ``populate()`` without argument, ``slaves_path``) works too (:mod:`.compat`)."""
+        bound = compat.bind(args, {"manifest_paths": manifest_paths,
+                                   "workers_path": workers_path, "capabilities": capabilities,
+                                   "poll_interval": poll_interval, "slaves_path": slaves_path})
+        self._config = bound.config
+        self._legacy_problems = bound.problems
+        given = bound.given
         self.basedir = Path(basedir)
-        self.manifest_paths = manifest_path_list(manifest_paths)
-        self.workers_path = workers_path
+        self.manifest_paths = manifest_path_list(given.get("manifest_paths", DEFAULT_MANIFESTS))
+        self.workers_path = given.get("workers_path", DEFAULT_WORKERS)
+        capabilities = given.get("capabilities")
         self.capabilities = (builtin_capabilities() if capabilities is None
                              else {k: dict(v) for k, v in capabilities.items()})
         self.buildout_retrievers = dict(RETRIEVERS)
@@ -91,8 +104,9 @@ class BuildoutsConfigurator:
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
         #: seconds without commit before a build is scheduled, unless tree-stable-timer says
         self.tree_stable_timer = DEFAULT_TREE_STABLE_TIMER
-        #: seconds between two polls of a watched branch
-        self.poll_interval = DEFAULT_POLL_INTERVAL
+        #: seconds between two polls of a watched branch, or ``-1`` (no polling), or
+        #: ``callable(vcs=, url=, minor_specs=)`` giving either (docs/scheduling.md)
+        self.poll_interval = given.get("poll_interval", DEFAULT_POLL_INTERVAL)
         self.plan: Plan | None = None
         #: add the Fleet page to the web UI (docs/fleet-page.md); False leaves c['www'] alone
         self.fleet_page = True
@@ -112,15 +126,18 @@ class BuildoutsConfigurator:
         names = [*BUILTIN_POST_BUILDOUT_STEPS, *self.post_buildout_steps]
         options = {name: getattr(sub, "options", None)
                    for name, sub in self.post_buildout_steps.items()}
-        plan = make_plan(self.basedir, manifest_path_list(self.manifest_paths),
-                         self.workers_path, self.capabilities, list(dict.fromkeys(names)),
-                         options, rewrite_rules=self.vcs_master_url_rewrite_rules,
+        workers_path, renamed = compat.workers_file(self.basedir, self.workers_path,
+                                                    DEFAULT_WORKERS)
+        plan = make_plan(self.basedir, manifest_path_list(self.manifest_paths), workers_path,
+                         self.capabilities, list(dict.fromkeys(names)), options,
+                         rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer)
+        plan.problems.extend([*self._legacy_problems, *([renamed] if renamed else [])])
         if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
             plan.problems.extend(misspelled_settings(self))
         return plan
 
-    def populate(self, config: MutableMapping) -> None:
+    def populate(self, config: MutableMapping | None = None) -> None:
         """Append workers, builders, schedulers and pollers to a BuildmasterConfig.
 
         Raises :class:`ConfigError` (every problem, with file and line) before
@@ -128,7 +145,14 @@ class BuildoutsConfigurator:
         ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
         problem once (:mod:`.config_errors`).  On a Buildbot whose REST
         API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
+        ``config`` may be left out when it was given to the constructor
+        (anybox.buildbot.odoo's form).
         """
+        if config is None:
+            config = self._config
+        if config is None:
+            raise TypeError("populate() needs the BuildmasterConfig: "
+                            "conf.populate(BuildmasterConfig)")
         install_rest_writes()
         plan, made = self._checked_objects()
         if made is not None:
@@ -158,6 +182,14 @@ class BuildoutsConfigurator:
             config[key].extend(objects)
         if add_page:
             add_fleet_page(self, config)
+        if collector is None:  # the master itself, not ``check``: nothing written then
+            self._make_watch_directory(plan)
+
+    def _make_watch_directory(self, plan: Plan) -> None:
+        """``watch/``, where auto-watch builds upload, made when the master configures
+        (as anybox.buildbot.odoo did), so that it is there to look at from the start."""
+        if any(b.auto_watch and b.buildout is not None for b in plan.builds):
+            (self.basedir / WATCH_DIR).mkdir(exist_ok=True)
 
     def check(self) -> Plan:
         """Everything :meth:`populate` would refuse, all at once, without touching a config.
@@ -230,9 +262,19 @@ class BuildoutsConfigurator:
 
 
 def configure_from_buildouts(basedir: str | Path, BuildmasterConfig: MutableMapping,
-                             manifest_paths: Sequence[str | Path] | str | Path = DEFAULT_MANIFESTS,
-                             workers_path: str | Path = DEFAULT_WORKERS) -> BuildoutsConfigurator:
-    """The one-call form for a master.cfg that needs no customisation."""
-    configurator = BuildoutsConfigurator(basedir, manifest_paths, workers_path)
+                             manifest_paths: Sequence[str | Path] | str | Path | None = None,
+                             workers_path: str | Path | None = None,
+                             **keywords: object) -> BuildoutsConfigurator:
+    """The one-call form for a master.cfg that needs no customisation.
+
+    ``manifest_paths`` and ``workers_path`` default as the configurator's;
+    ``keywords`` are its others (``capabilities``, and anybox.buildbot.odoo's
+    ``poll_interval`` and ``slaves_path``).
+    """
+    directory, problem = compat.master_directory(basedir)
+    configurator = BuildoutsConfigurator(directory, manifest_paths=manifest_paths,
+                                         workers_path=workers_path, **keywords)  # type: ignore[arg-type]
+    if problem is not None:
+        configurator._legacy_problems.append(problem)
     configurator.populate(BuildmasterConfig)
     return configurator

@@ -8,11 +8,14 @@
   all the build's builders, with a :class:`WatchedBranchesFilter` matching
   exactly its ``(repository, branch)`` pairs: one tree-stable timer per build,
   so a burst of commits over its repositories gives one build;
-* the force scheduler ``force`` over every builder, with a reason.
+* the force scheduler ``buildbot-odoo-force`` over every builder, with a reason
+  (named after the project so that a master.cfg's own ``force`` scheduler, as
+  anybox.buildbot.odoo's sample master.cfg defines, does not collide with it).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -23,8 +26,10 @@ from ..errors import ConfigError, Problem
 from ..watching.plan import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
 from .subfactories.retrieval import forced_properties
 
-FORCE_SCHEDULER = "force"
+FORCE_SCHEDULER = "buildbot-odoo-force"
 DEFAULT_POLL_INTERVAL = 300
+#: a poll interval meaning: no poller for this repository (anybox.buildbot.odoo's convention)
+NO_POLLING = -1
 POLL_INTERVAL_OPTION = "poll_interval"
 MAX_POLL_INTERVAL = 7 * 24 * 3600
 
@@ -64,7 +69,8 @@ def force_scheduler(builder_names: list[str],
     an hgtag buildout, the names of an archive), offered as optional fields.
     """
     return schedulers.ForceScheduler(
-        name=FORCE_SCHEDULER, builderNames=builder_names,
+        name=FORCE_SCHEDULER, builderNames=builder_names, buttonName="Force",
+        label="Force a build",
         reason=util.StringParameter(name="reason", label="Reason:", default="forced",
                                     size=40),
         properties=[util.StringParameter(name=name, label=f"{name}:", default="", size=40)
@@ -90,19 +96,63 @@ def make_build_scheduler(schedule: BuildWatch) -> schedulers.SingleBranchSchedul
         reason=f"a branch watched by {schedule.build} changed")
 
 
-def check_poll_interval(value: object) -> int:
-    """The configurator's ``poll_interval``: whole seconds, from 1 to a week."""
+def check_poll_interval(value: object, repository: str = "") -> int:
+    """The configurator's ``poll_interval``: whole seconds, from 1 to a week, or -1
+    (no polling)."""
     if isinstance(value, bool) or not isinstance(value, int) or not (
-            1 <= value <= MAX_POLL_INTERVAL):
-        raise ConfigError([Problem(f"{value!r} is not a number of seconds (a whole number, "
-                                   f"from 1 to {MAX_POLL_INTERVAL})", file=MASTER_CFG,
-                                   option=POLL_INTERVAL_OPTION)])
+            1 <= value <= MAX_POLL_INTERVAL or value == NO_POLLING):
+        given = f" for {repository}" if repository else ""
+        raise ConfigError([Problem(f"{value!r}{given} is not a number of seconds (a whole "
+                                   f"number, from 1 to {MAX_POLL_INTERVAL}; {NO_POLLING}: no "
+                                   "polling)", file=MASTER_CFG, option=POLL_INTERVAL_OPTION)])
     return value
 
 
-def make_pollers(watch: WatchPlan, poll_interval: int) -> list:
-    interval = check_poll_interval(poll_interval)
-    return [make_poller(branch, interval) for branch in watch.pollers]
+def poll_intervals(watch: WatchPlan, poll_interval: object) -> dict[PolledBranch, int]:
+    """Each polled branch's interval.
+
+    ``poll_interval`` is a number of seconds for all, or, as in
+    anybox.buildbot.odoo, a callable asked once per repository with the
+    keyword arguments ``vcs``, ``url`` (as polled) and ``minor_specs`` (the
+    watched branches, as 1-tuples); a callable taking other parameter names
+    gets the same three values by position.  ``-1`` means: make no poller
+    (the branch still schedules its builds on changes that come from
+    elsewhere, a change hook for instance).
+    """
+    if not callable(poll_interval):
+        interval = check_poll_interval(poll_interval)
+        return dict.fromkeys(watch.pollers, interval)
+    repositories: dict[tuple[str, str], list[PolledBranch]] = {}
+    for branch in watch.pollers:
+        repositories.setdefault((branch.vcs, branch.url), []).append(branch)
+    intervals: dict[PolledBranch, int] = {}
+    for (vcs, url), branches in repositories.items():
+        specs = tuple((b.branch,) for b in branches)
+        value = _ask(poll_interval, vcs, url, specs)
+        intervals.update(dict.fromkeys(branches, check_poll_interval(value, f"{vcs} {url}")))
+    return intervals
+
+
+def _ask(function, vcs: str, url: str, specs: tuple) -> object:
+    try:
+        inspect.signature(function).bind(vcs=vcs, url=url, minor_specs=specs)
+        by_keyword = True
+    except (TypeError, ValueError):
+        by_keyword = False
+    try:
+        if by_keyword:
+            return function(vcs=vcs, url=url, minor_specs=specs)
+        return function(vcs, url, specs)
+    except Exception as exc:  # the user's code: a located error, never a traceback
+        raise ConfigError([Problem(f"calling it for {vcs} {url} raised "
+                                   f"{type(exc).__name__}: {exc}", file=MASTER_CFG,
+                                   option=POLL_INTERVAL_OPTION)]) from None
+
+
+def make_pollers(watch: WatchPlan, poll_interval: object) -> list:
+    intervals = poll_intervals(watch, poll_interval)
+    return [make_poller(branch, intervals[branch]) for branch in watch.pollers
+            if intervals[branch] != NO_POLLING]
 
 
 def make_scheduling(configurator, plan) -> tuple[list, list]:

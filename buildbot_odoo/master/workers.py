@@ -21,6 +21,8 @@ def make_worker(spec: WorkerSpec) -> Worker:
     properties["capability"] = spec.capability_property()
     properties["db_prefix"] = spec.db_prefix
     properties["worker_priority"] = spec.worker_priority
+    if spec.build_only_if_requires:  # a property too, as in anybox.buildbot.odoo
+        properties["build-only-if-requires"] = " ".join(sorted(spec.build_only_if_requires))
     kwargs: dict = {"properties": properties}
     if spec.max_builds is not None:
         kwargs["max_builds"] = spec.max_builds

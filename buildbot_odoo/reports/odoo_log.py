@@ -7,6 +7,10 @@ Odoo (12 to 18) writes one record per log call::
       ...
 
 and lines without that prefix (tracebacks) belong to the record above them.
+The upgrade script of oca.recipe.odoo (``bin/upgrade_<part>``) writes each of
+its own messages twice in the same file, in Odoo's format and as
+``2024-05-02 10:11:12,345 INFO  message`` (two spaces, no pid, database nor
+logger): the echo is read as the end of the record above it, nothing more.
 :class:`OdooLogAnalyzer` is fed line by line, as the log streams from the
 worker, and keeps only what a CI result needs: per-test outcomes, the counts
 Odoo itself reports, and every ERROR/CRITICAL record that is not a test
@@ -54,6 +58,8 @@ _RECORD = re.compile(
     r"(?P<db>\S+) (?P<logger>[^\s:]+): ?(?P<message>.*)$"
 )
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S,%f"
+#: oca.recipe.odoo's runtime/upgrade.py: "%(asctime)s %(levelname)s  %(message)s"
+_UPGRADE_ECHO = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+  ")
 
 # test descriptions, as each Odoo version writes them
 _OLD_STYLE = re.compile(r"^(?P<method>\w+) \((?P<where>\w+(?:\.\w+)+)\)(?: (?P<params>.+))?$")
@@ -214,7 +220,9 @@ class OdooLogAnalyzer:
         line = _ANSI.sub("", line.rstrip("\r\n"))
         match = _RECORD.match(line)
         if match is None:
-            if self._pending is not None:
+            if _UPGRADE_ECHO.match(line):
+                self._flush()  # the upgrade script's echo of a record it also wrote
+            elif self._pending is not None:
                 self._pending_lines.append(line)
             return
         self._flush()

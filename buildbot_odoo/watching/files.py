@@ -102,6 +102,8 @@ def parse_watch_data(text: str, build: BuildSpec) -> tuple[list[WatchSpec], list
         raise WatchFileError(f"not valid JSON ({exc})") from None
     except RecursionError:  # '[[[[...': json recurses once per level
         raise WatchFileError("not valid JSON (nested too deeply)") from None
+    if isinstance(data, list):
+        raise LegacyWatchFile(legacy_watch_sources(data))
     if not isinstance(data, dict):
         raise WatchFileError("not a JSON object")
     if data.get("format") != FORMAT:
@@ -121,6 +123,22 @@ def parse_watch_data(text: str, build: BuildSpec) -> tuple[list[WatchSpec], list
 
 class StaleWatchFile(WatchFileError):
     """A well-formed file describing another buildout than the current one."""
+
+
+class LegacyWatchFile(WatchFileError):
+    """A file of anybox.buildbot.odoo's format: its sources, read as they are."""
+
+    def __init__(self, sources: list[WatchSpec]):
+        super().__init__("anybox.buildbot.odoo's format")
+        self.sources = sources
+
+
+def legacy_watch_sources(data: list) -> list[WatchSpec]:
+    """anybox.buildbot.odoo's files: a list of ``{"vcs", "url", "revspec"}``, the
+    ``revspec`` of a watched git or hg source being its branch (its ``watch.py``)."""
+    return [_source(index, {"vcs": entry.get("vcs"), "url": entry.get("url"),
+                            "branch": entry.get("revspec")} if isinstance(entry, dict) else entry)
+            for index, entry in enumerate(data)]
 
 
 def _source(index: int, entry: object) -> WatchSpec:
@@ -186,6 +204,12 @@ def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchS
                                "no data yet: the next build of this section uploads it")
     try:
         sources, fixed = parse_watch_data(_read(path), build)
+    except LegacyWatchFile as exc:
+        sources, fixed = exc.sources, []
+        problems.warning(f"{exc} (a list, without the build and buildout it was made for), "
+                         f"read as it is (sources: {len(sources)}); the next build of this "
+                         "section replaces the file, buildbot-odoo migrate converts it now",
+                         file=shown, section=build.name)
     except StaleWatchFile as exc:
         problems.warning(f"stale auto-watch data, skipped: {exc}", file=shown,
                          section=build.name)

@@ -79,6 +79,8 @@ class RewriteRules:
                                file=MASTER_CFG, option=RULES_OPTION)
                 continue
             good[rule[0]] = rule[1]
+        for message in _sequential_differences(list(good.items())):
+            problems.warning(message, file=MASTER_CFG, option=RULES_OPTION)
         return cls(good.items())
 
     def rewrite(self, url: str) -> str:
@@ -86,6 +88,28 @@ class RewriteRules:
             if url.startswith(prefix):
                 return replacement + url[len(prefix):]
         return url
+
+
+def _sequential_differences(rules: list[tuple[str, str]]) -> list[str]:
+    """Where anybox.buildbot.odoo, which applied the rules one after the other in list
+    order (each to the URL the previous ones made), rewrote a URL otherwise."""
+    found = []
+    for index, (prefix, replacement) in enumerate(rules):
+        for later, (other, other_replacement) in enumerate(rules[index + 1:], index + 2):
+            if replacement.startswith(other):
+                found.append(
+                    f"rule {index + 1} ({prefix!r} -> {replacement!r}) makes URLs that rule "
+                    f"{later} rewrites again in anybox.buildbot.odoo, which applied the rules "
+                    "one after the other; here one rule rewrites a URL: write rule "
+                    f"{index + 1} as ({prefix!r}, "
+                    f"{other_replacement + replacement[len(other):]!r})")
+            elif other.startswith(prefix):
+                found.append(
+                    f"rule {later} ({other!r}) never applied in anybox.buildbot.odoo: rule "
+                    f"{index + 1} ({prefix!r}) came first and rewrote those URLs; here the "
+                    f"longest prefix wins, so rule {later} applies: remove it to keep the "
+                    "old result")
+    return found
 
 
 def _rule_problem(rule: object, seen: Mapping[str, str]) -> str | None:

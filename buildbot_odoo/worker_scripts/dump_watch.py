@@ -98,8 +98,9 @@ def vcs_lines(option: str, text: str) -> list[dict]:
             continue  # local directories, released versions, nightly...
         vcs, url, dest = tokens[:3]
         revision = tokens[3] if len(tokens) > 3 else ""
+        group = next((t.split("=", 1)[1] for t in line.split() if t.startswith("group=")), "")
         found.append({"vcs": vcs, "url": url, "dest": dest, "revision": revision,
-                      "option": option})
+                      "option": option, "group": group})
     return found
 
 
@@ -118,11 +119,16 @@ def _git_follows(checkout: str, revision: str) -> bool | None:
 
 
 def _hg_follows(checkout: str, revision: str) -> bool | None:
+    """A branch of the checkout is followed; any other name pins it.
+
+    oca.recipe.odoo clones with ``hg clone -r REV`` (``vcs/hg.py``): the clone of
+    a branch has that branch, the clone of a tag may not even know the tag (it
+    is defined by a later changeset), so "not one of its branches" is the test.
+    """
     done = _run(["hg", "-R", checkout, "branches", "--closed", "-T", "{branch}\n"])
-    if done.returncode == 0 and revision in done.stdout.split("\n"):
-        return True
-    known = _run(["hg", "-R", checkout, "log", "-r", revision, "-T", "{node}"])
-    return False if known.returncode == 0 and known.stdout else None
+    if done.returncode != 0:
+        return None
+    return revision in done.stdout.split("\n")
 
 
 def follows_branch(source: dict, checkouts: list[str]) -> bool:
@@ -146,6 +152,8 @@ def follows_branch(source: dict, checkouts: list[str]) -> bool:
 def candidates(options: dict[str, str], source: dict, part: str) -> list[str]:
     """Where the buildout may have checked ``source`` out."""
     dest = source["dest"]
+    if source.get("group"):  # oca.recipe.odoo checks DEST out as DIR/GROUP/NAME (base.py)
+        dest = os.path.join(os.path.dirname(dest), source["group"], os.path.basename(dest))
     places = [os.path.join(options["directory"], dest),
               os.path.join(options["parts-directory"], dest)]
     if source["option"] == "version":

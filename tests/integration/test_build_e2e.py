@@ -6,11 +6,12 @@ is a plain master.cfg calling ``configure_from_buildouts`` on a workers.cfg
 whose postgresql capability is a real server of the test fixtures.  Builds are
 forced and read through the REST API, as a user's tools would.
 
-One build whose tests pass, one whose test fails (red, the test named in the
-step summary), then the passing one again: the caches shared per worker make
-the second faster, and it reuses the builder's virtualenv.  The testing
-database is gone after each build.  Last, the manifest pins another
-zc.buildout: the next build makes its virtualenv again.
+The buildout is the stand-in Odoo's, built by the stand-in of oca.recipe.odoo
+(tests/fixtures/README.md).  One build whose tests pass, one whose test fails
+(red, the test named in the step summary), then the passing one again: the
+caches shared per worker make the second faster, and it reuses the builder's
+virtualenv.  The testing database is gone after each build.  Last, the
+manifest pins another zc.buildout: the next build makes its virtualenv again.
 """
 
 from __future__ import annotations
@@ -107,6 +108,24 @@ def test_buildout_got_the_testing_database_settings(builds, pg_server):
     assert "odoo:options.db_user=False" in log
 
 
+def test_buildout_gave_the_recipe_what_a_ci_needs(builds, site):
+    log = builds["cold"].log("buildout")
+    caches = site.workers[0].directory / "buildout-caches"
+    for setting in ("odoo:vcs-clear-locks=true", "odoo:vcs-clear-retry=true", "odoo:clean=true",
+                    "odoo:vcs-revert=on-merge", "buildout:unzip=true",
+                    f"buildout:odoo-downloads-directory={caches / 'odoo-downloads'}",
+                    f"buildout:openerp-downloads-directory={caches / 'odoo-downloads'}"):
+        assert setting in log, setting
+    assert "with_devtools" not in log  # no test-command: no test script asked for
+    assert "\n  PIP_EXISTS_ACTION=s\n" in log  # the environment, in the header of the log
+
+
+def test_tests_ran_with_the_start_script_and_odoos_test_flags(builds):
+    log = builds["cold"].log("odoo-tests")
+    assert "bin/start_odoo -d odoo_buildbot-green-pg" in log
+    assert "-i standin_ok --test-enable --stop-after-init --log-level=test --no-http" in log
+
+
 def test_failing_test_makes_the_build_red_and_is_named(builds):
     build = builds["red"]
     assert build.result == FAILURE, build.explain()
@@ -126,7 +145,9 @@ def test_warm_build_reuses_the_worker_caches(builds, site):
     cold, warm = builds["cold"], builds["warm"]
     assert warm.result == SUCCESS, warm.explain()
     caches = site.workers[0].directory / "buildout-caches"
-    assert sorted(p.name for p in caches.iterdir()) == ["downloads", "eggs", "pip"]
+    # odoo-downloads: made by the recipe (oca.recipe.odoo's odoo-downloads-directory)
+    assert sorted(p.name for p in caches.iterdir()) == ["downloads", "eggs", "odoo-downloads",
+                                                        "pip"]
     # both builders' buildouts used the one cache directory of the worker
     for build in (cold, builds["red"]):
         assert f"buildout:eggs-directory={caches / 'eggs'}" in build.log("buildout")
@@ -158,7 +179,8 @@ def test_git_buildout_in_a_subdir_builds_in_the_linked_directory(builds, site):
                          "link-build-directory", "check-buildout-file"], names
     builddir = Path(build.properties["builddir"])
     assert (builddir / "build").resolve() == (builddir / "src" / "deploy").resolve()
-    assert (builddir / "src" / "deploy" / "bin" / "test_odoo").is_file()
+    assert (builddir / "src" / "deploy" / "bin" / "start_odoo").is_file()
+    assert not (builddir / "src" / "deploy" / "bin" / "test_odoo").exists()
     head = subprocess.run(["git", "-C", site.root / "buildout-repo", "rev-parse", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert build.properties["got_revision"] == head

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from buildbot_odoo.master.scheduling import FORCE_SCHEDULER
 from tests.support.postgres import free_port
 
 pytestmark = pytest.mark.integration
@@ -58,6 +59,7 @@ def test_check_of_a_bad_directory_exits_1_listing_every_problem(tmp_path):
     # the sample build's line in the init template (its comments above it change)
     sample = manifest.read_text().splitlines().index("[odoo-17]") + 1
     assert check.stderr == ""
+    sample = manifest.read_text().splitlines().index("[odoo-17]") + 1
     assert check.stdout.splitlines() == [
         # b is valid once [b] is reported twice, but declares no capability
         f"buildouts/MANIFEST.cfg:{sample}: odoo-17: warning: no builder made: no worker has "
@@ -93,7 +95,7 @@ def test_init_master_runs_with_a_read_only_web_ui(tmp_path):
         assert [b["name"] for b in builders] == ["odoo-17-pg15"]
         body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
                            "params": {"builderid": builders[0]["builderid"]}}).encode()
-        request = urllib.request.Request(f"{api}/forceschedulers/force", data=body,
+        request = urllib.request.Request(f"{api}/forceschedulers/{FORCE_SCHEDULER}", data=body,
                                          headers={"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)

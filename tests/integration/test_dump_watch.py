@@ -18,7 +18,13 @@ from buildbot_odoo.config.manifest import BuildoutSource, BuildSpec
 from buildbot_odoo.errors import Problems
 from buildbot_odoo.watching.files import MERGED, load_auto_watches, watch_file
 from tests.support.repos import GitRepo, HgRepo
-from tests.support.standin import ADDONS_DIR, SAMPLE_BUILDOUT, offline_env
+from tests.support.standin import (
+    ADDONS_DIR,
+    SAMPLE_BUILDOUT,
+    odoo_source,
+    offline_env,
+    recipe_source,
+)
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.support.standin_fixtures"]
@@ -29,11 +35,12 @@ MANIFEST_BUILDOUT = "standalone buildout.cfg"
 BUILDOUT = """\
 [buildout]
 extends = {sample}
-standin-source = {standin}
+recipe-checkout = {recipe}
+odoo-directory = {odoo}
 addons-directory = {addons}
 
 [odoo]
-addons = ${{buildout:addons-directory}}
+addons = local ${{buildout:addons-directory}}
          git {git} src/web {git_branch} group=oca
          git {git} src/pinned {git_sha}
          hg {hg} src/hg-stable stable
@@ -74,7 +81,8 @@ def built(tmp_path_factory, repos, buildout_executable, standin_source):
     directory = tmp_path_factory.mktemp("dump-watch-buildout")
     (directory / "src" / "local").mkdir(parents=True)
     (directory / "buildout.cfg").write_text(BUILDOUT.format(
-        sample=SAMPLE_BUILDOUT, standin=standin_source, addons=ADDONS_DIR, git=git.url,
+        sample=SAMPLE_BUILDOUT, recipe=recipe_source(standin_source),
+        odoo=odoo_source(standin_source), addons=ADDONS_DIR, git=git.url,
         git_branch="17.0", git_sha=pinned, hg=hg.url))
     extra = ("odoo:options.db_name=watched",)
     run_buildout(buildout_executable, directory, *extra)

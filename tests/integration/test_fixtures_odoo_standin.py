@@ -1,26 +1,42 @@
-"""The odoo-standin fixture behaves like Odoo where the product depends on it.
+"""The stand-ins behave like Odoo 17 and oca.recipe.odoo where the product depends on them.
 
-End-to-end tests of builds will run the sample buildout and ``bin/test_odoo``
-through Buildbot; when they fail, this module tells whether the stand-in itself
-still honours the contract: a real offline buildout, anybox-style ``options.*``,
-Odoo's command line, a real PostgreSQL chosen by the environment, and Odoo's
-log lines for installs, passing, failing and erroring tests.
+End-to-end tests of builds run the sample buildout and ``bin/start_odoo`` through
+Buildbot; when they fail, this module tells whether the stand-ins themselves
+still honour the contract: a real offline buildout with the recipe's scripts
+(``bin/test_odoo`` only with ``with_devtools = true``, and then dying as on
+Python 3), its ``options.*`` -> ``etc/odoo.cfg``, Odoo's command line and exit
+codes, a real PostgreSQL chosen by the environment, Odoo's log lines for
+installs, passing, failing and erroring tests, the upgrade script, archive
+downloads, and zc.buildout 6's path-order trap.
 """
 
 from __future__ import annotations
 
 import getpass
 import re
+import shutil
 import signal
 import subprocess
+import tarfile
+import threading
 import time
 import urllib.request
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.support.postgres import PgServer, free_port
-from tests.support.standin import ADDONS_DIR, run_sample_buildout
+from tests.support.repos import GitRepo
+from tests.support.standin import (
+    ADDONS_DIR,
+    ODOO_SOURCE,
+    copy_standin_source,
+    make_buildout_venv,
+    odoo_source,
+    run_sample_buildout,
+)
 
 pytest_plugins = ["tests.support.pg_fixtures", "tests.support.standin_fixtures"]
 pytestmark = pytest.mark.integration
@@ -29,14 +45,17 @@ pytestmark = pytest.mark.integration
 RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \d+ "
                     r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ [\w.]+: .* ?$")
 OS_USER = getpass.getuser()
+#: what the real test script adds to Odoo's command line (runtime/start_odoo.py)
+ODOO_TEST_FLAGS = ("--test-enable", "--stop-after-init", "--log-level=test")
 
 
 # --------------------------------------------------------------------------
 # helpers
 
 
-def _built(buildout: Path, directory: Path, source: Path, *extra: str) -> Path:
-    run = run_sample_buildout(buildout, directory, source, extra)
+def _built(buildout: Path, directory: Path, source: Path, *extra: str,
+           offline: bool = True) -> Path:
+    run = run_sample_buildout(buildout, directory, source, extra, offline=offline)
     assert run.returncode == 0, run.stdout + run.stderr
     return directory
 
@@ -57,7 +76,12 @@ def _run(script: Path, *args: str, server: PgServer,
     env = server.client_env(user=OS_USER)
     env.update(env_overrides)
     return subprocess.run([str(script), *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, cwd=script.parent.parent)
+
+
+def _tests(start: Path, *args: str, server: PgServer, **env) -> subprocess.CompletedProcess:
+    """What the product runs by default: the start script with Odoo's test flags."""
+    return _run(start, *args, *ODOO_TEST_FLAGS, server=server, **env)
 
 
 def _records(log: str) -> list[str]:
@@ -81,54 +105,95 @@ def standin_buildout(buildout_executable: Path, standin_source: Path,
 
 
 @pytest.fixture
-def test_odoo(standin_buildout: Path) -> Path:
-    return standin_buildout / "bin" / "test_odoo"
+def start_odoo(standin_buildout: Path) -> Path:
+    return standin_buildout / "bin" / "start_odoo"
 
 
 # --------------------------------------------------------------------------
 # the buildout and the recipe
 
 
-def test_sample_buildout_builds_offline(standin_buildout: Path,
-                                        buildout_executable: Path) -> None:
-    for script in ("start_odoo", "test_odoo"):
-        path = standin_buildout / "bin" / script
+def test_sample_buildout_writes_the_recipes_scripts_offline(
+        standin_buildout: Path, buildout_executable: Path, standin_source: Path) -> None:
+    bin_dir = standin_buildout / "bin"
+    # no test_odoo: the recipe writes it only with with_devtools = true
+    assert sorted(p.name for p in bin_dir.iterdir()) == [
+        "gevent_odoo", "python_odoo", "start_odoo", "upgrade_odoo"]
+    for script in ("start_odoo", "upgrade_odoo"):
+        path = bin_dir / script
         assert path.is_file() and path.stat().st_mode & 0o111
         interpreter = Path(path.read_text().splitlines()[0].removeprefix("#!"))
-        # the buildout's own Python (sys.executable when the recipe ran), no system one
+        # the buildout's own Python (zc.buildout's scripts), no system one
         assert interpreter.parent == buildout_executable.parent
-        assert interpreter.name.startswith("python")
+    start = (bin_dir / "start_odoo").read_text()
+    odoo_bin = odoo_source(standin_source) / "odoo-bin"
+    assert ("oca.recipe.odoo.runtime.start_odoo.main("
+            f"'{odoo_bin}', '{standin_buildout / 'etc' / 'odoo.cfg'}', version=(17, 0), "
+            f"gevent_script_path='{bin_dir / 'gevent_odoo'}')") in start
+    assert (standin_buildout / "upgrade.py").is_file()  # written from the recipe's template
     config = (standin_buildout / "etc" / "odoo.cfg").read_text().splitlines()
     assert config[0] == "[options]"
-    assert f"addons_path = {ADDONS_DIR}" in config
-    assert "db_name = odoo_standin" in config
-    assert "db_port = False" in config
+    odoo = odoo_source(standin_source)
+    assert f"addons_path = {odoo}/odoo/addons,{odoo}/addons,{ADDONS_DIR}" in config
+    assert "db_name = odoo_standin" in config and "db_port = False" in config
+    assert "admin_passwd = " in config and "http_port = 8069" in config  # Odoo's defaults
 
 
 def test_options_from_the_command_line_reach_the_odoo_config(
         buildout_executable: Path, standin_source: Path, tmp_path: Path) -> None:
-    """The product's ``<part>:options.*=`` assignments, anybox.recipe.odoo style."""
+    """The product's ``<part>:options.*=`` assignments, written as oca.recipe.odoo does."""
     directory = _built(buildout_executable, tmp_path / "b", standin_source,
                        "odoo:options.db_name=odoo_buildbot-x-pg18", "odoo:options.db_port=5433",
                        "odoo:options.db_host=/var/run/pg", "odoo:options.db_user=False",
-                       "odoo:options.workers=0")
+                       "odoo:options.workers=0", "odoo:clean=true", "odoo:vcs-clear-locks=true",
+                       "odoo:vcs-clear-retry=true", "odoo:vcs-revert=on-merge")
     config = (directory / "etc" / "odoo.cfg").read_text().splitlines()
     for line in ("db_name = odoo_buildbot-x-pg18", "db_port = 5433",
                  "db_host = /var/run/pg", "db_user = False", "workers = 0"):
         assert line in config
 
 
+def test_setting_the_addons_path_directly_is_refused_like_the_recipe(
+        buildout_executable: Path, standin_source: Path, tmp_path: Path) -> None:
+    run = run_sample_buildout(buildout_executable, tmp_path / "b", standin_source,
+                              ["odoo:options.addons_path=/somewhere"])
+    assert run.returncode != 0
+    assert "direct use of options.addons_path is prohibited" in run.stdout + run.stderr
+
+
+def test_upgrade_script_can_be_turned_off(buildout_executable: Path, standin_source: Path,
+                                          tmp_path: Path) -> None:
+    directory = _built(buildout_executable, tmp_path / "b", standin_source,
+                       "odoo:upgrade_script=")
+    assert not (directory / "bin" / "upgrade_odoo").exists()
+    assert (directory / "bin" / "start_odoo").is_file()
+
+
+def test_with_devtools_makes_a_test_script_that_dies_on_python_3(
+        buildout_executable: Path, standin_source: Path, tmp_path: Path,
+        pg_server: PgServer) -> None:
+    """The real anybox.testing.datetime 0.5 from the index: Python 2 code."""
+    directory = _built(buildout_executable, tmp_path / "b", standin_source,
+                       "odoo:with_devtools=true", offline=False)
+    test_script = directory / "bin" / "test_odoo"
+    assert "devtools.load(for_tests=True)" in test_script.read_text()
+    assert "just_test=True" in test_script.read_text()
+    run = _run(test_script, "-d", _fresh_database(pg_server, "devtools"), server=pg_server)
+    assert run.returncode == 1
+    assert run.stderr.rstrip().splitlines()[-1] == "ModuleNotFoundError: No module named 'mock_dt'"
+
+
 # --------------------------------------------------------------------------
 # running tests against real servers
 
 
-def test_passing_addon_against_every_server(pg_servers: dict[int, PgServer], test_odoo: Path,
+def test_passing_addon_against_every_server(pg_servers: dict[int, PgServer], start_odoo: Path,
                                             tmp_path: Path) -> None:
     for major, server in pg_servers.items():
         db = _fresh_database(server, "somedb")
         logfile = tmp_path / f"pg{major}" / "test.log"
-        run = _run(test_odoo, "-d", db, "-i", "standin_ok", f"--logfile={logfile}",
-                   server=server)
+        run = _tests(start_odoo, "-d", db, "-i", "standin_ok", f"--logfile={logfile}",
+                     server=server)
         assert run.returncode == 0, run.stderr
         log = logfile.read_text()
         records = _records(log)
@@ -148,13 +213,13 @@ def test_passing_addon_against_every_server(pg_servers: dict[int, PgServer], tes
         assert _installed(server, db) == {"standin_ok": "installed"}
 
 
-def test_failing_addon_logs_fail_lines(pg_server: PgServer, test_odoo: Path,
-                                       tmp_path: Path) -> None:
+def test_failing_addon_logs_fail_lines_and_exits_1(pg_server: PgServer, start_odoo: Path,
+                                                   tmp_path: Path) -> None:
     db = _fresh_database(pg_server, "failing")
     logfile = tmp_path / "failing.log"
-    run = _run(test_odoo, "-d", db, "-i", "standin_failing", f"--logfile={logfile}",
-               server=pg_server)
-    assert run.returncode == 0, run.stderr  # like Odoo <= 15: failures only in the log
+    run = _tests(start_odoo, "-d", db, "-i", "standin_failing", f"--logfile={logfile}",
+                 server=pg_server)
+    assert run.returncode == 1, run.stderr  # Odoo 16/17: preload_registries' rc += 1
     lines = logfile.read_text().splitlines()
     logger = "odoo.addons.standin_failing.tests.test_mixed"
     fail = next(i for i, line in enumerate(lines)
@@ -170,14 +235,14 @@ def test_failing_addon_logs_fail_lines(pg_server: PgServer, test_odoo: Path,
            "database 'failing' " in text
 
 
-def test_erroring_test_logs_error_lines(pg_server: PgServer, test_odoo: Path,
+def test_erroring_test_logs_error_lines(pg_server: PgServer, start_odoo: Path,
                                         tmp_path: Path) -> None:
     """Also: a database name like the product's (``<prefix>-<builder>``, with dashes)."""
     db = _fresh_database(pg_server, "odoo_buildbot-erroring-pg18")
     logfile = tmp_path / "erroring.log"
-    run = _run(test_odoo, "-d", db, "-i", "standin_ok,standin_erroring",
-               f"--logfile={logfile}", server=pg_server)
-    assert run.returncode == 0, run.stderr
+    run = _tests(start_odoo, "-d", db, "-i", "standin_ok,standin_erroring",
+                 f"--logfile={logfile}", server=pg_server)
+    assert run.returncode == 1, run.stderr
     text = logfile.read_text()
     assert (f"ERROR {db} odoo.addons.standin_erroring.tests.test_boom: "
             "ERROR: TestBoom.test_boom\nTraceback (most recent call last):") in text
@@ -188,28 +253,12 @@ def test_erroring_test_logs_error_lines(pg_server: PgServer, test_odoo: Path,
                                          "standin_ok": "installed"}
 
 
-def test_nonzero_exit_on_test_failure_when_configured(
-        pg_server: PgServer, buildout_executable: Path, standin_source: Path,
-        tmp_path: Path) -> None:
-    """Odoo 16/17 really exit 1 on failed tests; a config option makes the stand-in do so."""
-    directory = _built(buildout_executable, tmp_path / "b", standin_source,
-                       "odoo:options.standin_exit_nonzero_on_test_failure=True")
-    db = _fresh_database(pg_server, "strict")
-    failing = _run(directory / "bin" / "test_odoo", "-d", db, "-i", "standin_failing",
-                   server=pg_server)
-    assert failing.returncode == 1
-    assert "FAIL: TestMixed.test_fails" in failing.stderr
-    passing = _run(directory / "bin" / "test_odoo", "-d", _fresh_database(pg_server, "strict"),
-                   "-i", "standin_ok", server=pg_server)
-    assert passing.returncode == 0, passing.stderr
-
-
-def test_install_failure_is_an_error_and_exits_nonzero(pg_server: PgServer, test_odoo: Path,
-                                                       tmp_path: Path) -> None:
+def test_install_failure_is_an_error_and_exits_255(pg_server: PgServer, start_odoo: Path,
+                                                   tmp_path: Path) -> None:
     db = _fresh_database(pg_server, "broken")
     logfile = tmp_path / "broken.log"
-    run = _run(test_odoo, "-d", db, "-i", "standin_ok,standin_broken", f"--logfile={logfile}",
-               server=pg_server)
+    run = _tests(start_odoo, "-d", db, "-i", "standin_ok,standin_broken",
+                 f"--logfile={logfile}", server=pg_server)
     assert run.returncode == 255
     text = logfile.read_text()
     assert "ERROR broken odoo.modules.registry: Failed to load registry " in text
@@ -220,24 +269,24 @@ def test_install_failure_is_an_error_and_exits_nonzero(pg_server: PgServer, test
     assert "standin_broken" not in _installed(pg_server, db)
 
 
-def test_missing_database_is_reported(pg_server: PgServer, test_odoo: Path) -> None:
+def test_missing_database_is_reported(pg_server: PgServer, start_odoo: Path) -> None:
     pg_server.drop_database("never_created")
-    run = _run(test_odoo, "-d", "never_created", "-i", "standin_ok", server=pg_server)
+    run = _tests(start_odoo, "-d", "never_created", "-i", "standin_ok", server=pg_server)
     assert run.returncode == 255
     assert 'database "never_created" does not exist' in run.stderr
     assert not pg_server.database_exists("never_created")
 
 
-def test_relative_logfile_is_refused(pg_server: PgServer, test_odoo: Path) -> None:
-    run = _run(test_odoo, "-d", "whatever", "--logfile=var/log/odoo.log", server=pg_server)
+def test_relative_logfile_is_refused(pg_server: PgServer, start_odoo: Path) -> None:
+    run = _run(start_odoo, "-d", "whatever", "--logfile=var/log/odoo.log", server=pg_server)
     assert run.returncode == 2
     assert "odoo-bin: error: option --logfile: the log file must be an absolute path" \
         in run.stderr
 
 
 def test_database_user_postgres_is_refused_like_odoo(pg_server: PgServer,
-                                                     test_odoo: Path) -> None:
-    run = _run(test_odoo, "-d", "whatever", "--db_user=postgres", server=pg_server)
+                                                     start_odoo: Path) -> None:
+    run = _run(start_odoo, "-d", "whatever", "--db_user=postgres", server=pg_server)
     assert run.returncode == 1
     assert "Using the database user 'postgres' is a security risk, aborting." in run.stderr
 
@@ -250,24 +299,24 @@ def test_config_values_apply_and_the_command_line_overrides_them(
     directory = _built(buildout_executable, tmp_path / "b", standin_source,
                        f"odoo:options.db_name={db}", f"odoo:options.db_host={pg_server.socket_dir}",
                        "odoo:options.db_port=1", f"odoo:options.db_user={OS_USER}")
-    script = directory / "bin" / "test_odoo"
-    wrong_port = _run(script, "-i", "standin_ok", server=pg_server, PGHOST="", PGPORT="")
+    script = directory / "bin" / "start_odoo"
+    wrong_port = _tests(script, "-i", "standin_ok", server=pg_server, PGHOST="", PGPORT="")
     assert wrong_port.returncode == 255
     assert ".s.PGSQL.1" in wrong_port.stderr  # the configured port was used
-    right = _run(script, "-i", "standin_ok", f"--db_port={pg_server.port}", server=pg_server,
-                 PGHOST="", PGPORT="")
+    right = _tests(script, "-i", "standin_ok", f"--db_port={pg_server.port}", server=pg_server,
+                   PGHOST="", PGPORT="")
     assert right.returncode == 0, right.stderr
     assert f"odoo: database: {OS_USER}@{pg_server.socket_dir}:{pg_server.port} " in right.stderr
     assert f"INFO {db} odoo.tests.result: 0 failed, 0 error(s) of 3 tests" in right.stderr
     assert _installed(pg_server, db) == {"standin_ok": "installed"}
 
 
-def test_update_reruns_tests_of_installed_addons(pg_server: PgServer, test_odoo: Path) -> None:
+def test_update_reruns_tests_of_installed_addons(pg_server: PgServer, start_odoo: Path) -> None:
     db = _fresh_database(pg_server, "update")
-    assert _run(test_odoo, "-d", db, "-i", "standin_ok", server=pg_server).returncode == 0
-    again = _run(test_odoo, "-d", db, "-i", "standin_ok", server=pg_server)
+    assert _tests(start_odoo, "-d", db, "-i", "standin_ok", server=pg_server).returncode == 0
+    again = _tests(start_odoo, "-d", db, "-i", "standin_ok", server=pg_server)
     assert "WARNING update odoo.tests.result: 0 failed, 0 error(s) of 0 tests" in again.stderr
-    update = _run(test_odoo, "-d", db, "-u", "all", "--without-demo=all", server=pg_server)
+    update = _tests(start_odoo, "-d", db, "-u", "all", "--without-demo=all", server=pg_server)
     assert "odoo.tests.result: 0 failed, 0 error(s) of 3 tests" in update.stderr
     assert pg_server.psql("SELECT demo FROM ir_module_module", dbname=db) == "f"
 
@@ -304,3 +353,139 @@ def _get_when_up(url: str, timeout: float = 20) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+# --------------------------------------------------------------------------
+# the upgrade script
+
+
+def test_upgrade_script_on_an_installed_database(pg_server: PgServer, start_odoo: Path,
+                                                 standin_buildout: Path, tmp_path: Path) -> None:
+    db = _fresh_database(pg_server, "upgraded")
+    assert _run(start_odoo, "-d", db, "-i", "standin_ok", "--stop-after-init",
+                server=pg_server).returncode == 0
+    logfile = tmp_path / "upgrade.log"
+    run = _run(standin_buildout / "bin" / "upgrade_odoo", "-d", db, f"--log-file={logfile}",
+               server=pg_server)
+    assert run.returncode == 0, run.stderr
+    assert f"Starting upgrade, logging details to {logfile} at level INFO" in run.stdout
+    log = logfile.read_text()
+    assert f"INFO {db} odoo.modules.registry: Registry loaded in " in log
+    # the upgrade's own records, in Odoo's format and in the script's (two spaces)
+    assert f"INFO {db} odoo.upgrade: Default upgrade procedure : updating all modules. " in log
+    assert re.search(r"^\S+ \S+ INFO  Upgrade successful\. Total time: \d+ seconds\.$", log,
+                     re.MULTILINE)
+    assert "WARNING  No version currently set in database" in log
+
+
+def test_upgrade_script_on_an_empty_database_fails(pg_server: PgServer, standin_buildout: Path,
+                                                   tmp_path: Path) -> None:
+    """Registry(db) does not initialise a database: Odoo says so, the script then dies."""
+    db = _fresh_database(pg_server, "empty_upgrade")
+    logfile = tmp_path / "upgrade.log"
+    run = _run(standin_buildout / "bin" / "upgrade_odoo", "-d", db, f"--log-file={logfile}",
+               server=pg_server)
+    assert run.returncode == 1
+    assert (f"ERROR {db} odoo.modules.loading: Database {db} not initialized, you can force "
+            "it with `-i base` ") in logfile.read_text()
+    assert 'relation "ir_config_parameter" does not exist' in run.stderr
+
+
+# --------------------------------------------------------------------------
+# where Odoo comes from
+
+
+class _CountingHandler(SimpleHTTPRequestHandler):
+    requests: list[str]
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def archive_server(tmp_path: Path):
+    """An HTTP server offering the stand-in Odoo as ``odoo_17.0.latest.tar.gz``; its requests."""
+    served = tmp_path / "served"
+    served.mkdir()
+    with tarfile.open(served / "odoo_17.0.latest.tar.gz", "w:gz") as tar:
+        tar.add(ODOO_SOURCE, arcname="odoo-17.0",
+                filter=lambda info: None if "__pycache__" in info.name else info)
+    handler = type("Handler", (_CountingHandler,), {"requests": []})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/odoo_17.0.latest.tar.gz", \
+            handler.requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_archive_is_downloaded_once_per_downloads_directory(
+        buildout_executable: Path, standin_source: Path, tmp_path: Path,
+        archive_server) -> None:
+    url, requests = archive_server
+    downloads = tmp_path / "shared-downloads"
+    downloads.mkdir()
+    logs = []
+    for name in ("first", "second"):
+        run = run_sample_buildout(buildout_executable, tmp_path / name, standin_source,
+                                  [f"odoo:version=url {url}",
+                                   f"buildout:odoo-downloads-directory={downloads}"])
+        assert run.returncode == 0, run.stdout + run.stderr
+        logs.append(run.stdout + run.stderr)
+        extracted = tmp_path / name / "parts" / "odoo-17.0"
+        assert (extracted / "odoo-bin").is_file()
+        assert f"'{extracted}/odoo-bin'" in (tmp_path / name / "bin" / "start_odoo").read_text()
+    assert f"Downloading {url} ..." in logs[0]
+    assert "Downloading" not in logs[1]
+    assert requests == ["/odoo_17.0.latest.tar.gz"]
+    assert [p.name for p in downloads.iterdir()] == ["odoo_17.0.latest.tar.gz"]
+
+
+def test_a_git_odoo_is_cloned_into_the_parts_directory_with_git_depth(
+        buildout_executable: Path, standin_source: Path, tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "odoo-repo", branch="17.0")
+    for path in sorted(ODOO_SOURCE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            repo_path = path.relative_to(ODOO_SOURCE)
+            (repo.path / repo_path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, repo.path / repo_path)
+    subprocess.run(["git", "-C", repo.path, "add", "-A"], check=True)
+    repo.commit("CHANGES", "the tree\n")
+    repo.commit("CHANGES", "one more\n")
+    directory = _built(buildout_executable, tmp_path / "b", standin_source,
+                       f"odoo:version=git {repo.url} odoo 17.0", "odoo:git-depth=1")
+    clone = directory / "parts" / "odoo"
+    assert (clone / "odoo-bin").is_file()
+    count = subprocess.run(["git", "-C", clone, "rev-list", "--count", "HEAD"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert count == "1"  # git-depth=1: one commit, not the whole history
+    branch = subprocess.run(["git", "-C", clone, "rev-parse", "--abbrev-ref", "HEAD"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert branch == "17.0"
+
+
+# --------------------------------------------------------------------------
+# zc.buildout 6's develop and the order of paths
+
+
+def test_zc_buildout_6_loses_odoo_when_its_path_sorts_before_develop_eggs(
+        tmp_path_factory: pytest.TempPathFactory, pg_server: PgServer) -> None:
+    """What users of zc.buildout 6 get; 5.2.0 (the other venv of this module) works."""
+    root = tmp_path_factory.mktemp("order")
+    buildout6 = make_buildout_venv(root / "venv6", requirements=("zc.buildout>=6",))
+    sources = copy_standin_source(root / "a-sources")  # sorts before root/build/develop-eggs
+    run = run_sample_buildout(buildout6, root / "build", sources, offline=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    develop_eggs = root / "build" / "develop-eggs"
+    assert (develop_eggs / "odoo.egg-link").is_file()
+    assert list(develop_eggs.glob("odoo-17.0*.dist-info"))
+    started = _run(root / "build" / "bin" / "start_odoo", "--stop-after-init", server=pg_server)
+    assert started.returncode == 1
+    assert "ModuleNotFoundError: No module named 'odoo'" in started.stderr
+    assert started.stderr.rstrip().endswith("ModuleNotFoundError: No module named 'openerp'")

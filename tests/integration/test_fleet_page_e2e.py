@@ -38,9 +38,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.buildbot_processes import MasterProcess, Site, wait_for
+from tests.support.buildbot_processes import STANDIN_SOURCES_DIR, MasterProcess, Site, wait_for
 from tests.support.postgres import PgInstall, PgServer, one_install_per_major
-from tests.support.standin import SAMPLE_BUILDOUT, copy_standin_source
+from tests.support.standin import build_buildout, copy_standin_source
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.support.pg_fixtures"]
@@ -150,7 +150,7 @@ def site(tmp_path_factory, servers, passwords):
     old, new = servers
     root = tmp_path_factory.mktemp("fleet-page")
     write_addon(root / "addons", old.install.major_version)
-    standin = copy_standin_source(root / "odoo_standin")
+    standin = copy_standin_source(root / STANDIN_SOURCES_DIR)
     old_line = (f"postgresql {old.install.major_version} port={old.port} host=127.0.0.1 "
                 f"bin={old.bin_dir} lib={old.lib_dir} user={ROLE} password-secret={PG_SECRET}")
     new_line = (f"postgresql {new.install.major_version} "
@@ -171,9 +171,7 @@ def site(tmp_path_factory, servers, passwords):
             """),
         "buildouts/MANIFEST.cfg": MANIFEST.format(old=old.install.major_version,
                                                   new=new.install.major_version),
-        "buildouts/standin.cfg": (f"[buildout]\nextends = {SAMPLE_BUILDOUT}\n"
-                                  f"standin-source = {standin}\n"
-                                  f"addons-directory = {root / 'addons'}\n"),
+        "buildouts/standin.cfg": build_buildout(standin, addons_dir=root / "addons"),
     })
     for name in (PG_SECRET, WORKER_SECRET):
         write_secret(made.master.directory / "secrets", name, passwords[name])

@@ -30,7 +30,7 @@ import pytest
 
 from buildbot_odoo import BuildoutsConfigurator
 from buildbot_odoo.watching.files import MERGED
-from tests.support.buildbot_processes import MasterProcess, Site, wait_for
+from tests.support.buildbot_processes import STANDIN_SOURCES_DIR, MasterProcess, Site, wait_for
 from tests.support.repos import GitRepo, HgRepo
 from tests.support.standin import build_buildout, copy_standin_source
 
@@ -163,8 +163,8 @@ def test_one_poller_per_distinct_branch_and_schedulers_only_for_watching_builds(
         f"git {addons} main", f"git {addons} other", f"hg {hg} default", f"hg {hg} stable",
         f"git {deploy} main"}
     assert master.api.names("schedulers") == {
-        "force", "watch-on-git", "watch-rewritten", "watch-on-hg", "watch-on-hg-stable",
-        "watch-from-buildout", "watch-sentinel"}
+        "buildbot-odoo-force", "watch-on-git", "watch-rewritten", "watch-on-hg",
+        "watch-on-hg-stable", "watch-from-buildout", "watch-sentinel"}
 
 
 def test_git_commit_on_a_watched_branch_schedules_exactly_its_watchers(master, repos):
@@ -203,7 +203,7 @@ def test_the_buildout_location_is_watched_unless_watch_is_empty(master, repos):
 #: after the stand-in buildout's [buildout] section
 AUTO_BUILDOUT_ODOO = """
 [odoo]
-addons = ${{buildout:addons-directory}}
+addons = local ${{buildout:addons-directory}}
          git {addons} src/addons main
          hg {hg} src/hgaddons stable
 """
@@ -222,7 +222,7 @@ def auto_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("auto-watch")
     addons, hg, deploy = three_repos(root)
     hg.commit("stable.txt", "1\n", branch="stable")
-    standin = copy_standin_source(root / "odoo_standin")
+    standin = copy_standin_source(root / STANDIN_SOURCES_DIR)
     deploy.commit("buildout.cfg", build_buildout(
         standin, more=AUTO_BUILDOUT_ODOO.format(addons=addons.url, hg=hg.url)))
     master = Master(root, [], {"workers.cfg": "[w1]\npassword = auto-secret\n",

@@ -2,7 +2,7 @@
 
 ``postgres``            real, throw-away PostgreSQL servers (one per installed major version)
 ``pg_fixtures``         pytest fixtures on it: ``pg_installations``, ``pg_servers``, ``pg_server``
-``standin``             a zc.buildout virtualenv and the odoo-standin sample buildout
+``standin``             a zc.buildout virtualenv and the sample buildout of the stand-in Odoo
 ``standin_fixtures``    pytest fixtures on it: ``buildout_executable``, ``standin_source``
 ``repos``               real git and Mercurial repositories made by the tests
 ``buildbot_processes``  real Buildbot master and worker processes, the master's REST API

@@ -16,7 +16,7 @@ knows how, so that every test starts its processes and reads its builds alike:
 * :class:`MasterApi`, :class:`FinishedBuild`: the REST API, and a finished
   build as it tells it;
 * :func:`standin_site`: the end-to-end tests' site, one worker building the
-  Odoo stand-in against one PostgreSQL server.
+  stand-in Odoo with the stand-in oca.recipe.odoo against one PostgreSQL server.
 
 Failures raise :class:`ProcessError`, whose message shows the command's output
 (and the end of its log), so a test failure or the demo's error says why.
@@ -50,6 +50,7 @@ __all__ = [
     "BUILD_TIMEOUT",
     "CONNECT_TIMEOUT",
     "FORCE_SCHEDULER",
+    "STANDIN_SOURCES_DIR",
     "FinishedBuild",
     "MasterApi",
     "MasterProcess",
@@ -67,7 +68,7 @@ __all__ = [
 #: the project's virtualenv: buildbot, buildbot-worker, buildbot-odoo (the master side)
 BIN = Path(sys.executable).parent
 #: the force scheduler every buildbot-odoo master has
-FORCE_SCHEDULER = "force"
+FORCE_SCHEDULER = "buildbot-odoo-force"
 CONNECT_TIMEOUT = 90
 BUILD_TIMEOUT = 600
 #: how long a master or worker may take to end after SIGTERM before it is killed
@@ -560,24 +561,34 @@ class FinishedBuild:
 # the end-to-end tests' site
 
 
+#: where :func:`standin_site` copies the stand-in sources: a name sorting after the
+#: worker's directory, so that the Odoo tree's path sorts after every
+#: ``<worker>/<builder>/build/develop-eggs`` (zc.buildout 6 would otherwise put the
+#: dist-info it leaves there first on the scripts' path, see tests/fixtures/README.md;
+#: test_recipe_e2e.py builds the other order on purpose)
+STANDIN_SOURCES_DIR = "z-standin-sources"
+
+
 def standin_site(root: Path, pg: PgServer, config: str, manifest: str, *,
                  password: str = "e2e-secret", password_option: str | None = None,
                  capability: str | None = None) -> Site:
-    """A master and its worker ``w1`` building the Odoo stand-in against ``pg`` (not started).
+    """A master and its worker ``w1`` building the stand-in Odoo against ``pg`` (not started).
 
     The master is created with ``config`` after the header and ``manifest`` as
     ``buildouts/MANIFEST.cfg``; workers.cfg declares ``pg`` as w1's postgresql
     capability (``capability``, default :meth:`PgServer.capability_line`);
-    ``buildouts/standin.cfg`` is :func:`build_buildout` of a copy of
-    the stand-in, with one egg from the package index (a cold build fills the
-    worker's egg cache, a warm one finds it there).  The worker runs as this OS
-    user, libpq's default role (worker-setup.rst): that role may create
-    databases on ``pg``.  The worker connects with ``password``; workers.cfg
-    says ``password_option`` (default: the password itself; ``secret:NAME``
-    takes it from the master's secrets providers, which ``config`` sets up).
+    ``buildouts/standin.cfg`` is :func:`build_buildout` of copies of the
+    stand-in Odoo tree and recipe (in ``root/z-standin-sources``), with one egg
+    from the package index (a cold build fills the worker's egg cache, a warm
+    one finds it there).  The worker runs as this OS user, libpq's default role
+    (worker-setup.rst): that role may create databases on ``pg``.  The worker
+    connects with ``password``; workers.cfg says ``password_option`` (default:
+    the password itself; ``secret:NAME`` takes it from the master's secrets
+    providers, which ``config`` sets up).
     """
     pg.create_role(getpass.getuser(), createdb=True)
-    buildout = build_buildout(copy_standin_source(root / "odoo_standin"), index_eggs=["six"])
+    buildout = build_buildout(copy_standin_source(root / STANDIN_SOURCES_DIR),
+                              index_eggs=["six"])
     site = Site(root)
     site.master.create(config, {
         "workers.cfg": f"[w1]\npassword = {password_option or password}\n"

@@ -1,4 +1,4 @@
-"""TEST FIXTURES, not product code: pytest fixtures for the odoo-standin buildout.
+"""TEST FIXTURES, not product code: pytest fixtures for the stand-in Odoo buildout.
 
 Load them with ``pytest_plugins = ["tests.support.standin_fixtures"]``.  Both are
 session-scoped: making a virtualenv with zc.buildout takes a few seconds, and
@@ -22,5 +22,5 @@ def buildout_executable(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def standin_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A session copy of the stand-in distribution, for ``buildout:standin-source=``."""
-    return copy_standin_source(tmp_path_factory.mktemp("standin") / "odoo_standin")
+    """Session copies of the stand-in Odoo tree and recipe (:func:`copy_standin_source`)."""
+    return copy_standin_source(tmp_path_factory.mktemp("standin"))

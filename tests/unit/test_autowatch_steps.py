@@ -59,6 +59,10 @@ def test_introspection_runs_with_the_buildout_python_and_the_buildout_arguments(
         "--output", "/w/sale-pg15/autowatch/watch.json", "-c", "buildout.cfg",
         "buildout:eggs-directory=/w/buildout-caches/eggs",
         "buildout:download-cache=/w/buildout-caches/downloads",
+        "odoo:vcs-clear-locks=true", "odoo:vcs-clear-retry=true", "odoo:clean=true",
+        "odoo:vcs-revert=on-merge", "buildout:unzip=true",
+        "buildout:odoo-downloads-directory=/w/buildout-caches/odoo-downloads",
+        "buildout:openerp-downloads-directory=/w/buildout-caches/odoo-downloads",
         "odoo:options.db_name=ci-sale", "odoo:options.db_port=False",
         "odoo:options.db_host=False", "odoo:options.db_user=False",
         "odoo:options.smtp_server=127.0.0.1", "odoo:options.smtp_port=1"]

@@ -31,6 +31,12 @@ from .test_retrieval import options_for
 ENV = {"PGPORT": "5433"}
 BUILDDIR = "/home/worker/w1/sale-pg15"
 CACHES = "/home/worker/w1/buildout-caches"
+#: what every buildout command gives the recipe by default, part odoo
+RECIPE_SETTINGS = [
+    "odoo:vcs-clear-locks=true", "odoo:vcs-clear-retry=true", "odoo:clean=true",
+    "odoo:vcs-revert=on-merge", "buildout:unzip=true",
+    f"buildout:odoo-downloads-directory={CACHES}/odoo-downloads",
+    f"buildout:openerp-downloads-directory={CACHES}/odoo-downloads"]
 
 
 def render(value, **props):
@@ -93,6 +99,7 @@ def test_buildout_command_with_database_settings():
         f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
         f"buildout:eggs-directory={CACHES}/eggs",
         f"buildout:download-cache={CACHES}/downloads",
+        *(s.replace("odoo:", "server:") for s in RECIPE_SETTINGS),
         "server:options.db_name=odoo_buildbot-sale-pg15",
         "server:options.db_port=5433",
         "server:options.db_host=/run/pg",
@@ -119,6 +126,35 @@ def test_buildout_timeout_option():
                                  "'soon' is not a whole number")
 
 
+def _recipe_part(options) -> list[str]:
+    """The buildout step's arguments between the caches and the database settings."""
+    [buildout] = buildout_steps(None, options, "odoo.cfg", ENV)
+    return [a for a in render(buildout.command)[5:] if ":options." not in a]
+
+
+def test_every_recipe_setting_can_be_turned_off():
+    assert _recipe_part(options_for()) == RECIPE_SETTINGS
+    assert _recipe_part(options_for(vcs_clear_locks=False, vcs_clear_retry=False,
+                                    vcs_clean=False, vcs_revert=False, unzip=False,
+                                    odoo_downloads_cache=False)) == []
+
+
+def test_git_depth_comes_with_git_shallow():
+    assert "odoo:git-depth=1" not in _recipe_part(options_for())
+    assert "odoo:git-depth=1" in _recipe_part(options_for(git_shallow=True))
+    assert "odoo:git-depth=5" in _recipe_part(options_for(git_shallow=True, git_depth=5))
+
+
+def test_with_devtools_only_for_a_test_script():
+    """oca.recipe.odoo's test script dies on Python 3 and its devtools cost downloads:
+    asked for with test-command, or explicitly."""
+    assert "odoo:with_devtools=true" not in _recipe_part(options_for())
+    assert "odoo:with_devtools=true" in _recipe_part(options_for(test_command="bin/test_odoo"))
+    assert "odoo:with_devtools=true" not in _recipe_part(
+        options_for(test_command="bin/test_odoo", with_devtools=False))
+    assert "odoo:with_devtools=true" in _recipe_part(options_for(with_devtools=True))
+
+
 def test_cache_dir_needs_the_builddir_property():
     errors: list = []
     Properties().render(CacheDir("eggs")).addErrback(errors.append)
@@ -138,8 +174,9 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         for name, value in {"builddir": BUILDDIR, **props}.items():
             self.build.setProperty(name, value, "test")
 
-    def _expect(self, command, rc=0):
-        self.expect_commands(ExpectShell(workdir="wkdir", command=command, env=ENV,
+    def _expect(self, command, rc=0, env=None):
+        env = {**ENV, "PIP_EXISTS_ACTION": "s"} if env is None else env
+        self.expect_commands(ExpectShell(workdir="wkdir", command=command, env=env,
                                          timeout=3600).exit(rc))
 
     @defer.inlineCallbacks
@@ -148,7 +185,7 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self._expect([
             f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
             f"buildout:eggs-directory={CACHES}/eggs",
-            f"buildout:download-cache={CACHES}/downloads",
+            f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS,
             "odoo:options.db_name=ci-sale-pg15", "odoo:options.db_port=False",
             "odoo:options.db_host=False", "odoo:options.db_user=False",
             "odoo:options.smtp_server=127.0.0.1", "odoo:options.smtp_port=1"])
@@ -160,8 +197,29 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         self._setup(options_for(not_used=frozenset({"postgresql"})))
         self._expect([f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
                       f"buildout:eggs-directory={CACHES}/eggs",
-                      f"buildout:download-cache={CACHES}/downloads"], rc=1)
+                      f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS], rc=1)
         self.expect_outcome(result=FAILURE)
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_pip_exists_action_from_the_manifest_or_none(self):
+        self._setup(options_for(not_used=frozenset({"postgresql"}), pip_exists_action="w",
+                                unzip=False, odoo_downloads_cache=False, vcs_clean=False))
+        self._expect([f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
+                      f"buildout:eggs-directory={CACHES}/eggs",
+                      f"buildout:download-cache={CACHES}/downloads",
+                      "odoo:vcs-clear-locks=true", "odoo:vcs-clear-retry=true",
+                      "odoo:vcs-revert=on-merge"], env={**ENV, "PIP_EXISTS_ACTION": "w"})
+        self.expect_outcome(result=SUCCESS)
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_empty_pip_exists_action_leaves_pip_alone(self):
+        self._setup(options_for(not_used=frozenset({"postgresql"}), pip_exists_action=""))
+        self._expect([f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
+                      f"buildout:eggs-directory={CACHES}/eggs",
+                      f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS], env=ENV)
+        self.expect_outcome(result=SUCCESS)
         yield self.run_step()
 
 

@@ -41,7 +41,9 @@ def test_populate_appends_workers_and_builders(master_dir):
     assert by_name["base-pg18"].workernames == ["alpha"]
     assert by_name["queue-pg15"].workernames == ["beta"]
     assert by_name["ui"].workernames == ["gamma"]
-    assert by_name["ui"].properties == {"pg_version": "not-used"}
+    # build_requires: the requirement lines, a builder property as in anybox.buildbot.odoo
+    assert by_name["ui"].properties == {"pg_version": "not-used",
+                                        "build_requires": ["selenium-server"]}
     assert by_name["sale-pg18"].properties == {"pg_version": "18"}
     assert by_name["sale-pg18"].tags == ["odoo"]
     assert isinstance(by_name["sale-pg18"].nextWorker, PriorityNextWorker)
@@ -222,7 +224,11 @@ def test_populate_refuses_names_already_taken_in_the_users_config(master_dir):
                                          factory=factory),
                            BuilderConfig(name="mine", builddir="base-pg15",
                                          workernames=["alpha"], factory=factory)],
-              "schedulers": [schedulers.ForceScheduler(name="force", builderNames=["x"])]}
+              # a 'force' of the user's own is fine (anybox.buildbot.odoo's sample had one);
+              # ours again is a second configurator
+              "schedulers": [schedulers.ForceScheduler(name="force", builderNames=["x"]),
+                             schedulers.ForceScheduler(name="buildbot-odoo-force",
+                                                       builderNames=["x"])]}
     before = {key: list(value) for key, value in config.items()}
     with pytest.raises(ConfigError) as raised:
         populate(master_dir, config)
@@ -233,7 +239,7 @@ def test_populate_refuses_names_already_taken_in_the_users_config(master_dir):
         "'base-pg15' with builder 'mine' of c['builders'] (master.cfg)",
         "buildouts/MANIFEST.cfg:8: sale: builder name 'sale-pg15' is already used by a "
         "builder in c['builders'] (master.cfg)",
-        "master.cfg: scheduler name 'force' is already used by a scheduler in "
+        "master.cfg: scheduler name 'buildbot-odoo-force' is already used by a scheduler in "
         "c['schedulers'] (a second configurator? give one configurator every manifest: "
         "manifest_paths takes several)",
     ]
@@ -243,7 +249,7 @@ def test_populate_refuses_names_already_taken_in_the_users_config(master_dir):
 def test_a_second_configurator_on_other_files_is_refused_cleanly(master_dir):
     config: dict = {}
     populate(master_dir, config)
-    with pytest.raises(ConfigError, match="scheduler name 'force' is already used"):
+    with pytest.raises(ConfigError, match="scheduler name 'buildbot-odoo-force' is already used"):
         populate(master_dir, config)
 
 

@@ -58,23 +58,40 @@ def test_options_defaults_and_inherit_chain(manifest):
     assert grand.category == "special"
     assert grand.post_buildout_steps == ["install-modules-test", "pytest"]
     assert base.post_buildout_steps == ["install-modules-test"]
-    assert base.test_command == "bin/test_odoo" and base.start_command == "bin/start_odoo"
+    assert base.start_command == "bin/start_odoo" and base.upgrade_command == "bin/upgrade_odoo"
+    # no test script unless asked for: the tests run with the start script
+    assert base.test_command == ""
     assert base.buildout.local_path.read_text().startswith("[buildout]")
 
 
-def test_parent_option_overrides_default(manifest):
-    builds, _ = load(manifest("""
+def test_default_counts_as_the_sections_own_and_the_other_order_is_warned(manifest):
+    # configparser's order, and anybox.buildbot.odoo's: [DEFAULT] is part of each
+    # section, the parent only fills what the section (with [DEFAULT]) lacks
+    builds, problems = load(manifest("""
         [DEFAULT]
         db_template = template0
 
         [base]
         buildout = standalone sample.cfg
         db_template = base_tpl
+        build-category = base
 
         [child]
         inherit = base
+
+        [explicit]
+        inherit = base
+        db_template = base_tpl
         """))
-    assert builds["child"].db_template == "base_tpl"
+    assert builds["base"].db_template == "base_tpl"
+    assert builds["child"].db_template == "template0"
+    assert builds["child"].category == "base"  # not in [DEFAULT]: inherited
+    assert builds["explicit"].db_template == "base_tpl"
+    (warning,) = problems.warnings
+    assert (warning.line, warning.section, warning.option) == (10, "child", "db_template")
+    assert "[DEFAULT] (line 2) gives db_template = 'template0'" in warning.message
+    assert "'base_tpl' inherited from [base] (line 6)" in warning.message
+    assert "write 'db_template = ...' in [child]" in warning.message
 
 
 def test_inherit_cycle_and_missing_parent(manifest):
@@ -185,6 +202,10 @@ def test_subfactory_options_are_accepted(manifest):
     ("odoo.http-port-max = 99999", "'99999' is out of range for a TCP port: from 1 to 65535"),
     ("odoo.http-port-min = 0", "'0' is out of range for a TCP port: from 1 to 65535"),
     ("odoo.http-port-step = 1e5", "'1e5' is not a whole number"),
+    ("upgrade-command = bin/upgrade_odoo --quiet", "must be one executable path"),
+    ("buildout.pip-exists-action = never", "'never' is not one of pip's exists actions"),
+    ("buildout.git-depth = 0", "'0' is out of range for a git depth"),
+    ("buildout.clean = maybe", "'maybe' is not a boolean"),
 ])
 def test_bad_values_name_file_section_option(manifest, line, needle):
     head = "" if line.startswith("buildout") else "buildout = standalone sample.cfg\n"
@@ -193,6 +214,42 @@ def test_bad_values_name_file_section_option(manifest, line, needle):
     assert needle in error.message, error.message
     option = line.split("=")[0].strip()
     assert str(error).startswith(f"MANIFEST.cfg:{error.line}: a: {option}: ")
+
+
+def test_scripts_and_what_the_recipe_is_told(manifest):
+    builds, problems = load(manifest("""
+        [default]
+        buildout = standalone sample.cfg
+
+        [custom]
+        buildout = standalone sample.cfg
+        buildout-part = erp
+        test-command = bin/test_erp
+        upgrade-command = bin/migrate_erp
+        buildout.vcs-clear-locks = false
+        buildout.vcs-clear-retry = no
+        buildout.clean = off
+        buildout.vcs-revert = false
+        git-shallow = true
+        buildout.git-depth = 3
+        buildout.unzip = false
+        buildout.odoo-downloads = false
+        buildout.pip-exists-action =
+        buildout.with-devtools = false
+        """))
+    assert not list(problems), [str(p) for p in problems]
+    default, custom = builds["default"], builds["custom"]
+    assert (default.start_command, default.test_command, default.upgrade_command) == (
+        "bin/start_odoo", "", "bin/upgrade_odoo")
+    assert (default.vcs_clear_locks, default.vcs_clear_retry, default.vcs_clean,
+            default.vcs_revert, default.unzip, default.odoo_downloads_cache) == (True,) * 6
+    assert (default.git_depth, default.pip_exists_action, default.with_devtools) == (
+        1, "s", None)
+    assert (custom.start_command, custom.test_command, custom.upgrade_command) == (
+        "bin/start_erp", "bin/test_erp", "bin/migrate_erp")
+    assert (custom.vcs_clear_locks, custom.vcs_clear_retry, custom.vcs_clean,
+            custom.vcs_revert, custom.unzip, custom.odoo_downloads_cache) == (False,) * 6
+    assert (custom.git_depth, custom.pip_exists_action, custom.with_devtools) == (3, "", False)
 
 
 def test_watch_lines_and_buildout_watch(manifest):

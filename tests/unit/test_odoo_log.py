@@ -289,3 +289,19 @@ MODULE = "odoo.addons.m.tests.test_y"
 def test_test_names_across_python_and_odoo_versions(description, name):
     log = OdooLogAnalyzer.from_text(record(1, "ERROR", MODULE, f"ERROR: {description}"))
     assert [o.name for o in log.outcomes] == [name]
+
+
+def test_upgrade_script_echo_lines_are_not_records_nor_continuations():
+    """bin/upgrade_<part> (oca.recipe.odoo) writes its messages twice: Odoo's format, and
+    its own ``TIME LEVEL  message``; the echo counts once (as Odoo's record) and does not
+    stick to the record above it."""
+    log = analyze("oca_upgrade_script.log")
+    assert log.warnings == 2  # each of the script's two warnings once, not twice
+    assert log.error_records == [] and log.tests_run == 0
+    assert log.summary("no error in the Odoo log") == "no error in the Odoo log; 2 warnings"
+    failing = OdooLogAnalyzer.from_text(
+        record(1, "ERROR", "odoo.upgrade", "Please check logs at /srv/build/upgrade.log") + "\n"
+        "2024-05-02 10:00:01,000 ERROR  Please check logs at /srv/build/upgrade.log\n"
+        + record(2, "INFO", "odoo.upgrade", "done") + "\n")
+    assert [r.text for r in failing.error_records] == [
+        "Please check logs at /srv/build/upgrade.log"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from buildbot.process.results import FAILURE, SUCCESS
+from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
-from buildbot.test.steps import ExpectShell, TestBuildStepMixin
+from buildbot.test.steps import ExpectShell, ExpectStat, TestBuildStepMixin
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -27,20 +27,33 @@ ADDONS = ["sale_x", "stock_y"]
 
 
 def commands(subfactory, **fields) -> tuple[list, list, OdooTestStep]:
-    options = options_for(odoo_addons=ADDONS, start_command="bin/start_odoo",
-                          test_command="bin/test_odoo", **fields)
+    fields = {"start_command": "bin/start_odoo", "upgrade_command": "bin/upgrade_odoo",
+              **fields}
+    options = options_for(odoo_addons=ADDONS, **fields)
     remove, run = subfactory(configurator(), options, "odoo.cfg", ENV)
     return render(remove.command), render(run.command, odoo_http_port=9010), run
 
 
-def test_install_modules_test_runs_the_test_script_without_http():
+def test_install_modules_test_runs_the_start_script_with_odoos_test_flags():
+    """Not bin/test_odoo: oca.recipe.odoo writes it only with with_devtools, and it dies
+    on Python 3; its flags are Odoo's own."""
     remove, command, step = commands(install_modules_test)
     assert remove == ["rm", "-f", "odoo-tests.log"]
-    assert command == ["bin/test_odoo", "-d", DB, "-i", "sale_x,stock_y", "--no-http",
+    assert command == ["bin/start_odoo", "-d", DB, "-i", "sale_x,stock_y", "--test-enable",
+                       "--stop-after-init", "--log-level=test", "--no-http",
                        f"--logfile={BUILDDIR}/build/odoo-tests.log"]
     assert isinstance(step, OdooTestStep) and step.name == "odoo-tests"
     assert render(step.logfiles) == {
         "odoo.log": {"filename": f"{BUILDDIR}/build/odoo-tests.log", "follow": False}}
+    assert "buildout-part" in step.missing_hint
+
+
+def test_install_modules_test_runs_a_test_script_when_the_manifest_names_one():
+    _, command, step = commands(install_modules_test, test_command="bin/test_odoo")
+    assert command == ["bin/test_odoo", "-d", DB, "-i", "sale_x,stock_y", "--no-http",
+                       f"--logfile={BUILDDIR}/build/odoo-tests.log"]
+    assert step.missing_hint.startswith(
+        "oca.recipe.odoo writes it only when the part sets with_devtools = true")
 
 
 def test_install_modules_runs_the_start_script_and_stops():
@@ -57,6 +70,27 @@ def test_update_modules_updates():
     assert command == ["bin/start_odoo", "-d", DB, "-u", "sale_x,stock_y", "--stop-after-init",
                        "--no-http", f"--logfile={BUILDDIR}/build/odoo-update.log"]
     assert step.name == "update-modules"
+
+
+def test_update_modules_can_run_the_upgrade_script():
+    """oca.recipe.odoo's runtime/upgrade.py: its own options, no odoo-bin ones."""
+    raw = {"update-modules.upgrade-script": "true"}
+    remove, command, step = commands(update_modules, raw=raw)
+    assert remove == ["rm", "-f", "odoo-update.log"]
+    assert command == ["bin/upgrade_odoo", "-d", DB, "--init-load-demo-data",
+                       f"--log-file={BUILDDIR}/build/odoo-update.log"]
+    assert (step.name, step.empty_summary) == ("update-modules", "no error in the upgrade log")
+    assert render(step.logfiles)["odoo.log"]["filename"] == f"{BUILDDIR}/build/odoo-update.log"
+    assert "upgrade_script" in step.missing_hint
+    _, command, _ = commands(update_modules, raw=raw, demo_data=False, use_port=True,
+                             upgrade_command="bin/migrate")
+    assert command == ["bin/migrate", "-d", DB, f"--log-file={BUILDDIR}/build/odoo-update.log"]
+
+
+def test_upgrade_script_option_must_be_a_boolean():
+    with pytest.raises(ConfigError) as caught:
+        commands(update_modules, raw={"update-modules.upgrade-script": "sometimes"})
+    assert "update-modules.upgrade-script: 'sometimes' is not a boolean" in str(caught.value)
 
 
 @pytest.mark.parametrize("subfactory", [install_modules_test, install_modules, update_modules])
@@ -87,8 +121,9 @@ def test_bad_timeout_is_a_located_config_error():
 
 
 def test_each_declares_its_options():
-    for subfactory in (install_modules_test, install_modules, update_modules):
+    for subfactory in (install_modules_test, install_modules):
         assert subfactory.options == ("timeout",)
+    assert update_modules.options == ("timeout", "upgrade-script")
 
 
 CLEAN_INSTALL = """\
@@ -127,9 +162,60 @@ class InstallStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         yield self.run_step()
 
     @defer.inlineCallbacks
+    def test_a_missing_start_script_is_named(self):
+        self._install("", rc=1)
+        self.expect_commands(ExpectStat(file="bin/start_odoo", workdir="wkdir",
+                                        log_environ=False).exit(2))
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "bin/start_odoo not made by the buildout: is the buildout's Odoo part [odoo] "
+            "(buildout-part) made by oca.recipe.odoo or anybox.recipe.odoo? see the buildout "
+            "step's log")})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_an_install_error_fails_and_is_quoted(self):
         self._install((LOGS / "odoo16_install_error.log").read_text(), rc=255)
         self.expect_outcome(result=FAILURE)
         self.expect_result_summary(
             {"step": "2 errors in log: Failed to load registry; 1 warning"})
+        yield self.run_step()
+
+
+class UpgradeScriptStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    LOG = f"{BUILDDIR}/build/odoo-update.log"
+
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def _upgrade(self, log_text: str, rc: int = 0):
+        options = options_for(upgrade_command="bin/upgrade_odoo",
+                              raw={"update-modules.upgrade-script": "true"})
+        _, step = update_modules(configurator(), options, "odoo.cfg", ENV)
+        self.setup_step(step)
+        self.build.setProperty("builddir", BUILDDIR, "test")
+        self.build.setProperty("testing_db", DB, "test")
+        self.expect_commands(ExpectShell(
+            workdir="wkdir", env=ENV, timeout=3600,
+            logfiles={"odoo.log": {"filename": self.LOG, "follow": False}},
+            command=["bin/upgrade_odoo", "-d", DB, "--init-load-demo-data",
+                     f"--log-file={self.LOG}"]).log("odoo.log", stdout=log_text).exit(rc))
+
+    @defer.inlineCallbacks
+    def test_the_recipes_warnings_make_warnings(self):
+        """A real upgrade log of oca.recipe.odoo (no VERSION.txt, never upgraded)."""
+        self._upgrade((LOGS / "oca_upgrade_script.log").read_text())
+        self.expect_outcome(result=WARNINGS)
+        self.expect_result_summary({"step": "no error in the upgrade log; 2 warnings"})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_a_database_odoo_will_not_load_fails(self):
+        self._upgrade(
+            "2024-05-02 11:00:01,000 7 ERROR ci-sale odoo.modules.loading: Database ci-sale not "
+            "initialized, you can force it with `-i base` \n", rc=1)
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "1 error in log: Database ci-sale not initialized, you can force it with `-i base`")})
         yield self.run_step()

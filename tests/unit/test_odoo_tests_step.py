@@ -8,7 +8,7 @@ from buildbot import config
 from buildbot.process.properties import Interpolate
 from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
-from buildbot.test.steps import ExpectShell, TestBuildStepMixin
+from buildbot.test.steps import ExpectShell, ExpectStat, TestBuildStepMixin
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -35,14 +35,14 @@ class OdooTestStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         kwargs.setdefault("odoo_logfile", LOGFILE)
         return self.setup_step(OdooTestStep(command=COMMAND, **kwargs))
 
-    def _expect_run(self, log_text="", exit_code=0, stderr=None, logfiles=None):
+    def _expect_run(self, log_text="", exit_code=0, stderr=None, logfiles=None, then=()):
         expected = ExpectShell(workdir="wkdir", command=COMMAND,
                                logfiles=FOLLOWED if logfiles is None else logfiles)
         if stderr is not None:
             expected.stderr(stderr)
         if log_text:
             expected.log("odoo.log", stdout=log_text)
-        self.expect_commands(expected.exit(exit_code))
+        self.expect_commands(expected.exit(exit_code), *then)
 
     @defer.inlineCallbacks
     def test_success_records_every_test(self):
@@ -126,11 +126,67 @@ class OdooTestStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
         yield self.run_step()
 
     @defer.inlineCallbacks
-    def test_crash_before_any_log(self):
+    def test_crash_before_any_log_quotes_the_last_error(self):
+        """Was "no tests run (exit code 1)": the user had to open stdio to learn why."""
         self._step(store_test_results=False)
-        self._expect_run(exit_code=1, stderr="ImportError: cannot import name 'zc'\n")
+        self._expect_run(exit_code=1, stderr=(
+            "Running as user 'root' is a security risk.\n"
+            "Traceback (most recent call last):\n"
+            "  File \"/srv/build/bin/test_odoo\", line 18, in <module>\n"
+            "    import mock_dt\n"
+            "ModuleNotFoundError: No module named 'mock_dt'\n"),
+            then=[ExpectStat(file="bin/test_odoo", workdir="wkdir", log_environ=False)
+                  .stat_file().exit(0)])
+        summary = ("bin/test_odoo died before Odoo logged anything (exit code 1): "
+                   "ModuleNotFoundError: No module named 'mock_dt' -- anybox.testing.datetime "
+                   "(with_devtools) is Python 2 code: leave test-command unset, the tests then "
+                   "run with the start script and Odoo's test flags")
+        self.expect_outcome(result=FAILURE, state_string=summary)
+        self.expect_result_summary({"step": summary})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_missing_program_is_named_with_the_recipe_option_that_makes_it(self):
+        """Twisted's exec failure (FileNotFoundError, exit 1) is not the story: the
+        worker says the file is not there."""
+        self._step(store_test_results=False,
+                   missing_hint="oca.recipe.odoo writes it only with with_devtools = true")
+        self._expect_run(exit_code=1, stderr=(
+            "Upon execvpe bin/test_odoo ['bin/test_odoo', '-d'] in environment id 1\n"
+            ":Traceback (most recent call last):\n"
+            "FileNotFoundError: [Errno 2] No such file or directory: b'bin/test_odoo'\n"),
+            then=[ExpectStat(file="bin/test_odoo", workdir="wkdir", log_environ=False)
+                  .exit(2)])
+        summary = ("bin/test_odoo not made by the buildout: oca.recipe.odoo writes it only "
+                   "with with_devtools = true")
+        self.expect_outcome(result=FAILURE, state_string=summary)
+        self.expect_result_summary({"step": summary})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_a_program_found_on_path_is_not_looked_for(self):
+        command = ["odoo", "-d", "ci-sale"]
+        self.setup_step(OdooTestStep(command=command, store_test_results=False))
+        self.expect_commands(ExpectShell(workdir="wkdir", command=command).exit(-1))
+        summary = ("odoo ended before Odoo logged anything (exit code -1), "
+                   "without a word on stderr")
         self.expect_outcome(result=FAILURE)
-        self.expect_result_summary({"step": "no tests run (exit code 1)"})
+        self.expect_result_summary({"step": summary})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_odoo_refusing_the_postgres_role_is_explained(self):
+        self._step(store_test_results=False)
+        self._expect_run(exit_code=1, stderr=(
+            "Running as user 'root' is a security risk.\n"
+            "Using the database user 'postgres' is a security risk, aborting."),
+            then=[ExpectStat(file="bin/test_odoo", workdir="wkdir", log_environ=False)
+                  .stat_file().exit(0)])
+        self.expect_outcome(result=FAILURE)
+        summary = ("bin/test_odoo died before Odoo logged anything (exit code 1): Using the "
+                   "database user 'postgres' is a security risk, aborting. -- Odoo refuses "
+                   "the role postgres: give the worker's postgresql capability another user=")
+        self.expect_result_summary({"step": summary})
         yield self.run_step()
 
     @defer.inlineCallbacks

@@ -56,7 +56,8 @@ def retrieve(source: BuildoutSource, **fields) -> tuple[list, str]:
 
 
 def test_every_buildout_kind_has_a_retriever():
-    assert set(retrieval.RETRIEVERS) == {"standalone", "git", "hg", "hgtag", "bzr", "archive"}
+    assert set(retrieval.RETRIEVERS) == {"standalone", "git", "hg", "hgtag", "gittag", "bzr",
+                                         "archive"}
 
 
 def test_standalone_downloads_the_file_from_the_master():
@@ -115,6 +116,20 @@ def test_hgtag_requires_the_tag_property_and_renders_it():
     props.setProperty("buildout-tag", "v1.2", "test")
     assert props.render(checkout.branch).result == "v1.2"
     assert checkout.method == "clobber"
+
+
+def test_gittag_clones_the_tag_the_property_names():
+    # anybox.buildbot.odoo's 'gittag URL PATH': the release build of a git buildout
+    made, path = retrieve(BuildoutSource("gittag", "b.cfg", url="https://g/r.git"))
+    check, checkout, conf = made
+    assert path == "b.cfg" and conf.conf == "b.cfg"
+    assert isinstance(check, RequireProperties) and check.names == ["buildout-tag"]
+    assert isinstance(checkout, Git) and "branch" in checkout.renderables
+    props = Properties()
+    props.setProperty("buildout-tag", "v1.2", "test")
+    assert props.render(checkout.branch).result == "v1.2"
+    assert (checkout.repourl, checkout.mode, checkout.method, checkout.alwaysUseLatest) == (
+        "https://g/r.git", "full", "clobber", True)
 
 
 def test_bzr_checks_brz_then_branches():

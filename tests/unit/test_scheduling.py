@@ -12,7 +12,7 @@ from buildbot.schedulers.basic import SingleBranchScheduler
 from buildbot.schedulers.forcesched import ForceScheduler, ValidationErrorCollector
 
 from buildbot_odoo import BuildoutsConfigurator, ConfigError
-from buildbot_odoo.master.scheduling import WatchedBranchesFilter
+from buildbot_odoo.master.scheduling import FORCE_SCHEDULER, WatchedBranchesFilter
 
 GIT = "https://git.example.org/team/addons.git"
 HG = "https://hg.example.org/hgaddons"
@@ -86,13 +86,13 @@ def test_one_buildbot_poller_per_distinct_branch(master_dir):
 def test_one_scheduler_per_watching_build_and_the_force_scheduler(master_dir):
     _, config = populate(master_dir, tree_stable_timer=5)
     schedulers = {s.name: s for s in config["schedulers"]}
-    assert sorted(schedulers) == ["force", "watch-sale", "watch-stock"]
+    assert sorted(schedulers) == ["buildbot-odoo-force", "watch-sale", "watch-stock"]
     sale = schedulers["watch-sale"]
     assert isinstance(sale, SingleBranchScheduler)
     assert sale.builderNames == ["sale-pg15", "sale-pg16"]
     assert sale._config_kwargs["treeStableTimer"] == 30
     assert schedulers["watch-stock"]._config_kwargs["treeStableTimer"] == 5
-    force = schedulers["force"]
+    force = schedulers["buildbot-odoo-force"]
     assert isinstance(force, ForceScheduler)
     assert sorted(force.builderNames) == ["quiet", "sale-pg15", "sale-pg16", "stock"]
     assert force._config_kwargs["reason"].name == "reason"
@@ -135,7 +135,7 @@ def test_bad_poll_interval_is_a_config_error_and_config_is_untouched(master_dir,
     conf = BuildoutsConfigurator(master_dir)
     conf.poll_interval = interval
     with pytest.raises(ConfigError, match=r"master\.cfg: poll_interval: .* is not a number "
-                       r"of seconds \(a whole number, from 1 to 604800\)"):
+                       r"of seconds \(a whole number, from 1 to 604800; -1: no polling\)"):
         conf.populate(config)
     assert config == {"schedulers": ["mine"]}
 
@@ -163,7 +163,7 @@ def test_force_asks_for_the_properties_hgtag_and_archive_buildouts_need(master_d
     # without a field, nobody could force an hgtag or archive build: their first
     # step stops for want of the property naming the tag or the archive
     _, config = populate(master_dir)
-    force = next(s for s in config["schedulers"] if s.name == "force")
+    force = next(s for s in config["schedulers"] if s.name == FORCE_SCHEDULER)
     assert not force._config_kwargs.get("properties")
     manifest = master_dir / "buildouts" / "MANIFEST.cfg"
     manifest.write_text(manifest.read_text() + textwrap.dedent("""
@@ -175,12 +175,13 @@ def test_force_asks_for_the_properties_hgtag_and_archive_buildouts_need(master_d
         archive.root-dir = packages
         """))
     _, config = populate(master_dir)
-    force = next(s for s in config["schedulers"] if s.name == "force")
+    force = next(s for s in config["schedulers"] if s.name == FORCE_SCHEDULER)
     fields = {p.name: p for p in force._config_kwargs["properties"]}
     assert sorted(fields) == ["buildout-tag", "pkg_dir", "pkg_name"]
     assert all(not p.required and p.default == "" for p in fields.values())
     assert {"release", "from-package", "stock"} <= set(force.builderNames)
-    # what the force form (or POST /api/v2/forceschedulers/force) sends becomes the property
+    # what the force form (or POST /api/v2/forceschedulers/buildbot-odoo-force) sends becomes
+    # the property
     force.reconfigService(*force._config_args, **force._config_kwargs)  # as the master does
     gathered = force.gatherPropertiesAndChanges(
         ValidationErrorCollector(), **{"buildout-tag": ["1.4.2"], "pkg_name": ["sale-3"]})

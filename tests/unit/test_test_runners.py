@@ -24,7 +24,8 @@ from .subfactory_support import BUILDDIR, DB, ENV, by_name, configurator, render
 from .test_retrieval import options_for
 
 CONFIG = f"{BUILDDIR}/build/etc/odoo.cfg"
-STANDIN = Path(__file__).resolve().parents[1] / "fixtures" / "odoo_standin"
+#: the stand-in Odoo's odoo-bin: run with a Python, it imports the odoo package beside it
+ODOO_BIN = Path(__file__).resolve().parents[1] / "fixtures" / "odoo17" / "odoo-bin"
 
 
 def made(subfactory, raw: dict[str, str], environ=None, **fields) -> dict:
@@ -149,10 +150,6 @@ def test_functional_bad_options(raw, message):
 # --- the server script, with the Odoo stand-in as the server
 
 
-def standin_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(STANDIN)}
-
-
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -174,8 +171,8 @@ def test_server_script_starts_waits_and_stops_a_server(tmp_path):
     started = run_script(
         "odoo_server.py", "start", "--pidfile", str(pidfile), "--output", str(output),
         "--url", f"http://127.0.0.1:{port}/web/login", "--wait", "30", "--",
-        sys.executable, "-m", "odoo_standin", "--http-port", str(port),
-        "--http-interface", "127.0.0.1", env=standin_env())
+        sys.executable, str(ODOO_BIN), "--http-port", str(port),
+        "--http-interface", "127.0.0.1")
     assert started.returncode == 0, started.stdout + started.stderr
     assert f"the server answers at http://127.0.0.1:{port}/web/login" in started.stdout
     pid = int(pidfile.read_text())

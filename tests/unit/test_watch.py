@@ -264,7 +264,10 @@ def test_no_watch_file_yet_is_pending_without_warning(tmp_path):
 
 @pytest.mark.parametrize(("content", "state", "needle"), [
     ("{not json", MALFORMED, "not valid JSON"),
-    ([1, 2], MALFORMED, "not a JSON object"),
+    ("42", MALFORMED, "not a JSON object"),
+    ([1, 2], MALFORMED, "sources[0] is not an object"),  # anybox.buildbot.odoo's list format
+    ([{"vcs": "git", "url": "x", "revspec": None}], MALFORMED,
+     "sources[0]: None is not a branch name"),
     (watch_data(format=2), MALFORMED, "unknown format 2 (expected 1)"),
     (watch_data(build="other"), MALFORMED, "made for build 'other', not 'auto'"),
     (watch_data(sources=[{"vcs": "svn", "url": "x", "branch": "y"}]), MALFORMED,

@@ -17,7 +17,7 @@ happened (:func:`secret_file_steps`); the environment names their paths.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from buildbot.interfaces import IRenderable
 from buildbot.process import buildstep
@@ -97,19 +97,61 @@ class SetCapabilityProperties(buildstep.BuildStep):
 
 
 @implementer(IRenderable)
-class CapabilityEnvironment:
-    """Renders the environment the capabilities give a command (SPEC 4).
+class CapabilityEnvironment(Mapping):
+    """The environment the capabilities give a command (SPEC 4), a read-only mapping.
+
+    As a whole (``env=environ``) it renders to the variables that have a
+    value on this build's worker.  It is also a real
+    :class:`~collections.abc.Mapping` of the variables it may set, each value
+    a renderable (:class:`EnvironmentVariable`), so the idioms of
+    anybox.buildbot.odoo's subfactories work: ``dict(environ)``,
+    ``environ.copy()``, ``{**environ, "X": "y"}``, ``dict(environ, X="y")``.
+    A variable without a value on the worker then renders to the worker's
+    own value (``${VAR}``), or to None -- unset -- when the worker has none:
+    never an empty PATH entry, never a libpq default overridden by "".
 
     ``extra`` entries (plain strings or renderables) are applied last, so a
-    subfactory can add its own variables on top.
+    subfactory can add its own variables on top (:meth:`with_extra`).
     """
 
     def __init__(self, definitions: Sequence[CapabilityDef], extra: dict | None = None):
         self.definitions = list(definitions)
         self.extra = dict(extra or {})
+        names: list[str] = []
+        for definition in self.definitions:
+            names += [*definition.environ, *definition.secret_environ,
+                      *definition.secret_files]
+        self._names = tuple(dict.fromkeys([*names, *self.extra]))
 
     def with_extra(self, **extra: object) -> CapabilityEnvironment:
         return CapabilityEnvironment(self.definitions, {**self.extra, **extra})
+
+    def __getitem__(self, variable: str) -> EnvironmentVariable:
+        if variable not in self._names:
+            raise KeyError(variable)
+        return EnvironmentVariable(self, variable)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def copy(self) -> dict:
+        """A plain dict of the variables (renderable values), as ``dict.copy`` gives."""
+        return dict(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {', '.join(self._names) or 'empty'}>"
+
+    def __eq__(self, other: object) -> bool:
+        """Same definitions and extras: a reconfig sees an unchanged step as unchanged."""
+        if not isinstance(other, CapabilityEnvironment):
+            return NotImplemented
+        return (self.definitions, self.extra) == (other.definitions, other.extra)
+
+    def __hash__(self) -> int:
+        return hash(self._names)
 
     @defer.inlineCallbacks
     def getRenderingFor(self, props):
@@ -169,6 +211,41 @@ def without_active_virtualenv(worker_environ: dict, path: list | None) -> dict:
     if kept != entries:
         made["PATH"] = [e for e in (path or []) if e != "${PATH}"] + kept
     return made
+
+
+@implementer(IRenderable)
+class EnvironmentVariable:
+    """One variable of a :class:`CapabilityEnvironment`, rendered at build time.
+
+    Where the capabilities give it no value on this worker, it keeps the
+    worker's own (``${VAR}``, which buildbot-worker substitutes), or is None
+    -- unset -- when the worker has no such variable.
+    """
+
+    def __init__(self, environment: CapabilityEnvironment, variable: str):
+        self.environment = environment
+        self.variable = variable
+
+    @defer.inlineCallbacks
+    def getRenderingFor(self, props):
+        env = yield self.environment.getRenderingFor(props)
+        if self.variable in env:
+            return env[self.variable]
+        worker_environ = _worker_environ(props)
+        if worker_environ is not None and self.variable not in worker_environ:
+            return None
+        return f"${{{self.variable}}}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.variable}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EnvironmentVariable):
+            return NotImplemented
+        return (self.environment, self.variable) == (other.environment, other.variable)
+
+    def __hash__(self) -> int:
+        return hash(self.variable)
 
 
 def _secret_files(definitions: Sequence[CapabilityDef],

@@ -10,11 +10,17 @@ otherwise, so both ``odoo.log`` and ``stdio`` are observed.
 
 At the end, each test's outcome goes to Buildbot's own test results, which the
 web UI and ``/api/v2/builds/N/test_result_sets`` show without anyone reading logs.
+
+When the program fails before Odoo logs anything (a script the buildout did
+not make, an import error), the summary says so: whether the program exists
+is asked to the worker (Buildbot's ``stat`` command), and the last line the
+program wrote to stderr is quoted, see :mod:`buildbot_odoo.reports.startup`.
 """
 
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Generator
 from typing import Any
 
@@ -26,6 +32,7 @@ from buildbot.util import join_list
 from twisted.internet import defer
 
 from ...reports.odoo_log import OdooLogAnalyzer, TestOutcome
+from ...reports.startup import explain_early_end
 
 ODOO_LOG = "odoo.log"
 STDIO = "stdio"
@@ -40,6 +47,8 @@ RESULTS_SET = ("Odoo tests", "pass_fail", "boolean")
 #: any category), each value being the reason Odoo gave.
 SKIPPED_SET = ("Odoo skipped tests", "skipped", "message")
 PASSED, FAILED = "1", "0"
+#: stderr lines kept to explain a program that died before Odoo logged anything
+STDERR_TAIL = 20
 
 
 class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
@@ -63,6 +72,9 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         first lines of a fresh file may be missed: ``stdio`` and the exit code
         still tell a crash at start-up.  Pass False when an earlier step
         removes the logfile, to read it whole.
+    :param missing_hint: what to say when the program does not exist on the
+        worker, after "<program> not made by the buildout: " (e.g. which
+        recipe option makes it).
 
     The remaining arguments are those of :class:`~buildbot.steps.shell.ShellCommand`
     (``command``, ``workdir``, ``env``, ``timeout``, ...).
@@ -75,7 +87,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     def __init__(self, odoo_logfile: str | IRenderable | None = None, *,
                  warnings_are_failures: bool = False, fail_on_log_errors: bool = True,
                  store_test_results: bool = True, follow_logfile: bool = True,
-                 empty_summary: str = "no tests run", **kwargs: Any) -> None:
+                 empty_summary: str = "no tests run", missing_hint: str = "",
+                 **kwargs: Any) -> None:
         if kwargs.get("command") is None:
             config.error("OdooTestStep needs a command")
         if odoo_logfile is not None:
@@ -87,11 +100,15 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self.fail_on_log_errors = fail_on_log_errors
         self.store_test_results = store_test_results
         self.empty_summary = empty_summary
+        self.missing_hint = missing_hint
         self._command_failed_rc: int | None = None
+        self._early_end: str | None = None
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._analyzers = {STDIO: OdooLogAnalyzer(), ODOO_LOG: OdooLogAnalyzer()}
         for logname, analyzer in self._analyzers.items():
             self.addLogObserver(logname, logobserver.LineConsumerLogObserver(
                 functools.partial(self._consume, analyzer)))
+        self.addLogObserver(STDIO, logobserver.LineConsumerLogObserver(self._keep_stderr))
 
     def _consume(self, analyzer: OdooLogAnalyzer) -> Generator[None, tuple[str, str], None]:
         try:
@@ -102,6 +119,12 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
                     self.updateSummary()  # debounced by Buildbot
         finally:
             analyzer.close()
+
+    def _keep_stderr(self) -> Generator[None, tuple[str, str], None]:
+        while True:
+            stream, line = yield
+            if stream == "e":
+                self._stderr_tail.append(line)
 
     @property
     def analyzer(self) -> OdooLogAnalyzer:
@@ -114,6 +137,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield self._finish_logs()
+        if cmd.didFail() and not any(a.records for a in self._analyzers.values()):
+            yield self._explain_early_end(cmd)
         result = self.evaluateCommand(cmd)
         yield self._add_failures_log()
         if self.store_test_results:
@@ -129,6 +154,21 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
                 yield log.finish()
         for analyzer in self._analyzers.values():
             analyzer.close()
+
+    @defer.inlineCallbacks
+    def _explain_early_end(self, cmd: remotecommand.RemoteCommand):
+        """No Odoo record at all: is the program there?  Else, its last words."""
+        command = cmd.args.get("command")
+        program = str(command[0] if isinstance(command, list | tuple) else command).split()[0]
+        missing = False
+        if "/" in program:  # a bare name is looked up on PATH: nothing to ask the worker
+            stat = remotecommand.RemoteCommand(
+                "stat", {"file": program, "workdir": cmd.args.get("workdir"),
+                         "logEnviron": False})
+            yield self.runCommand(stat)
+            missing = stat.didFail()
+        self._early_end = explain_early_end(program, cmd.rc, list(self._stderr_tail),
+                                            missing=missing, missing_hint=self.missing_hint)
 
     def evaluateCommand(self, cmd: remotecommand.RemoteCommand) -> int:
         """The worse of what the exit code and the Odoo log say."""
@@ -154,10 +194,14 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         return {"step": text}
 
     def getResultSummary(self) -> dict[str, str]:
-        """The analyzer's line; when only the exit code failed, the exit code too."""
-        summary = self.analyzer.summary(self.empty_summary)
-        if self._command_failed_rc is not None and not self.analyzer.is_failure():
-            summary += f" (exit code {self._command_failed_rc})"
+        """The analyzer's line; when only the exit code failed, the exit code too;
+        when Odoo never logged, what happened to the program."""
+        if self._early_end is not None:
+            summary = self._early_end
+        else:
+            summary = self.analyzer.summary(self.empty_summary)
+            if self._command_failed_rc is not None and not self.analyzer.is_failure():
+                summary += f" (exit code {self._command_failed_rc})"
         if self.timed_out:
             summary += " (timed out)"
         if self.build is not None:

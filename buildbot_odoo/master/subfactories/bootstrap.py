@@ -19,7 +19,12 @@ bootstrap's pip a file lock on the pip cache.
 The buildout step passes the testing database settings the anybox.recipe.odoo
 way (``<part>:options.db_name=...``), rendered at build time from the
 capability properties, with ``False`` where the worker has no value so that
-libpq's defaults (and the capability environment) apply.
+libpq's defaults (and the capability environment) apply; and what the Odoo
+part's recipe (oca.recipe.odoo, anybox.recipe.odoo 1.9) needs from a CI
+(:func:`recipe_settings`): VCS options that never let a half-done checkout
+stop a build, Odoo archives downloaded once per worker into
+``buildout-caches/odoo-downloads``, and ``PIP_EXISTS_ACTION`` so that pip
+never prompts.
 """
 
 from __future__ import annotations
@@ -43,6 +48,12 @@ VENV_DIR = "venv"
 BOOTSTRAP_SCRIPT = "bootstrap_venv.py"
 CACHES_DIR = "buildout-caches"
 CACHE_KINDS = ("eggs", "downloads", "pip")
+#: Odoo archives (``version = url ...``) the part's recipe downloads, kept per worker;
+#: the recipes make this directory themselves (its parent is made with the caches)
+ODOO_DOWNLOADS = "odoo-downloads"
+#: the recipes' names for where they download Odoo archives: oca.recipe.odoo reads the
+#: first, anybox.recipe.odoo 1.9 the second; each ignores the other (buildout warns)
+ODOO_DOWNLOADS_OPTIONS = ("odoo-downloads-directory", "openerp-downloads-directory")
 BUILDOUT_CACHES_LOCK = util.WorkerLock("buildout caches", maxCount=1)
 DEFAULT_BUILDOUT_TIMEOUT = 3600
 DEFAULT_PYTHON = "python3"
@@ -130,15 +141,64 @@ def bootstrap_steps(configurator, options: BuildOptions, buildout_path: str,
 
 
 def buildout_command(options: BuildOptions, buildout_path: str) -> list:
-    """``bin/buildout -c CONF`` with the caches and the testing database settings."""
+    """``bin/buildout -c CONF`` with the caches, the recipe's CI settings and the
+    testing database settings."""
     command: list = [
         buildout_executable(options), "-c", buildout_path,
         _assignment("buildout:eggs-directory", CacheDir("eggs")),
         _assignment("buildout:download-cache", CacheDir("downloads")),
     ]
+    command += recipe_settings(options)
     if uses_postgresql(options):
         command += database_settings(options.build.buildout_part)
     return command
+
+
+def with_devtools(options: BuildOptions) -> bool:
+    """``<part>:with_devtools=true``: only for a build whose tests run a test script.
+
+    oca.recipe.odoo writes ``bin/test_<part>`` only with it, and then requires
+    ``anybox.testing.datetime`` and ``unittest2`` from the index for every
+    script; that test script dies on Python 3.  So it is passed when
+    ``test-command`` is set (``buildout.with-devtools`` decides otherwise).
+    """
+    build = options.build
+    return bool(build.test_command) if build.with_devtools is None else build.with_devtools
+
+
+def recipe_settings(options: BuildOptions) -> list:
+    """What the Odoo part's recipe needs from a CI, each unless the manifest turns it off.
+
+    ``<part>:vcs-clear-locks``, ``vcs-clear-retry``, ``clean``,
+    ``vcs-revert=on-merge``, ``git-depth`` (with ``git-shallow``),
+    ``with_devtools`` (:func:`with_devtools`), ``buildout:unzip=true`` and the
+    Odoo downloads directory in the worker's caches, under both recipes' names.
+    """
+    build = options.build
+    part = build.buildout_part
+    flags = ((build.vcs_clear_locks, "vcs-clear-locks=true"),
+             (build.vcs_clear_retry, "vcs-clear-retry=true"),
+             (build.vcs_clean, "clean=true"),
+             (build.vcs_revert, "vcs-revert=on-merge"),
+             (build.git_shallow, f"git-depth={build.git_depth}"),
+             (with_devtools(options), "with_devtools=true"))
+    settings: list = [f"{part}:{flag}" for enabled, flag in flags if enabled]
+    if build.unzip:
+        settings.append("buildout:unzip=true")
+    if build.odoo_downloads_cache:
+        settings += [_assignment(f"buildout:{name}", CacheDir(ODOO_DOWNLOADS))
+                     for name in ODOO_DOWNLOADS_OPTIONS]
+    return settings
+
+
+def buildout_environ(options: BuildOptions, environ):
+    """The capability environment, plus ``PIP_EXISTS_ACTION`` (``buildout.pip-exists-action``)."""
+    action = options.build.pip_exists_action
+    if not action:
+        return environ
+    from .worker_side import extend_environ  # worker_side imports this module
+
+    return extend_environ(environ, PIP_EXISTS_ACTION=action)
 
 
 def database_settings(part: str) -> list:
@@ -167,4 +227,5 @@ def buildout_steps(configurator, options: BuildOptions, buildout_path: str,
     return [steps.ShellCommand(
         command=buildout_command(options, buildout_path),
         name="buildout", descriptionDone="buildout",
-        env=environ, locks=caches_lock(), timeout=timeout, haltOnFailure=True)]
+        env=buildout_environ(options, environ), locks=caches_lock(), timeout=timeout,
+        haltOnFailure=True)]

@@ -1,5 +1,7 @@
 """``functional``: tests against a running Odoo, on the build's reserved HTTP port.
 
+0. ``functional-parts``: the buildout parts named by ``functional.parts``, when
+   the test tools come from parts a plain ``bin/buildout`` does not install;
 1. ``download-odoo-server``: the worker script ``odoo_server.py``;
 2. ``start-odoo-server``: ``bin/start_<part> -d DB --http-port=PORT
    --http-interface=127.0.0.1 ARGS`` in the background (its own session, output
@@ -36,6 +38,7 @@ from ..steps.junit import JUnitStep
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
 from .bootstrap import uses_postgresql
+from .buildout_parts import install_parts_steps
 from .database import testing_db
 from .manifest_values import (
     accepts,
@@ -128,7 +131,7 @@ def _url_path(options: BuildOptions) -> str:
 
 
 @accepts("command", "wait", "path", "junit-xml", "server-arguments",
-         "fail-on-server-errors", "timeout")
+         "fail-on-server-errors", "timeout", "parts")
 def functional(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
     """Start the server, run the functional tests, stop the server."""
     command = test_command(options)
@@ -152,7 +155,8 @@ def functional(configurator, options: BuildOptions, buildout_path: str, environ)
         fail_on_log_errors=boolean(options, "functional.fail-on-server-errors", False),
         empty_summary="no error in the server log", name="stop-odoo-server",
         description="stopping the server", descriptionDone="server stopped", env=environ)
-    return [send, start, *_tests_steps(options, command, env), stop]
+    parts = install_parts_steps(options, buildout_path, "functional", environ)
+    return [*parts, send, start, *_tests_steps(options, command, env), stop]
 
 
 def _tests_steps(options: BuildOptions, command: list, env) -> list:

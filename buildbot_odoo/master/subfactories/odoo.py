@@ -1,10 +1,21 @@
 """Post-buildout subfactories running Odoo itself: install, update, install and test.
 
-* ``install-modules-test`` (the default): ``bin/test_<part> -d DB -i ADDONS
-  --logfile=ABS`` -- the test script adds ``--test-enable --stop-after-init``;
+* ``install-modules-test`` (the default): ``bin/start_<part> -d DB -i ADDONS
+  --test-enable --stop-after-init --log-level=test --logfile=ABS``: Odoo's own
+  test flags, those oca.recipe.odoo's test script adds (``runtime/start_odoo.py``).
+  That script is only written with ``with_devtools = true`` and dies on Python 3
+  (it imports ``anybox.testing.datetime``, Python 2 code), so it runs only when
+  the manifest names it: ``test-command = bin/test_<part>`` gives
+  ``bin/test_<part> -d DB -i ADDONS --logfile=ABS``, and the buildout step then
+  asks the recipe for it (``<part>:with_devtools=true``);
 * ``install-modules``: ``bin/start_<part> -d DB -i ADDONS --stop-after-init
   --logfile=ABS``, no tests;
-* ``update-modules``: the same with ``-u ADDONS``.
+* ``update-modules``: the same with ``-u ADDONS``; with
+  ``update-modules.upgrade-script = true``, the buildout's upgrade script
+  instead: ``bin/upgrade_<part> -d DB --log-file=ABS [--init-load-demo-data]``
+  (``upgrade-command``; oca.recipe.odoo's ``runtime/upgrade.py`` runs the
+  ``run`` of the buildout's ``upgrade.py``, which decides what to update, and
+  writes Odoo's log to that file).
 
 Each is judged from the Odoo log as it streams
 (:class:`~buildbot_odoo.master.steps.odoo_tests.OdooTestStep`): an ERROR or
@@ -21,7 +32,8 @@ nothing and still exit 0 (or use whatever database the buildout's own
 configuration names, on a server the build said it does not use), so such a
 build listing them is refused when the master loads its configuration.
 
-Common arguments: ``--without-demo=all`` when ``install.demo-data = false``;
+Common arguments of ``odoo-bin`` (not of the upgrade script, which has its
+own command line): ``--without-demo=all`` when ``install.demo-data = false``;
 ``--http-port=<reserved port>`` when the build reserves one (``odoo.use-port``),
 ``--no-http`` otherwise so that these Odoo processes do not take the
 configured port (8069) of a worker shared by several builds.  Odoo's test
@@ -36,7 +48,7 @@ from buildbot.plugins import steps, util
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
 from .database import testing_db
-from .manifest_values import accepts, needs_database, seconds_option
+from .manifest_values import accepts, boolean, needs_database, seconds_option
 from .ports import http_port_argument, reserves_port
 from .worker_side import in_build_dir
 
@@ -44,7 +56,10 @@ ODOO_TEST_LOG = "odoo-tests.log"
 ODOO_INSTALL_LOG = "odoo-install.log"
 ODOO_UPDATE_LOG = "odoo-update.log"
 TIMEOUT_OPTION = "timeout"
+UPGRADE_SCRIPT_OPTION = "upgrade-script"
 DEFAULT_ODOO_TIMEOUT = 3600
+#: what oca.recipe.odoo's test script adds to odoo-bin's command line (runtime/start_odoo.py)
+ODOO_TEST_FLAGS = ("--test-enable", "--stop-after-init", "--log-level=test")
 
 
 def odoo_logfile(name: str = ODOO_TEST_LOG) -> util.Interpolate:
@@ -73,15 +88,34 @@ def odoo_timeout(options: BuildOptions, subfactory: str) -> int:
     return timeout or DEFAULT_ODOO_TIMEOUT
 
 
+def missing_hint(options: BuildOptions, program: str) -> str:
+    """What makes ``program`` in a buildout of oca.recipe.odoo, for a step whose program is
+    missing (``<program> not made by the buildout: <hint>``)."""
+    build = options.build
+    part = build.buildout_part
+    if program == f"bin/test_{part}":
+        return ("oca.recipe.odoo writes it only when the part sets with_devtools = true "
+                "(buildout.with-devtools), and on Python 3 it cannot run: leave test-command "
+                "unset to test with the start script")
+    if program == f"bin/upgrade_{part}":
+        return "oca.recipe.odoo writes it unless the part sets upgrade_script to nothing"
+    if program == f"bin/start_{part}":
+        return (f"is the buildout's Odoo part [{part}] (buildout-part) made by "
+                "oca.recipe.odoo or anybox.recipe.odoo? see the buildout step's log")
+    return "check the command in the manifest and the buildout step's log"
+
+
 def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
-                subfactory: str, step_name: str, **step_kwargs) -> list:
+                subfactory: str, step_name: str, log_option: str = "--logfile",
+                **step_kwargs) -> list:
     """Remove the previous log, then run ``command`` with ``--logfile`` and judge the log.
 
     The removal step is ``remove-old-<step_name>-log``, except for the tests'
     ``remove-old-odoo-log``, the name the pipeline always had.
     """
     logfile = odoo_logfile(log_name)
-    command = [*command, util.Interpolate("--logfile=%(kw:log)s", log=logfile)]
+    step_kwargs.setdefault("missing_hint", missing_hint(options, command[0]))
+    command = [*command, util.Interpolate(f"{log_option}=%(kw:log)s", log=logfile)]
     return [
         steps.ShellCommand(command=["rm", "-f", log_name],
                            name=("remove-old-odoo-log" if step_name == "odoo-tests"
@@ -94,13 +128,28 @@ def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
     ]
 
 
+def test_command(options: BuildOptions) -> list:
+    """The manifest's test script, or the start script with Odoo's test flags."""
+    build = options.build
+    if build.test_command:
+        return [build.test_command]
+    return [build.start_command]
+
+
 @needs_database
 @accepts(TIMEOUT_OPTION)
 def install_modules_test(configurator, options: BuildOptions, buildout_path: str,
                          environ) -> list:
-    """``bin/test_<part> -d DB -i ADDONS --logfile=ABS`` judged from the Odoo log."""
-    command = [options.build.test_command, "-d", testing_db(), "-i", addons_argument(options),
-               *demo_arguments(options), *http_arguments(configurator, options)]
+    """Install ADDONS with their tests, judged from the Odoo log.
+
+    ``bin/start_<part> -d DB -i ADDONS --test-enable --stop-after-init
+    --log-level=test --logfile=ABS``, or ``test-command`` (which adds the
+    flags itself) in place of the start script and the flags.
+    """
+    build = options.build
+    flags = [] if build.test_command else list(ODOO_TEST_FLAGS)
+    command = [*test_command(options), "-d", testing_db(), "-i", addons_argument(options),
+               *flags, *demo_arguments(options), *http_arguments(configurator, options)]
     return _odoo_steps(options, environ, command=command, log_name=ODOO_TEST_LOG,
                        subfactory="install-modules-test", step_name="odoo-tests")
 
@@ -129,17 +178,42 @@ def install_modules(configurator, options: BuildOptions, buildout_path: str,
 
 
 @needs_database
-@accepts(TIMEOUT_OPTION)
+@accepts(TIMEOUT_OPTION, UPGRADE_SCRIPT_OPTION)
 def update_modules(configurator, options: BuildOptions, buildout_path: str,
                    environ) -> list:
     """``bin/start_<part> -d DB -u ADDONS --stop-after-init``: an upgrade, no tests.
 
     Typically after ``db-steps = pg_remote_copy`` (a copy of production) to
-    prove that the upgrade of the new code goes through.
+    prove that the upgrade of the new code goes through.  With
+    ``update-modules.upgrade-script = true``, the buildout's own upgrade
+    script does the upgrade (:func:`upgrade_script_steps`).
     """
+    if boolean(options, f"update-modules.{UPGRADE_SCRIPT_OPTION}", False):
+        return upgrade_script_steps(options, environ)
     return _start_script_steps(configurator, options, environ, flag="-u",
                                subfactory="update-modules", log_name=ODOO_UPDATE_LOG,
                                description="updating", description_done="updated")
+
+
+def upgrade_script_steps(options: BuildOptions, environ) -> list:
+    """``bin/upgrade_<part> -d DB --log-file=ABS [--init-load-demo-data]``.
+
+    oca.recipe.odoo's upgrade script (``runtime/upgrade.py``) opens the
+    database, runs ``run(session, logger)`` of the buildout's ``upgrade.py``
+    and exits with its status.  Its ``--log-file`` receives Odoo's log and the
+    script's messages (each also echoed in the script's own format, which the
+    analysis skips), read like a test log: a WARNING (no ``VERSION.txt``, a
+    database never upgraded) makes the step WARNINGS, an ERROR fails it.
+    ``--init-load-demo-data`` unless ``install.demo-data = false``: demo data
+    for the modules the script installs.  The database must already be an
+    Odoo one: the script does not initialise an empty one.
+    """
+    demo = ["--init-load-demo-data"] if options.build.demo_data else []
+    command = [options.build.upgrade_command, "-d", testing_db(), *demo]
+    return _odoo_steps(options, environ, command=command, log_name=ODOO_UPDATE_LOG,
+                       subfactory="update-modules", step_name="update-modules",
+                       log_option="--log-file", description="upgrading",
+                       descriptionDone="upgraded", empty_summary="no error in the upgrade log")
 
 
 #: The built-in subfactories running Odoo, by manifest name.

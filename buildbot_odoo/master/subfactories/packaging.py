@@ -14,7 +14,9 @@ Two halves, the same name in both lists::
   ``upload-package`` and ``upload-package-checksum`` send both to the master,
   into exactly the layout the ``archive`` retriever reads:
   ``<packaging.root-dir>/<packaging.upload-dir>/<name>.tar.bz2`` and ``.md5``
-  (the checksum last: its presence means the archive is complete);
+  (the checksum last: its presence means the archive is complete), each with a
+  link on the build page when ``packaging.base-url`` gives the URL the root
+  directory is served at;
 * final clean-up: ``remove-package`` removes ``dist/``.
 
 The name is ``<packaging.prefix>-<value of packaging.version-property>``; the
@@ -47,7 +49,7 @@ from .manifest_values import (
     text,
     words,
 )
-from .retrieval import ARCHIVE_SUFFIX, BUILD_DIR, TAG_PROPERTY
+from .retrieval import ARCHIVE_SUFFIX, BUILD_DIR, TAG_KINDS, TAG_PROPERTY
 from .worker_side import send_script, worker_python
 
 DIST_DIR = "dist"
@@ -56,7 +58,7 @@ SCRIPT = "make_package.py"
 DEFAULT_EXCLUDES = ("*.pyc", "__pycache__", ".git", ".hg", ".bzr")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 OPTIONS = ("root-dir", "upload-dir", "prefix", "version-property", "parts", "include",
-           "exclude")
+           "exclude", "base-url")
 
 
 def root_dir(configurator, options: BuildOptions) -> Path:
@@ -72,10 +74,11 @@ def upload_dir(options: BuildOptions) -> str:
 
 
 def default_version_property(options: BuildOptions) -> str:
-    """A release tag for hgtag buildouts, the revision for VCS ones, else the build number."""
+    """A release tag for hgtag and gittag buildouts, the revision for VCS ones, else the
+    build number."""
     source = options.build.buildout
     kind = source.kind if source is not None else ""
-    if kind == "hgtag":
+    if kind in TAG_KINDS:
         return TAG_PROPERTY
     if kind in ("git", "hg", "bzr"):
         return "got_revision"
@@ -106,6 +109,15 @@ def _in_dist(suffix: str) -> util.Interpolate:
 def _on_master(directory: Path, suffix: str) -> util.Transform:
     """``directory/<packaging_name><suffix>``; no interpolation of the configured path."""
     return util.Transform(lambda name: str(directory / f"{name}{suffix}"),
+                          util.Property(PACKAGE_NAME_PROPERTY))
+
+
+def _download_url(base_url: str, directory: str, suffix: str) -> util.Transform | None:
+    """``<packaging.base-url>/<upload-dir>/<name><suffix>``: a link on the build page to
+    the uploaded file, when ``packaging.base-url`` says where the root directory is served."""
+    if not base_url:
+        return None
+    return util.Transform(lambda name: f"{base_url}/{directory}/{name}{suffix}",
                           util.Property(PACKAGE_NAME_PROPERTY))
 
 
@@ -145,8 +157,10 @@ def packaging(configurator, options: BuildOptions, buildout_path: str, environ) 
                  "--", *package_paths(options, buildout_path)],
         workdir=".", env=environ, name="make-package", descriptionDone="package made",
         haltOnFailure=True)
+    base_url = text(options, "packaging.base-url").rstrip("/")
     uploads = [steps.FileUpload(workersrc=_in_dist(suffix), masterdest=_on_master(destination,
                                                                                     suffix),
+                                url=_download_url(base_url, upload_dir(options), suffix),
                                 mode=0o644, workdir=".", name=name, haltOnFailure=True)
                for name, suffix in (("upload-package", ARCHIVE_SUFFIX),
                                     ("upload-package-checksum", ARCHIVE_SUFFIX + ".md5"))]

@@ -46,6 +46,8 @@ CHECKOUT_DIR = "src"
 ARCHIVE_DIR = "archive"
 ARCHIVE_SUFFIX = ".tar.bz2"
 TAG_PROPERTY = "buildout-tag"
+#: buildout kinds checked out at the tag named by TAG_PROPERTY
+TAG_KINDS = ("hgtag", "gittag")
 WORKER_SCRIPTS = Path(__file__).resolve().parent.parent.parent / "worker_scripts"
 _PROPERTY_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
@@ -239,6 +241,24 @@ def hgtag(configurator, options: BuildOptions) -> tuple[list, str]:
     return [check, checkout, _check_conf(source.conf)], source.conf
 
 
+def gittag(configurator, options: BuildOptions) -> tuple[list, str]:
+    """``gittag URL PATH``: the tag named by the build property ``buildout-tag``.
+
+    Buildbot's Git step fetches the name it is given as its ``branch`` and
+    checks out what it fetched, which is the tag here; a fresh clone every
+    time, as a release build wants.
+    """
+    source = options.build.buildout
+    assert source is not None
+    check = RequireProperties(
+        [TAG_PROPERTY], "gittag buildouts are checked out at the tag this property names",
+        name="check-buildout-tag")
+    checkout = steps.Git(
+        repourl=source.url, branch=util.Property(TAG_PROPERTY), mode="full", method="clobber",
+        alwaysUseLatest=True, name="checkout-buildout-tag", haltOnFailure=True)
+    return [check, checkout, _check_conf(source.conf)], source.conf
+
+
 def bzr(configurator, options: BuildOptions) -> tuple[list, str]:
     """``bzr URL PATH [subdir=DIR]``, with Breezy's ``brz``, branched afresh each build."""
     source = options.build.buildout
@@ -309,9 +329,9 @@ def _check_property_names(options: BuildOptions, *names: str) -> None:
 def forced_properties(source: BuildoutSource) -> list[str]:
     """The build properties this buildout's retrieval reads, which forcing must offer.
 
-    An hgtag or archive build started without them stops at its first step.
+    An hgtag, gittag or archive build started without them stops at its first step.
     """
-    if source.kind == "hgtag":
+    if source.kind in TAG_KINDS:
         return [TAG_PROPERTY]
     if source.kind == "archive":
         return [p for p in (source.subdir_prop, source.archive_prop) if p]
@@ -323,6 +343,7 @@ RETRIEVERS = {
     "git": git,
     "hg": hg,
     "hgtag": hgtag,
+    "gittag": gittag,
     "bzr": bzr,
     "archive": archive,
 }

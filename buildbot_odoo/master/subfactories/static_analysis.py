@@ -5,13 +5,14 @@
     bin/flake8 --format=default ARGS PATHS
     bin/ruff check --no-fix --output-format=concise ARGS PATHS
 
-in the buildout directory.  ``PATHS`` are ``static-analysis.paths`` (relative
-to the buildout directory), or by default the directories of the addons the
-build names in ``odoo-addons``, located in the ``addons_path`` of the part's
-Odoo configuration file by the worker script ``locate_addons.py`` (step
-``locate-addons``; the property ``static_analysis_paths`` keeps them).  With
-``odoo-addons = all`` the paths must be given: linting Odoo itself is not
-the point.
+in the buildout directory, after installing the buildout parts named by
+``static-analysis.parts`` (where the tool may come from).  ``PATHS`` are
+``static-analysis.paths`` (relative to the buildout directory), or by default
+the directories of the addons the build names in ``odoo-addons``, located in
+the ``addons_path`` of the part's Odoo configuration file by the worker
+script ``locate_addons.py`` (step ``locate-addons``; the property
+``static_analysis_paths`` keeps them).  With ``odoo-addons = all`` the paths
+must be given: linting Odoo itself is not the point.
 
 The issues are counted by code in the summary and stored as Buildbot
 ``code_issue`` test results (:class:`~buildbot_odoo.master.steps.static_analysis.LintStep`).
@@ -26,6 +27,7 @@ from buildbot.plugins import steps, util
 
 from ..steps.static_analysis import LintStep
 from .base import BuildOptions
+from .buildout_parts import install_parts_steps
 from .manifest_values import (
     accepts,
     arguments,
@@ -73,7 +75,7 @@ def locate_addons_steps(options: BuildOptions, environ) -> list:
     return [send, locate]
 
 
-@accepts("tool", "executable", "paths", "arguments", "max-issues", "timeout")
+@accepts("tool", "executable", "paths", "arguments", "max-issues", "timeout", "parts")
 def static_analysis(configurator, options: BuildOptions, buildout_path: str,
                     environ) -> list:
     """The linter on the chosen paths, issues counted, failure policy applied."""
@@ -85,7 +87,9 @@ def static_analysis(configurator, options: BuildOptions, buildout_path: str,
                                             f"bin/{tool}"),
                            arguments(options, "static-analysis.arguments"))
     paths: list = relative_paths(options, "static-analysis.paths", root_ok=True)
-    made = [] if paths else locate_addons_steps(options, environ)
+    made = install_parts_steps(options, buildout_path, "static-analysis", environ)
+    if not paths:
+        made += locate_addons_steps(options, environ)
     timeout = seconds_option(options, "static-analysis.timeout", None)
     made.append(LintStep(
         tool=tool, max_issues=integer(options, "static-analysis.max-issues", None,

@@ -1,0 +1,547 @@
+"""``buildbot-odoo migrate``: a master directory written for anybox.buildbot.odoo, in
+today's spellings.
+
+The files are edited line by line, never re-serialised: comments, blank lines,
+option order and indentation stay as the user wrote them; an old option line is
+renamed in place, rewritten, or removed, and an option that must be added is
+inserted at the end of its section.  What each old spelling becomes comes from
+:mod:`buildbot_odoo.config.legacy`, the table the loaders read old files with,
+so ``migrate`` writes what ``check`` already understood.
+
+Three passes over the manifests:
+
+1. *local*: each old option line is rewritten where it is written (in
+   ``[DEFAULT]``, in a parent section or in a build);
+2. *semantic*: the builds are loaded from the old text (through the table)
+   and from the new one; any option whose value differs -- conversions that
+   depend on other options (``doc.upload-root``, archive builds reading
+   ``packaging.root-dir``) -- is written in the build's own section;
+3. *precedence*: where ``[DEFAULT]`` wins over an inherited value (and the
+   other order would not), the value is written in the section itself, so the
+   file means the same whichever order a reader expects.
+
+Plus ``slaves.cfg`` renamed ``workers.cfg``, the auto-watch files of the old
+list format converted, and the imports of ``master.cfg``.  Plain Python: no
+Buildbot import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import legacy
+from .config.ini import DEFAULT, IniDocument, IniSection, parse_ini
+from .config.manifest import (
+    BUILTIN_POST_BUILDOUT_STEPS,
+    BuildSpec,
+    ManifestLoader,
+    canonical_option,
+)
+from .errors import Problems
+from .watching.files import FORMAT, WATCH_DIR, legacy_watch_sources
+
+DEFAULT_MANIFEST = "buildouts/MANIFEST.cfg"
+DEFAULT_WORKERS = "workers.cfg"
+OLD_WORKERS = "slaves.cfg"
+MASTER_CFG = "master.cfg"
+MAX_PASSES = 5
+#: old import -> today's, in master.cfg
+IMPORTS = (
+    (re.compile(r"^(\s*)from\s+anybox\.buildbot\.(?:odoo|openerp)(?:\.configurator)?\s+import\s+"),
+     r"\1from buildbot_odoo import "),
+)
+#: master.cfg keyword arguments of the original's API, and today's
+KEYWORDS = (("slaves_path=", "workers_path="),)
+
+
+@dataclass
+class Rewrite:
+    """One file: its text before and after, and where the new text goes."""
+
+    path: Path
+    shown: str
+    old: str
+    new: str
+    target: Path | None = None  # another name (slaves.cfg -> workers.cfg)
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new or (self.target is not None and self.target != self.path)
+
+    @property
+    def target_shown(self) -> str:
+        """The name the file has after the rewrite, as messages show it."""
+        if self.target is None or self.target == self.path:
+            return self.shown
+        return str(Path(self.shown).with_name(self.target.name))
+
+    def diff(self) -> str:
+        target = self.target_shown
+        text = "".join(difflib.unified_diff(
+            self.old.splitlines(keepends=True), self.new.splitlines(keepends=True),
+            fromfile=f"a/{self.shown}", tofile=f"b/{target}"))
+        if not text and target != self.shown:  # renamed, unchanged
+            text = f"--- a/{self.shown}\n+++ b/{target}\n"
+        return text
+
+    def write(self) -> None:
+        destination = self.target or self.path
+        destination.write_text(self.new, encoding="utf-8")
+        if destination != self.path:
+            self.path.unlink()
+
+
+@dataclass
+class Migration:
+    """What ``migrate`` would change, and what it could not (``problems``)."""
+
+    directory: Path
+    rewrites: list[Rewrite] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
+
+    @property
+    def changes(self) -> list[Rewrite]:
+        return [r for r in self.rewrites if r.changed]
+
+    def diff(self) -> str:
+        return "".join(r.diff() for r in self.changes)
+
+    def write(self) -> None:
+        for rewrite in self.changes:
+            rewrite.write()
+
+
+# --------------------------------------------------------------------------
+# editing an INI file's lines
+
+
+class IniText:
+    """An INI file's lines, edited in place; parsed again after every edit."""
+
+    def __init__(self, text: str, shown: str):
+        self.lines = text.splitlines(keepends=True)
+        self.shown = shown
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        if self.lines and not self.lines[-1].endswith(("\n", "\r")):
+            self.lines[-1] += self.newline
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def document(self) -> IniDocument:
+        return parse_ini(self.text, self.shown, Problems())
+
+    def sections(self) -> list[IniSection]:
+        doc = self.document()
+        return ([doc.defaults] if doc.defaults is not None else []) + list(doc.sections.values())
+
+    def section(self, name: str) -> IniSection | None:
+        doc = self.document()
+        return doc.defaults if name == DEFAULT else doc.sections.get(name)
+
+    def _extent(self, section: IniSection, option: str) -> tuple[int, int]:
+        """0-based ``[start, end)`` of the option line and its value's lines."""
+        start = section.line_of(option) - 1
+        last = max([start + 1, *section.value_lines.get(option, [])])
+        return start, last
+
+    def render(self, key: str, value: str) -> list[str]:
+        first, *rest = value.split("\n") if value else [""]
+        indent = " " * (len(key) + 3)
+        return ([f"{key} = {first}".rstrip() + self.newline]
+                + [f"{indent}{line}{self.newline}" if line.strip() else self.newline
+                   for line in rest])
+
+    def rename(self, section: IniSection, old: str, new: str) -> None:
+        index = section.line_of(old) - 1
+        self.lines[index] = re.sub(rf"^{re.escape(old)}(?=\s*[=:])", new, self.lines[index],
+                                   count=1)
+
+    def delete(self, section: IniSection, option: str) -> None:
+        start, end = self._extent(section, option)
+        del self.lines[start:end]
+
+    def set(self, section: IniSection, key: str, value: str, after: str | None = None) -> None:
+        """Replace ``key``'s lines in ``section``, or add them after option ``after``
+        (by default at the section's end)."""
+        if key in section.options:
+            start, end = self._extent(section, key)
+            self.lines[start:end] = self.render(key, value)
+            return
+        if after is not None and after in section.options:
+            at = self._extent(section, after)[1]
+        else:
+            ends = [self._extent(section, option)[1] for option in section.options]
+            at = max(ends) if ends else section.line
+        self.lines[at:at] = self.render(key, value)
+
+    def move_inline_comment(self, section: IniSection, key: str) -> bool:
+        """``key = value ; comment`` becomes ``; comment`` on the line above ``key = value``
+        (what Python 2's ConfigParser read; :data:`legacy.INLINE_COMMENT_MESSAGE`)."""
+        index = section.line_of(key) - 1
+        line = self.lines[index]
+        match = re.match(r"^(?P<head>[^=:]*[=:])(?P<value>.*?)(?P<end>\r?\n?)$", line)
+        if match is None:
+            return False
+        start = legacy.inline_comment_start(match["value"])
+        if start is None:
+            return False
+        comment = match["value"][start:].strip()
+        value = match["value"][:start].rstrip()
+        self.lines[index:index + 1] = [comment + self.newline,
+                                       (match["head"] + value).rstrip() + self.newline]
+        return True
+
+    def replace(self, section: IniSection, old: str, key: str, value: str) -> None:
+        """Option ``old``'s lines become ``key = value``, in the same place."""
+        start, end = self._extent(section, old)
+        self.lines[start:end] = self.render(key, value)
+
+
+# --------------------------------------------------------------------------
+# pass 1: each old option where it is written
+
+
+def _view(text: IniText, section: IniSection) -> dict[str, str]:
+    """The options a section is read with in its file: [DEFAULT]'s, then its own."""
+    defaults = text.section(DEFAULT) if section.name != DEFAULT else None
+    return {**(defaults.options if defaults else {}), **section.options}
+
+
+def migrate_locally(text: IniText, kind: str, problems: Problems,
+                    refused: Iterable[legacy.Finding] = ()) -> None:
+    """Rewrite every old option line that depends on its own section only.
+
+    The lines of other old options are removed (pass 2 writes their effect
+    where it applies), except ``refused`` ones: the user decides.
+    """
+    keep = {(f.where.file, f.where.section, f.option) for f in refused}
+    _move_inline_comments(text)
+    _replace_references(text)
+    seen: set[tuple[str, str, str]] = set()
+    #: (section, option, value, next to): what old defaults did, made explicit at the end
+    defaults: list[tuple[str, str, str, str]] = []
+    while True:
+        found = _next_old_option(text, kind, seen)
+        if found is None:
+            break
+        section, key, rule = found
+        seen.add((section.name, key, section.options[key]))
+        change = rule.convert(section.options[key], _view(text, section))
+        if change is None:
+            continue
+        if change.refused:
+            problems.error(change.message, file=text.shown, line=section.line_of(key),
+                           section=section.name, option=key)
+            continue
+        if not rule.local:
+            if key not in change.options and (text.shown, section.name, key) not in keep:
+                text.delete(section, key)  # its effect comes back with pass 2
+            continue
+        first = _apply(text, section, key, change, problems)
+        if first is not None:
+            defaults += [(section.name, k, v, first) for k, v in change.defaults.items()]
+    for name, key, value, anchor in defaults:
+        section = text.section(name)
+        if section is not None and key not in section.options:
+            text.set(section, key, value, after=anchor)
+
+
+def _move_inline_comments(text: IniText) -> None:
+    moved = True
+    while moved:
+        moved = any(text.move_inline_comment(section, key)
+                    for section in text.sections() for key in section.options)
+
+
+def _replace_references(text: IniText) -> None:
+    """``%(name)s`` references, which the original's ConfigParser replaced, replaced."""
+    replaced = True
+    while replaced:
+        replaced = False
+        for section in text.sections():
+            for key, value in section.options.items():
+                new = legacy.interpolate(value, _view(text, section))
+                if new is not None:
+                    text.replace(section, key, key, new)
+                    replaced = True
+                    break
+            if replaced:
+                break
+
+
+def _next_old_option(text: IniText, kind: str, seen: set) -> tuple | None:
+    for section in text.sections():
+        for key, value in section.options.items():
+            rule = legacy.old_option(kind, key)
+            if rule is not None and (section.name, key, value) not in seen:
+                return section, key, rule
+    return None
+
+
+def _apply(text: IniText, section: IniSection, key: str, change: legacy.Change,
+           problems: Problems) -> str | None:
+    """Rewrite one old option line in place; the option now there (None: removed)."""
+    value = section.options[key]
+    new_options = dict(change.options)
+    clash = [k for k in new_options if k != key and k in section.options
+             and section.options[k] != new_options[k]]
+    if clash:
+        problems.error(f"{key!r} and {clash[0]!r} are both given, with different values: "
+                       f"keep only {clash[0]!r}", file=text.shown, line=section.line_of(key),
+                       section=section.name, option=key)
+        return None
+    new_options = {k: v for k, v in new_options.items() if k == key or k not in section.options}
+    if not new_options:
+        text.delete(section, key)
+        return None
+    first, *others = new_options
+    if first != key and new_options[first] == value:
+        text.rename(section, key, first)  # the value's lines stay as written
+    else:
+        text.replace(section, key, first, new_options[first])
+    previous = first
+    for other in others:
+        fresh = text.section(section.name)
+        assert fresh is not None
+        text.set(fresh, other, new_options[other], after=previous)
+        previous = other
+    return first
+
+
+# --------------------------------------------------------------------------
+# passes 2 and 3: what each build resolves to
+
+
+def _normalised(value: str) -> str:
+    return "\n".join(line.strip() for line in value.splitlines() if line.strip())
+
+
+def _load(texts: dict[Path, IniText], steps: list[str], read_legacy: bool = True
+          ) -> tuple[ManifestLoader, dict[str, BuildSpec]]:
+    loader = ManifestLoader(Problems(), steps, read_legacy=read_legacy)
+    builds = loader.load_documents([(path, text.document()) for path, text in texts.items()])
+    return loader, {b.name: b for b in builds}
+
+
+def _step_names(texts: Iterable[IniText]) -> list[str]:
+    """Every step name the manifests use, so that custom subfactories load too."""
+    names = list(BUILTIN_POST_BUILDOUT_STEPS)
+    rule = legacy.old_option(legacy.MANIFEST, "post-buildout-steps")
+    assert rule is not None
+    for text in texts:
+        for section in text.sections():
+            value = section.options.get("post-buildout-steps", "")
+            converted = rule.convert(value, {})
+            names += (converted.options["post-buildout-steps"] if converted else value).split()
+    return list(dict.fromkeys(names))
+
+
+def _owner(texts: dict[Path, IniText], build: BuildSpec) -> IniText:
+    return next(t for t in texts.values() if t.shown == build.file)
+
+
+def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> dict[str, BuildSpec]:
+    """Rewrite the manifests' texts; the builds as the old text meant them."""
+    steps = _step_names(texts.values())
+    wanted_loader, wanted = _load({p: IniText(t.text, t.shown) for p, t in texts.items()},
+                                  steps)
+    for problem in wanted_loader.problems.errors:
+        problems.add(problem)
+    for text in texts.values():
+        migrate_locally(text, legacy.MANIFEST, problems, wanted_loader.refused)
+    for _ in range(MAX_PASSES):
+        loader, builds = _load(texts, steps, read_legacy=False)
+        changed = _write_differences(texts, wanted, builds, loader)
+        changed = _write_precedence(texts, builds, loader) or changed
+        if not changed:
+            return wanted
+    problems.error("the manifests did not settle after several passes; please report it",
+                   file=next(iter(texts.values())).shown if texts else None)
+    return wanted
+
+
+def note_watch_differences(builds: Iterable[BuildSpec], problems: Problems) -> None:
+    """A ``watch`` line on the buildout's own repository, another branch: anybox.buildbot.odoo
+    kept one branch per repository (the buildout's), buildbot-odoo watches both."""
+    for build in builds:
+        own = build.buildout.watch() if build.buildout else None
+        if own is None or not build.watch:
+            continue
+        for spec in build.watch:
+            if (spec.vcs, spec.url) == (own.vcs, own.url) and spec.branch != own.branch:
+                problems.warning(
+                    f"'{spec}' and the buildout's own branch {own.branch!r} are both watched; "
+                    f"{legacy.ORIGINAL} watched only the buildout's branch of a repository "
+                    "it builds from: remove this line to keep that", **build.location("watch"))
+
+
+def _write_differences(texts, wanted: dict[str, BuildSpec], builds: dict[str, BuildSpec],
+                       loader: ManifestLoader) -> bool:
+    changed = False
+    for name, target in wanted.items():
+        build = builds.get(name)
+        if build is None:
+            continue
+        have = {canonical_option(k): (k, v) for k, v in build.options.items()}
+        for key, value in target.options.items():
+            current = have.get(canonical_option(key))
+            if current is not None and _normalised(current[1]) == _normalised(value):
+                continue
+            if loader.unused_because(build, key):
+                continue
+            text = _owner(texts, build)
+            section = text.section(name)
+            assert section is not None
+            text.set(section, current[0] if current and current[0] in section.options else key,
+                     value)
+            changed = True
+    return changed
+
+
+def _write_precedence(texts, builds: dict[str, BuildSpec], loader: ManifestLoader) -> bool:
+    """The value in use written in the section itself, where the two orders differ."""
+    for name, key, value in loader.precedence:
+        text = _owner(texts, builds[name])
+        section = text.section(name)
+        assert section is not None
+        text.set(section, key, value)
+    return bool(loader.precedence)
+
+
+# --------------------------------------------------------------------------
+# the other files
+
+
+def migrate_workers(directory: Path, workers: str | None, migration: Migration) -> None:
+    path = directory / (workers or DEFAULT_WORKERS)
+    target = None
+    if workers is None and not path.exists() and (directory / OLD_WORKERS).is_file():
+        path, target = directory / OLD_WORKERS, directory / DEFAULT_WORKERS
+    if not path.is_file():
+        migration.problems.error("no such file", file=str(path.relative_to(directory)))
+        return
+    shown = str(path.relative_to(directory))
+    old = path.read_text(encoding="utf-8")
+    text = IniText(old, shown)
+    migrate_locally(text, legacy.WORKERS, migration.problems)
+    migration.rewrites.append(Rewrite(path, shown, old, text.text, target))
+
+
+def migrate_watch_files(directory: Path, builds: Iterable[BuildSpec],
+                        migration: Migration) -> None:
+    """Auto-watch files of the original's list format, as today's format 1."""
+    for build in builds:
+        path = directory / WATCH_DIR / build.name
+        if not (build.auto_watch and build.buildout and path.is_file()):
+            continue
+        old = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(old)
+            sources = legacy_watch_sources(data) if isinstance(data, list) else None
+        except ValueError as exc:
+            migration.problems.warning(f"not converted: {exc}", file=f"{WATCH_DIR}/{build.name}")
+            continue
+        if sources is None:
+            continue
+        new = json.dumps({"format": FORMAT, "build": build.name,
+                          "buildout": build.options.get("buildout", ""),
+                          "part": build.buildout_part,
+                          "sources": [{"vcs": s.vcs, "url": s.url, "branch": s.branch}
+                                      for s in sources],
+                          "fixed": []}, indent=2) + "\n"
+        migration.rewrites.append(Rewrite(path, f"{WATCH_DIR}/{build.name}", old, new))
+
+
+def migrate_master_cfg(directory: Path, migration: Migration) -> None:
+    """The imports of the original's package, its keyword names and its configurator
+    form; what cannot be rewritten safely is noted with its line."""
+    path = directory / MASTER_CFG
+    if not path.is_file():
+        return
+    old = path.read_text(encoding="utf-8")
+    lines = old.splitlines(keepends=True)
+    configurators: set[str] = set()
+    for index, line in enumerate(lines):
+        for pattern, replacement in IMPORTS:
+            line = pattern.sub(replacement, line)
+        for before, after in KEYWORDS:
+            line = line.replace(before, after)
+        made = _OLD_CONSTRUCTOR.search(line)
+        if made:
+            configurators.add(made["var"])
+            line = line[:made.start("config")] + line[made.end("config"):]
+        called = _POPULATE.search(line)
+        if called and called["var"] in configurators:
+            line = line[:called.end("open")] + "BuildmasterConfig" + line[called.end("open"):]
+        lines[index] = line
+        _note_master_cfg_line(line, index + 1, migration.problems)
+    migration.rewrites.append(Rewrite(path, MASTER_CFG, old, "".join(lines)))
+
+
+#: ``conf = BuildoutsConfigurator(basedir, BuildmasterConfig, ...)``: the config goes
+_OLD_CONSTRUCTOR = re.compile(r"(?P<var>\w+)\s*=\s*BuildoutsConfigurator\(\s*\w+"
+                              r"(?P<config>\s*,\s*(?:BuildmasterConfig|c)\b)(?=\s*[,)])")
+#: ``conf.populate()``: ... and comes back here
+_POPULATE = re.compile(r"(?P<var>\w+)\.populate(?P<open>\()\s*\)")
+
+
+def _note_master_cfg_line(line: str, number: int, problems: Problems) -> None:
+    if re.search(r"ForceScheduler\(", line):
+        problems.warning(
+            "your own force scheduler: buildbot-odoo adds 'buildbot-odoo-force' for every "
+            "builder it makes (with the properties hgtag, gittag and archive builds need); "
+            "remove yours unless you want two force buttons", file=MASTER_CFG, line=number)
+    if "anybox.buildbot" in line.split("#", 1)[0]:
+        problems.error(
+            f"{legacy.ORIGINAL}'s package is not there any more and this line has no "
+            "rewrite: see docs/migrating.md for what replaces it", file=MASTER_CFG, line=number)
+
+
+def migrate_directory(directory: str | Path, manifests: Iterable[str] | None = None,
+                      workers: str | None = None) -> Migration:
+    """Everything ``migrate`` would rewrite in a master directory, not written yet."""
+    base = Path(directory).resolve()
+    migration = Migration(base)
+    if not base.is_dir():
+        migration.problems.error("no such directory", file=str(directory))
+        return migration
+    migrate_master_cfg(base, migration)
+    migrate_workers(base, workers, migration)
+    texts: dict[Path, IniText] = {}
+    for relative in list(manifests or [DEFAULT_MANIFEST]):
+        path = base / relative
+        if not path.is_file():
+            migration.problems.error("no such file", file=relative)
+            continue
+        texts[path] = IniText(path.read_text(encoding="utf-8"), relative)
+    originals = {path: text.text for path, text in texts.items()}
+    wanted = migrate_manifests(texts, migration.problems)
+    note_watch_differences(wanted.values(), migration.problems)
+    for path, text in texts.items():
+        migration.rewrites.append(Rewrite(path, text.shown, originals[path], text.text))
+    _, builds = _load(texts, _step_names(texts.values()))
+    migrate_watch_files(base, builds.values(), migration)
+    _check_result(migration, texts.values())
+    return migration
+
+
+def _check_result(migration: Migration, texts: Iterable[IniText]) -> None:
+    """The old spellings left in the new text (refused ones), as errors to fix by hand."""
+    for text in texts:
+        kind = legacy.WORKERS if text.shown.endswith((DEFAULT_WORKERS, OLD_WORKERS)) \
+            else legacy.MANIFEST
+        for section in text.sections():
+            for key, value in section.options.items():
+                rule = legacy.old_option(kind, key)
+                change = rule.convert(value, _view(text, section)) if rule else None
+                if change is not None and change.refused:
+                    migration.problems.error(change.message, file=text.shown,
+                                             line=section.line_of(key), section=section.name,
+                                             option=key)

@@ -1,0 +1,281 @@
+"""The table of anybox.buildbot.odoo's spellings (config/legacy.py), through the loaders."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from buildbot_odoo.config import legacy
+from buildbot_odoo.config.manifest import load_manifests
+from buildbot_odoo.config.workers import load_workers
+from buildbot_odoo.errors import Problems
+
+MIGRATING = Path(__file__).resolve().parents[2] / "docs" / "migrating.md"
+STEPS = ("install-modules-test", "install-modules", "update-modules", "pytest", "functional",
+         "static-analysis", "doc", "packaging", "autocommit")
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    (tmp_path / "sample.cfg").write_text("[buildout]\n")
+
+    def write(text: str) -> Path:
+        path = tmp_path / "MANIFEST.cfg"
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+    return write
+
+
+def load(path: Path):
+    problems = Problems()
+    builds = load_manifests([(path, "MANIFEST.cfg")], problems, STEPS)
+    return {b.name: b for b in builds}, problems
+
+
+def one(manifest, options: str, section: str = "a"):
+    builds, problems = load(manifest(f"[{section}]\nbuildout = standalone sample.cfg\n{options}"))
+    return builds.get(section), problems
+
+
+@pytest.mark.parametrize(("old", "new", "value"), [
+    ("bootstrap-virtualenv", "virtualenv", "true"),
+    ("functional.port-min", "odoo.http-port-min", "9100"),
+    ("functional.port-max", "odoo.http-port-max", "9900"),
+    ("functional.port-step", "odoo.http-port-step", "5"),
+    ("static-analysis.part", "static-analysis.parts", "lint"),
+    ("doc.sphinx-sourcedir", "doc.sourcedir", "docs"),
+    ("doc.sphinx-builddir", "doc.outdir", "docs/_out"),
+    ("doc.sphinx-bin", "doc.sphinx", "bin/sphinx"),
+    ("doc.sphinx-mode", "doc.mode", "incremental"),
+    ("upgrade.script", "upgrade-command", "bin/upgrade_acme"),
+])
+def test_renamed_options_are_read_under_their_new_name(manifest, old, new, value):
+    build, problems = one(manifest, f"{old} = {value}\n")
+    assert build is not None and build.options[new] == value and old not in build.options
+    (warning,) = [w for w in problems.warnings if w.option == old]
+    assert (warning.file, warning.line, warning.section) == ("MANIFEST.cfg", 3, "a")
+    assert f"write {new!r} instead of {old!r}" in warning.message
+
+
+def test_an_old_name_and_its_new_name_in_one_section_is_an_error(manifest):
+    build, problems = one(manifest, "bootstrap-virtualenv = true\nvirtualenv = false\n")
+    assert build is None
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, "bootstrap-virtualenv")
+    assert "give only one of them" in error.message
+
+
+def test_the_closer_source_wins_between_old_and_new_names(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        bootstrap-virtualenv = true
+        [a]
+        buildout = standalone sample.cfg
+        virtualenv = false
+        """))
+    assert builds["a"].virtualenv is False and not problems.errors
+
+
+@pytest.mark.parametrize(("steps", "expected", "extra"), [
+    ("standard", ["install-modules-test"], {}),
+    ("test-openerp", ["install-modules-test"], {}),
+    ("test-odoo", ["install-modules-test"], {}),
+    ("openerpcommand-initialize-tests", ["install-modules-test"], {}),
+    ("update-openerp", ["update-modules"], {legacy.UPGRADE_SCRIPT_OPTION: "true"}),
+    ("update-odoo", ["update-modules"], {legacy.UPGRADE_SCRIPT_OPTION: "true"}),
+    ("nose", ["install-modules", "pytest"], {}),
+    ("static-analysis\n    test-odoo\n    doc", ["static-analysis", "install-modules-test",
+                                               "doc"], {}),
+])
+def test_old_step_names(manifest, steps, expected, extra):
+    build, problems = one(manifest, f"post-buildout-steps = {steps}\n")
+    assert build is not None, [str(p) for p in problems]
+    assert build.post_buildout_steps == expected
+    for key, value in extra.items():
+        assert build.options[key] == value
+    (warning,) = [w for w in problems.warnings if w.option == "post-buildout-steps"]
+    assert warning.line == 3 and "deprecated anybox.buildbot.odoo step names" in warning.message
+
+
+def test_static_analysis_keeps_what_the_original_did_unasked(manifest):
+    build, _ = one(manifest, "post-buildout-steps = static-analysis\n"
+                             "static-analysis.flake-directories = src/a src/b\n")
+    assert build.options["static-analysis.paths"] == "src/a src/b"
+    assert build.options["static-analysis.parts"] == "static-analysis"
+    assert build.options["static-analysis.arguments"] == "--max-line-length 100"
+    build, _ = one(manifest, "post-buildout-steps = static-analysis\n"
+                             "static-analysis.flake-directories = src\n"
+                             "static-analysis.part = tools\n"
+                             "static-analysis.max-line-length = 79\n")
+    assert build.options["static-analysis.parts"] == "tools"
+    assert build.options["static-analysis.arguments"] == "--max-line-length 79"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ("post-buildout-steps = functional\nfunctional.commands = a.sh b.sh\n",
+     "functional.command runs one command; write a script running a.sh, b.sh one after the "
+     "other and name it in 'functional.command = SCRIPT {port} {db}'"),
+    ("post-buildout-steps = nose\nnose.coverage = true\n", "run coverage with pytest-cov"),
+    ("post-buildout-steps = nose\nnose.profile = true\n", "--durations=N"),
+    ("post-buildout-steps = nose\nnose.cprofile = yes\n", "--durations=N"),
+    ("post-buildout-steps = nose\ninstall-as-upgrade = true\n",
+     "write 'install-modules update-modules' in post-buildout-steps with "
+     "'update-modules.upgrade-script = true'"),
+    ("post-buildout-steps = doc\ndoc.version = $(buildout-tag:-current)s\n",
+     "in <doc.upload-dir>/<builder>"),
+    ("post-buildout-steps = update-odoo\nupdate.log_file_option = --logfile\n",
+     "the upgrade script is called with --log-file"),
+    ("post-buildout-steps = static-analysis\nstatic-analysis.arguments = -q\n"
+     "static-analysis.max-line-length = 99\n",
+     "add '--max-line-length 99' to static-analysis.arguments"),
+])
+def test_what_has_no_equivalent_is_refused_with_what_to_write(manifest, options, message):
+    build, problems = one(manifest, options)
+    assert build is None
+    (error,) = problems.errors
+    assert (error.file, error.section) == ("MANIFEST.cfg", "a")
+    assert "of anybox.buildbot.odoo has no equivalent" in error.message
+    assert message in error.message, error.message
+
+
+@pytest.mark.parametrize("options", [
+    "nose.coverage = true\ninstall-as-upgrade = true\nnose.upload-path = /srv/cov\n",
+    "doc.version = 1.0\n",
+    "update.log_file_option = --logfile\n",
+    "post-buildout-steps = nose\nnose.coverage = false\nnose.upload-url = http://x/\n",
+])
+def test_what_the_original_ignored_is_ignored_with_a_warning(manifest, options):
+    # options of a step the build does not run, or switched off: nothing read them
+    build, problems = one(manifest, options)
+    assert build is not None and not problems.errors, [str(p) for p in problems]
+    assert problems.warnings
+
+
+def test_doc_upload_root_joins_upload_dir_and_base_url(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        doc.upload-root = /srv/docs
+        doc.base-url = https://docs.example.org/
+        [a]
+        buildout = standalone sample.cfg
+        post-buildout-steps = doc
+        doc.upload-dir = acme
+        [b]
+        buildout = standalone sample.cfg
+        """))
+    assert builds["a"].options["doc.upload-dir"] == "/srv/docs/acme"
+    assert builds["a"].options["doc.base-url"] == "https://docs.example.org/acme"
+    assert "doc.upload-root" not in builds["b"].options
+    # one warning for the [DEFAULT] line, whichever builds read it
+    (warning,) = [w for w in problems.warnings if w.option == "doc.upload-root"]
+    assert (warning.line, warning.section) == (2, "DEFAULT")
+
+
+def test_archive_builds_read_packaging_root_dir(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        packaging.root-dir = /srv/packages
+        [from-archive]
+        buildout = archive pkg_dir pkg_name release.cfg
+        [other]
+        buildout = standalone sample.cfg
+        """))
+    assert builds["from-archive"].options["archive.root-dir"] == "/srv/packages"
+    assert "archive.root-dir" not in builds["other"].options
+    (warning,) = problems.warnings
+    assert (warning.line, warning.section, warning.option) == (4, "from-archive", "buildout")
+    assert "write 'archive.root-dir = /srv/packages'" in warning.message
+
+
+def test_dropped_options(manifest):
+    build, problems = one(manifest, "bootstrap-type = v2\nvirtualenv3 = true\n"
+                                    "post-buildout-steps = packaging\npackaging.vcs = git\n"
+                                    "packaging.root-dir = p\nautocommit.script = bin/x\n")
+    assert build is not None and not problems.errors
+    assert not {"bootstrap-type", "virtualenv3", "packaging.vcs", "autocommit.script"} & set(
+        build.options)
+    assert {w.option for w in problems.warnings} == {
+        "bootstrap-type", "virtualenv3", "packaging.vcs", "autocommit.script"}
+
+
+def test_gittag_and_several_category_words(manifest):
+    build, problems = one(manifest, "build-category = mature public mature\n")
+    assert build.tags == ["mature", "public"] and not problems
+    builds, problems = load(manifest("[r]\nbuildout = gittag https://g.example/r.git r.cfg\n"))
+    assert builds["r"].buildout.kind == "gittag" and builds["r"].buildout.watch() is None
+
+
+def test_inline_comments_were_cut_off_by_python_2(manifest):
+    # as in the original's own test manifest: 'buildout.pip-exists-action =  w  ; Wipe'
+    build, problems = one(manifest, "odoo-addons = sale, stock ; the shop\n"
+                                    "build-for = postgresql >= 12 ; recent only\n"
+                                    "    python >= 3.10\n")
+    assert build.odoo_addons == ["sale", "stock"]
+    assert [str(f) for f in build.build_for] == ["postgresql >= 12", "python >= 3.10"]
+    assert sorted(w.line for w in problems.warnings) == [3, 4]
+    assert all("put the comment on a line of its own" in w.message for w in problems.warnings)
+
+
+def test_workers_old_names(tmp_path):
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npasswd = hunter2 ; old one\nslave_priority = 3\n")
+    problems = Problems()
+    (worker,) = load_workers(path, problems, "workers.cfg")
+    assert (worker.password, worker.worker_priority) == ("hunter2", 3.0)
+    assert worker.properties == {}
+    assert sorted((w.line, w.option) for w in problems.warnings) == [
+        (2, "passwd"), (2, "passwd"), (3, "slave_priority")]  # the comment, the name
+    assert "hunter2" not in "".join(str(p) for p in problems)
+
+
+def test_passwd_beside_password_is_an_error_that_shows_neither(tmp_path):
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npassword = x\npasswd = hunter2\n")
+    problems = Problems()
+    load_workers(path, problems, "workers.cfg")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (3, "passwd")
+    assert "give only 'password'" in error.message and "hunter2" not in str(error)
+
+
+def test_every_old_spelling_is_in_docs_migrating_md():
+    text = MIGRATING.read_text()
+    missing = [o.name for o in legacy.OLD_OPTIONS if f"`{o.name}`" not in text]
+    missing += [name for name in legacy.OLD_STEP_NAMES if f"`{name}`" not in text]
+    assert not missing, f"docs/migrating.md does not say what becomes of {missing}"
+
+
+def test_the_docs_table_says_what_the_loaders_do():
+    # each row `old` | what it becomes: a renamed option's row names its new name
+    text = MIGRATING.read_text()
+    for old, new in {**legacy.renames(legacy.MANIFEST), **legacy.renames(legacy.WORKERS)}.items():
+        row = next((line for line in text.splitlines()
+                    if line.startswith("| ") and f"`{old}`" in line.split(" | ")[0]), "")
+        assert re.search(rf"`{re.escape(new)}`", row), (old, new, row)
+
+
+def test_configparser_references_were_replaced_by_python_2(manifest):
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        mirror = https://git.example.org
+        [a]
+        buildout = git %(mirror)s/acme/project.git 12.0 buildout.cfg
+        build-category = 100%% %(Mirror)s
+        """))
+    assert builds["a"].buildout.url == "https://git.example.org/acme/project.git"
+    assert builds["a"].category == "100% https://git.example.org"
+    assert sorted(w.line for w in problems.warnings if "references" in w.message) == [4, 5]
+
+
+def test_a_misspelled_old_name_is_pointed_to_todays(manifest, tmp_path):
+    _, problems = one(manifest, "bootstrap-virtualenvs = true\n")
+    (warning,) = problems.warnings
+    assert "did you mean 'virtualenv'?" in warning.message
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npassword = x\nslave-priority = 2\n")
+    problems = Problems()
+    load_workers(path, problems, "workers.cfg")
+    assert "'worker_priority'" in " ".join(str(p) for p in problems)
