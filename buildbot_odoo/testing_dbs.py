@@ -25,6 +25,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from .capability.dispatch import BuilderPlan
+from .capability.versions import Version
 from .config.workers import WorkerSpec
 from .errors import Problems
 
@@ -56,44 +57,32 @@ def remote_server(options: dict[str, str]) -> tuple[str, str] | None:
 
 def check_testing_databases(workers: Sequence[WorkerSpec], builders: Sequence[BuilderPlan],
                             problems: Problems) -> None:
-    """Report the testing databases two builds could share (see the module's doc)."""
-    by_name = {w.name: w for w in workers}
-    _check_shared_servers(by_name, builders, problems)
+    """Report the testing databases two builds could share (see the module's doc).
 
-
-def _servers(worker: WorkerSpec, builder: BuilderPlan) -> set[tuple[str, str]]:
-    """The remote servers ``builder``'s builds may use on ``worker``."""
-    version = builder.versions.get(POSTGRESQL)
-    requirements = [f for f in builder.build.build_requires if f.name == POSTGRESQL]
-    found = set()
-    for decl in worker.declarations(POSTGRESQL):
-        if version is not None and decl.version != version:
-            continue
-        if not all(r.match(decl.version) for r in requirements):
-            continue
-        server = remote_server(decl.options)
-        if server is not None:
-            found.add(server)
-    return found
-
-
-def _check_shared_servers(workers: dict[str, WorkerSpec], builders: Sequence[BuilderPlan],
-                          problems: Problems) -> None:
+    Linear in the size of the dispatch table: the workers' remote servers are
+    found once, and a builder is only looked at further when two of its
+    workers have one (most fleets have none, or local servers only).
+    """
+    remote = _remote_servers(workers)
+    if len(remote) < 2:
+        return
+    prefixes = {w.name: w.db_prefix for w in workers}
     # (first worker, second worker, server, prefix) -> builders they would collide on
     shared: dict[tuple[str, str, tuple[str, str], str], list[str]] = {}
     for builder in builders:
-        if POSTGRESQL not in builder.used_capabilities():
-            continue  # libpq's defaults on each worker: its own machine
+        candidates = [name for name in builder.workers if name in remote]
+        if len(candidates) < 2 or POSTGRESQL not in builder.used_capabilities():
+            continue  # without the capability: libpq's defaults, each worker's own machine
         first: dict[tuple[tuple[str, str], str], str] = {}
-        for name in builder.workers:
-            worker = workers[name]
-            for server in sorted(_servers(worker, builder)):
-                other = first.setdefault((server, worker.db_prefix), name)
+        for name in candidates:
+            for server in sorted(_used_servers(remote[name], builder)):
+                other = first.setdefault((server, prefixes[name]), name)
                 if other != name:
-                    shared.setdefault((other, name, server, worker.db_prefix),
+                    shared.setdefault((other, name, server, prefixes[name]),
                                       []).append(builder.name)
+    by_name = {w.name: w for w in workers}
     for (first_name, second, (host, port), prefix), names in shared.items():
-        worker = workers[second]
+        worker = by_name[second]
         which = ("builder " if len(names) == 1 else "builders ") + ", ".join(
             repr(n) for n in dict.fromkeys(names))
         problems.error(f"workers {first_name!r} and {second!r} reach the same PostgreSQL "
@@ -101,3 +90,25 @@ def _check_shared_servers(workers: dict[str, WorkerSpec], builders: Sequence[Bui
                        f"of {which} on both would use, and drop, the same testing database; "
                        "give each worker its own db_prefix",
                        file=worker.file, line=worker.line, section=worker.name)
+
+
+def _remote_servers(workers: Sequence[WorkerSpec]
+                    ) -> dict[str, list[tuple[Version | None, tuple[str, str]]]]:
+    """Per worker with any, its postgresql declarations reaching a remote server."""
+    found: dict[str, list[tuple[Version | None, tuple[str, str]]]] = {}
+    for worker in workers:
+        for decl in worker.declarations(POSTGRESQL):
+            server = remote_server(decl.options)
+            if server is not None:
+                found.setdefault(worker.name, []).append((decl.version, server))
+    return found
+
+
+def _used_servers(declared: list[tuple[Version | None, tuple[str, str]]],
+                  builder: BuilderPlan) -> set[tuple[str, str]]:
+    """The remote servers ``builder``'s builds may use among a worker's ``declared`` ones."""
+    version = builder.versions.get(POSTGRESQL)
+    requirements = [f for f in builder.build.build_requires if f.name == POSTGRESQL]
+    return {server for decl_version, server in declared
+            if (version is None or decl_version == version)
+            and all(r.match(decl_version) for r in requirements)}

@@ -22,6 +22,7 @@ from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusi
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import legacy, values
+from .bootstrap import bootstrap_problems
 from .ini import IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
 from .textfile import UnreadableFile, check_regular_file
@@ -40,11 +41,14 @@ NO_DATABASE = "build-for says postgresql not-used, so no testing database is mad
 POST_DL_STEPS = ("noop", "packaging")
 #: bootstrap-X options we map to the bootstrap command, with what they do
 BOOTSTRAP_OPTIONS = {
-    "version": "zc.buildout version to install",
+    "version": "zc.buildout version to install (default 5.2.0, see config/bootstrap.py)",
+    "recipe-egg-version": "zc.recipe.egg version to install beside zc.buildout",
     "setuptools-version": "setuptools version to install beside zc.buildout",
+    "pip-version": "pip version to install in the build virtualenv",
     "index": "package index URL for the bootstrap's pip",
     "find-links": "extra pip --find-links location",
     "python": "Python executable the build virtualenv is made from",
+    "reuse": "keep the build virtualenv while the interpreter and these values are unchanged",
 }
 
 
@@ -58,10 +62,19 @@ def _find_links(text: str) -> str:
     return text
 
 
-#: how each bootstrap-X value is checked when the manifest is read (not when a build breaks)
+def _boolean_text(text: str) -> str:
+    values.boolean(text)
+    return text
+
+
+#: how each bootstrap-X value is checked when the manifest is read (not when a build breaks);
+#: pins known to break together are warned about by config/bootstrap.py
 BOOTSTRAP_CHECKS = {
     "version": values.package_version,
+    "recipe-egg-version": values.package_version,
     "setuptools-version": values.package_version,
+    "pip-version": values.package_version,
+    "reuse": _boolean_text,
     "index": values.web_url,
     "find-links": _find_links,
     "python": values.command,
@@ -681,6 +694,7 @@ class ManifestLoader:
         ctx = ParseContext(directory, self.post_buildout_steps)
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
+        self._warn_bootstrap(build)
         build.start_command = build.start_command or f"bin/start_{build.buildout_part}"
         build.upgrade_command = build.upgrade_command or f"bin/upgrade_{build.buildout_part}"
         if build.http_port_min > build.http_port_max:
@@ -799,6 +813,12 @@ class ManifestLoader:
             return
         check = BOOTSTRAP_CHECKS.get(name)
         build.bootstrap[name] = check(value) if check else value
+
+    def _warn_bootstrap(self, build: BuildSpec) -> None:
+        """``bootstrap-*`` pins known to break together (each value is checked on its own
+        by BOOTSTRAP_CHECKS)."""
+        for problem in bootstrap_problems(build.bootstrap):
+            self.problems.warning(problem.message, **build.location(problem.option))
 
     def _known_subfactory_option(self, key: str) -> bool:
         prefix, dot, name = key.partition(".")

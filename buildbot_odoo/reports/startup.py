@@ -39,8 +39,8 @@ KNOWN_CAUSES: tuple[tuple[str, str], ...] = (
      "the tests then run with the start script and Odoo's test flags"),
     ("No module named 'openerp'",
      "the script's path has no Odoo: zc.buildout >= 6 puts develop-eggs there instead of the "
-     "Odoo tree when the tree's path sorts before it; use zc.buildout 5.2.0 "
-     "(bootstrap-version, docs/build.md)"),
+     "Odoo tree when the tree's path sorts before it; use zc.buildout 5.2.0, the "
+     "bootstrap's default (leave bootstrap-version unset, docs/build.md)"),
     ("No module named 'imp'",
      "oca.recipe.odoo uses the imp module, removed in Python 3.12: build with Python 3.11 "
      "(bootstrap-python)"),

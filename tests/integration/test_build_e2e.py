@@ -9,8 +9,9 @@ forced and read through the REST API, as a user's tools would.
 The buildout is the stand-in Odoo's, built by the stand-in of oca.recipe.odoo
 (tests/fixtures/README.md).  One build whose tests pass, one whose test fails
 (red, the test named in the step summary), then the passing one again: the
-caches shared per worker make the second faster.  The testing database is
-gone after each build.
+caches shared per worker make the second faster, and it reuses the builder's
+virtualenv.  The testing database is gone after each build.  Last, the
+manifest pins another zc.buildout: the next build makes its virtualenv again.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.support.pg_fixtures"]
 
 #: step names this build pipeline must show, in this order
-PIPELINE = ["download-buildout", "capabilities", "testing-database", "cache-directories",
-            "virtualenv", "install-zc-buildout", "buildout", "dropdb", "createdb",
-            "disable-outgoing-mail", "remove-old-odoo-log", "odoo-tests", "drop-testing-database"]
+PIPELINE = ["download-buildout", "capabilities", "testing-database", "bootstrap", "buildout",
+            "dropdb", "createdb", "disable-outgoing-mail", "remove-old-odoo-log", "odoo-tests",
+            "drop-testing-database"]
 
 STANDIN_CFG = "buildouts/standin.cfg"
 #: after the test master's header: plain Buildbot around buildbot-odoo
@@ -81,7 +82,7 @@ def builds(site: Site, pg_server: PgServer) -> dict[str, FinishedBuild]:
         db = made[key].properties.get("testing_db")
         made[key].properties["_db_left"] = bool(db) and pg_server.database_exists(db)
     timings = {k: b.wall for k, b in made.items()}
-    steps = {k: {n: b.elapsed(n) for n in ("virtualenv", "install-zc-buildout", "buildout")}
+    steps = {k: {n: b.elapsed(n) for n in ("bootstrap", "buildout")}
              for k, b in made.items()}
     summaries = {k: b.step("odoo-tests")["state_string"] for k, b in made.items()}
     print(f"\nbuild durations (s): {timings}\nstep durations (s): {steps}\n"
@@ -150,9 +151,24 @@ def test_warm_build_reuses_the_worker_caches(builds, site):
     # both builders' buildouts used the one cache directory of the worker
     for build in (cold, builds["red"]):
         assert f"buildout:eggs-directory={caches / 'eggs'}" in build.log("buildout")
-    assert "Getting distribution for 'zc.recipe.egg" in cold.log("buildout")
-    assert list((caches / "eggs").glob("**/zc.recipe.egg*")), "no egg cached"
+    assert "Getting distribution for 'six'" in cold.log("buildout")
+    assert list((caches / "eggs").glob("**/six-*")), "no egg cached"
     assert "Getting distribution" not in warm.log("buildout")
+
+
+def test_builder_virtualenv_is_made_once_then_reused(builds):
+    cold, red, warm = builds["cold"], builds["red"], builds["warm"]
+    assert cold.step("bootstrap")["state_string"] == "virtualenv made (no virtualenv yet)"
+    assert red.step("bootstrap")["state_string"] == "virtualenv made (no virtualenv yet)"
+    assert warm.step("bootstrap")["state_string"] == "virtualenv reused"
+    log = warm.log("bootstrap")
+    venv = Path(warm.properties["builddir"]) / "venv"
+    assert (f"{venv} was made for " in log
+            and "with zc.buildout==5.2.0 zc.recipe.egg==4.0.0: reused" in log), log
+    assert "pip install" not in log and "-m venv" not in log
+    # the buildout ran with the builder's virtualenv and its pinned zc.recipe.egg
+    assert f"\n{venv}/bin/buildout -c " in warm.log("buildout")
+    assert "Getting distribution for 'zc.recipe.egg" not in cold.log("buildout")
 
 
 def test_git_buildout_in_a_subdir_builds_in_the_linked_directory(builds, site):
@@ -168,3 +184,19 @@ def test_git_buildout_in_a_subdir_builds_in_the_linked_directory(builds, site):
     head = subprocess.run(["git", "-C", site.root / "buildout-repo", "rev-parse", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert build.properties["got_revision"] == head
+
+
+def test_another_zc_buildout_makes_the_virtualenv_again(builds, site: Site):
+    """Last (it changes the manifest): a bootstrap-* change rebuilds the builder's venv."""
+    manifest = site.master.directory / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "[green]\n", "[green]\nbootstrap-version = 5.1.3\n"))
+    site.master.reconfig()
+    builder = next(b["name"] for b in site.api.builders() if b["name"].startswith("green-pg"))
+    build = site.api.build(builder)
+    assert build.result == SUCCESS, build.explain()
+    assert build.step("bootstrap")["state_string"] == (
+        "virtualenv made (requirements changed: zc.buildout==5.2.0 zc.recipe.egg==4.0.0 -> "
+        "zc.buildout==5.1.3 zc.recipe.egg)")
+    venv = Path(build.properties["builddir"]) / "venv"
+    assert list((venv / "lib").glob("python*/site-packages/zc_buildout-5.1.3.dist-info"))

@@ -9,9 +9,8 @@ oca.recipe.odoo (tests/fixtures/README.md):
   the stand-in, and the project's addons), builds green; a failing test makes
   it red with the test named;
 * an Odoo tree whose path sorts before the build's ``develop-eggs`` works with
-  zc.buildout 5.2.0 (pinned here with ``bootstrap-version`` until the
-  bootstrap's default is that version), and with zc.buildout 6 fails with a
-  summary saying why and what to do;
+  the bootstrap's default (zc.buildout 5.2.0 with zc.recipe.egg 4.0.0), and
+  with zc.buildout 6 fails with a summary saying why and what to do;
 * two builders of one worker taking Odoo from the same archive download it
   once (the HTTP server counts the requests);
 * ``update-modules`` runs the buildout's upgrade script, its log read;
@@ -62,8 +61,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "buildbot_odoo" / "templates" 
 SAMPLE_MANIFEST = TEMPLATES / "buildouts" / "MANIFEST.cfg"
 SAMPLE_BUILDOUT = TEMPLATES / "buildouts" / "odoo-17.cfg"
 ARCHIVE = "odoo_17.0.latest.tar.gz"
-#: the version that develops Odoo with an egg link only; the bootstrap's default
-#: once known-good pins are the default (issue 8, point 3), until then pinned here
+#: the version that develops Odoo with an egg link only: the bootstrap's default
 KNOWN_GOOD_BUILDOUT = "5.2.0"
 
 MANIFEST = """\
@@ -78,7 +76,6 @@ odoo-addons = standin_failing
 buildout = standalone order.cfg
 build-for = postgresql >= 12
 odoo-addons = standin_ok
-bootstrap-version = {known_good}
 
 [order-zc-buildout-6]
 inherit = order-known-good
@@ -199,7 +196,7 @@ def site(tmp_path_factory, pg_server: PgServer, archive_server):
     root = tmp_path_factory.mktemp("recipe-e2e")
     url, _ = archive_server
     made = standin_site(root, pg_server, MASTER_CFG, MANIFEST.format(
-        docs_sample=docs_manifest_section(), known_good=KNOWN_GOOD_BUILDOUT))
+        docs_sample=docs_manifest_section()))
     sources = root / STANDIN_SOURCES_DIR
     early = copy_standin_source(root / "a-sources")
     assert str(early) < str(root / "worker"), "the tree must sort before the build directories"
@@ -236,7 +233,7 @@ def test_the_init_sample_buildout_builds_green(builds):
     build = builds["odoo-17"]
     assert build.result == SUCCESS, build.explain()
     assert build.step("odoo-tests")["state_string"] == "3 tests, 0 failures, 0 errors"
-    assert "python3.11 -m venv" in build.log("virtualenv")
+    assert "python3.11 -m venv" in build.log("bootstrap")
     clone = Path(build.properties["builddir"]) / "build" / "parts" / "odoo"
     assert (clone / "odoo-bin").is_file()
     count = subprocess.run(["git", "-C", clone, "rev-list", "--count", "HEAD"],
@@ -255,7 +252,7 @@ def test_a_failing_odoo_test_makes_it_red_and_is_named(builds):
 def test_an_odoo_tree_sorting_before_develop_eggs_works_with_the_known_good_buildout(builds):
     build = builds["order-known-good"]
     assert build.result == SUCCESS, build.explain()
-    assert f"zc.buildout=={KNOWN_GOOD_BUILDOUT}" in build.log("install-zc-buildout")
+    assert f"zc.buildout=={KNOWN_GOOD_BUILDOUT} zc.recipe.egg==4.0.0" in build.log("bootstrap")
     develop_eggs = Path(build.properties["builddir"]) / "build" / "develop-eggs"
     assert sorted(p.name for p in develop_eggs.iterdir()) == [
         "oca.recipe.odoo.egg-link", "odoo.egg-link"]

@@ -54,7 +54,7 @@ def test_download_introspect_upload_to_the_build_watch_file():
 def test_introspection_runs_with_the_buildout_python_and_the_buildout_arguments():
     _, dump, _ = made()
     assert render(dump.command) == [
-        "venv/bin/python", "/w/sale-pg15/autowatch/dump_watch.py",
+        "/w/sale-pg15/venv/bin/python", "/w/sale-pg15/autowatch/dump_watch.py",
         "--build", "sale", "--buildout", BUILDOUT, "--part", "odoo",
         "--output", "/w/sale-pg15/autowatch/watch.json", "-c", "buildout.cfg",
         "buildout:eggs-directory=/w/buildout-caches/eggs",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from buildbot.locks import WorkerLock
 from buildbot.process.properties import Properties
@@ -15,12 +17,14 @@ from twisted.trial import unittest
 from buildbot_odoo.config.manifest import load_manifests
 from buildbot_odoo.errors import ConfigError, Problems
 from buildbot_odoo.master.buildsteps import build_steps
+from buildbot_odoo.master.steps.bootstrap import BootstrapStep
 from buildbot_odoo.master.subfactories.bootstrap import (
     BUILDOUT_CACHES_LOCK,
     CacheDir,
     bootstrap_steps,
     buildout_steps,
 )
+from buildbot_odoo.master.subfactories.retrieval import worker_script
 
 from .test_retrieval import options_for
 
@@ -44,34 +48,44 @@ def lock_names(step) -> list[tuple[str, str]]:
     return [(access.lockid.name, access.mode) for access in step.locks]
 
 
-def test_virtualenv_bootstrap_steps_and_lock():
-    mkdir, venv, pip = bootstrap_steps(None, options_for(), "odoo.cfg", ENV)
-    assert render(mkdir.command) == [
-        "mkdir", "-p", f"{CACHES}/eggs", f"{CACHES}/downloads", f"{CACHES}/pip"]
-    assert venv.command == ["python3", "-m", "venv", "--clear", "venv"]
-    assert render(pip.command) == [
-        "venv/bin/python", "-m", "pip", "install", "--disable-pip-version-check",
-        "--cache-dir", f"{CACHES}/pip", "zc.buildout"]
-    assert lock_names(pip) == [("buildout caches", "exclusive")]
+SCRIPT = Path(worker_script("bootstrap_venv.py")).read_text()
+MAKE_DIRS = [f"--make-dir={CACHES}/eggs", f"--make-dir={CACHES}/downloads",
+             f"--make-dir={CACHES}/pip"]
+
+
+def test_bootstrap_is_one_step_sending_its_script_on_stdin():
+    [step] = bootstrap_steps(None, options_for(), "odoo.cfg", ENV)
+    assert isinstance(step, BootstrapStep) and step.name == "bootstrap"
+    assert render(step.command) == [
+        "python3", "-", *MAKE_DIRS, f"--venv={BUILDDIR}/venv", "--python=python3",
+        f"--pip-cache={CACHES}/pip", "--", "zc.buildout==5.2.0", "zc.recipe.egg==4.0.0"]
+    assert step.initialStdin == SCRIPT
+    assert not step.locks  # the script locks the pip cache itself, around pip only
     assert isinstance(BUILDOUT_CACHES_LOCK, WorkerLock) and BUILDOUT_CACHES_LOCK.maxCount == 1
-    assert all(step.env is ENV and step.haltOnFailure for step in (mkdir, venv, pip))
+    assert step.env is ENV and step.haltOnFailure
 
 
 def test_bootstrap_options_pin_and_locate_packages():
     options = options_for(bootstrap={
-        "version": "6.0.1", "setuptools-version": "80.9.0", "python": "/opt/py3.12/bin/python3",
-        "index": "https://pypi.example/simple", "find-links": "/wheels https://h/w"})
-    _, venv, pip = bootstrap_steps(None, options, "odoo.cfg", ENV)
-    assert venv.command[0] == "/opt/py3.12/bin/python3"
-    assert render(pip.command)[7:] == [
+        "version": "4.1.12", "setuptools-version": "80.9.0", "pip-version": "25.2",
+        "python": "/opt/py3.12/bin/python3", "index": "https://pypi.example/simple",
+        "find-links": "/wheels https://h/w", "reuse": "false"})
+    [step] = bootstrap_steps(None, options, "odoo.cfg", ENV)
+    command = render(step.command)
+    assert command[0] == "/opt/py3.12/bin/python3"
+    assert command[6:] == [
+        "--python=/opt/py3.12/bin/python3", f"--pip-cache={CACHES}/pip",
         "--index-url=https://pypi.example/simple", "--find-links=/wheels",
-        "--find-links=https://h/w", "zc.buildout==6.0.1", "setuptools==80.9.0"]
+        "--find-links=https://h/w", "--no-reuse", "--",
+        # zc.recipe.egg unpinned: pip installs the newest this zc.buildout accepts
+        "zc.buildout==4.1.12", "zc.recipe.egg", "setuptools==80.9.0", "pip==25.2"]
 
 
 def test_without_virtualenv_the_worker_buildout_runs():
     options = options_for(virtualenv=False)
-    [mkdir] = bootstrap_steps(None, options, "odoo.cfg", ENV)
-    assert mkdir.command[:2] == ["mkdir", "-p"]
+    [step] = bootstrap_steps(None, options, "odoo.cfg", ENV)
+    assert render(step.command) == ["python3", "-", *MAKE_DIRS, "--no-virtualenv"]
+    assert not step.locks
     [buildout] = buildout_steps(None, options, "odoo.cfg", ENV)
     assert render(buildout.command)[0] == "buildout"
 
@@ -82,7 +96,7 @@ def test_buildout_command_with_database_settings():
     assert render(buildout.command, testing_db="odoo_buildbot-sale-pg15",
                   cap_postgresql_port="5433", cap_postgresql_host="/run/pg",
                   cap_postgresql_user="") == [
-        "venv/bin/buildout", "-c", "odoo.cfg",
+        f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
         f"buildout:eggs-directory={CACHES}/eggs",
         f"buildout:download-cache={CACHES}/downloads",
         *(s.replace("odoo:", "server:") for s in RECIPE_SETTINGS),
@@ -169,7 +183,7 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_worker_without_port_host_user(self):
         self._setup(options_for(), testing_db="ci-sale-pg15")
         self._expect([
-            "venv/bin/buildout", "-c", "odoo.cfg",
+            f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
             f"buildout:eggs-directory={CACHES}/eggs",
             f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS,
             "odoo:options.db_name=ci-sale-pg15", "odoo:options.db_port=False",
@@ -181,7 +195,7 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     @defer.inlineCallbacks
     def test_failure_halts(self):
         self._setup(options_for(not_used=frozenset({"postgresql"})))
-        self._expect(["venv/bin/buildout", "-c", "odoo.cfg",
+        self._expect([f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
                       f"buildout:eggs-directory={CACHES}/eggs",
                       f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS], rc=1)
         self.expect_outcome(result=FAILURE)
@@ -191,7 +205,7 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_pip_exists_action_from_the_manifest_or_none(self):
         self._setup(options_for(not_used=frozenset({"postgresql"}), pip_exists_action="w",
                                 unzip=False, odoo_downloads_cache=False, vcs_clean=False))
-        self._expect(["venv/bin/buildout", "-c", "odoo.cfg",
+        self._expect([f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
                       f"buildout:eggs-directory={CACHES}/eggs",
                       f"buildout:download-cache={CACHES}/downloads",
                       "odoo:vcs-clear-locks=true", "odoo:vcs-clear-retry=true",
@@ -202,7 +216,7 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     @defer.inlineCallbacks
     def test_empty_pip_exists_action_leaves_pip_alone(self):
         self._setup(options_for(not_used=frozenset({"postgresql"}), pip_exists_action=""))
-        self._expect(["venv/bin/buildout", "-c", "odoo.cfg",
+        self._expect([f"{BUILDDIR}/venv/bin/buildout", "-c", "odoo.cfg",
                       f"buildout:eggs-directory={CACHES}/eggs",
                       f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS], env=ENV)
         self.expect_outcome(result=SUCCESS)
@@ -236,14 +250,14 @@ def step_names(options, configurator=None) -> list[str]:
 
 def test_assembly_order():
     assert step_names(options_for(post_buildout_steps=["install-modules-test", "pytest"])) == [
-        "testing-database", "cache-directories", "virtualenv", "install-zc-buildout",
-        "buildout", "dropdb", "createdb", "disable-outgoing-mail", "odoo-tests", "pytest",
-        "tests-cleanup", "drop-testing-database", "post-dl-cleanup"]
+        "testing-database", "bootstrap", "buildout", "dropdb", "createdb",
+        "disable-outgoing-mail", "odoo-tests", "pytest", "tests-cleanup",
+        "drop-testing-database", "post-dl-cleanup"]
 
 
 def test_assembly_without_postgresql_has_no_database_step():
     names = step_names(options_for(not_used=frozenset({"postgresql"}), virtualenv=False))
-    assert names == ["cache-directories", "buildout", "odoo-tests", "tests-cleanup",
+    assert names == ["bootstrap", "buildout", "odoo-tests", "tests-cleanup",
                      "post-dl-cleanup"]
 
 

@@ -282,11 +282,11 @@ def test_bootstrap_options(manifest):
     builds, problems = load(manifest("""
         [a]
         buildout = standalone sample.cfg
-        bootstrap-version = 3.0.1
+        bootstrap-version = 5.1.3
         bootstrap-index = https://pypi.example/simple
         bootstrap-whatever = 1
         """))
-    assert builds["a"].bootstrap == {"version": "3.0.1", "index": "https://pypi.example/simple"}
+    assert builds["a"].bootstrap == {"version": "5.1.3", "index": "https://pypi.example/simple"}
     (warning,) = problems.warnings
     assert "bootstrap-whatever" in warning.message
 
@@ -507,7 +507,7 @@ def test_good_bootstrap_values_and_an_empty_one_meaning_the_default(manifest):
         [base]
         buildout = standalone sample.cfg
         bootstrap-python = /opt/python3.8/bin/python3
-        bootstrap-version = 3.0.1
+        bootstrap-version = 5.1.3
         bootstrap-index = https://pypi.example.com/simple/
         bootstrap-find-links = /srv/wheels
                                https://example.com/links/
@@ -518,10 +518,10 @@ def test_good_bootstrap_values_and_an_empty_one_meaning_the_default(manifest):
         """))
     assert not list(problems)
     assert builds["base"].bootstrap == {
-        "python": "/opt/python3.8/bin/python3", "version": "3.0.1",
+        "python": "/opt/python3.8/bin/python3", "version": "5.1.3",
         "index": "https://pypi.example.com/simple/",
         "find-links": "/srv/wheels\nhttps://example.com/links/"}
-    # empty: back to the default (the latest zc.buildout, python3), not an empty word
+    # empty: back to the default (zc.buildout 5.2.0, python3), not an empty word
     assert builds["child"].bootstrap == {
         "index": "https://pypi.example.com/simple/",
         "find-links": "/srv/wheels\nhttps://example.com/links/"}

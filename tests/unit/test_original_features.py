@@ -65,7 +65,7 @@ def test_buildout_parts_for_the_tools_are_installed_first(subfactory, prefix, ra
     install = steps[0]
     assert isinstance(install, ShellCommand) and install.name == f"{prefix}-parts"
     command = Properties(builddir="/w/b", testing_db="db").render(install.command).result
-    assert command[:3] == ["venv/bin/buildout", "-c", "odoo.cfg"]
+    assert command[:3] == ["/w/b/venv/bin/buildout", "-c", "odoo.cfg"]
     assert command[-3:] == ["install", "selenium", "robot"]
     assert "buildout:eggs-directory=/w/buildout-caches/eggs" in command
     assert install.haltOnFailure and install.locks

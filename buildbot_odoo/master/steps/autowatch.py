@@ -23,7 +23,7 @@ from buildbot.process.results import SUCCESS
 
 from ...watching.files import MAX_SIZE, watch_file
 from ..subfactories.base import BuildOptions
-from ..subfactories.bootstrap import DEFAULT_PYTHON, VENV_DIR, buildout_command
+from ..subfactories.bootstrap import DEFAULT_PYTHON, buildout_command, venv_path
 from ..subfactories.retrieval import worker_script
 
 AUTO_WATCH_DIR = "autowatch"
@@ -39,10 +39,10 @@ def in_builder_dir(name: str) -> util.Interpolate:
     return util.Interpolate(f"%(prop:builddir)s/{AUTO_WATCH_DIR}/{name}")
 
 
-def buildout_python(options: BuildOptions) -> str:
+def buildout_python(options: BuildOptions):
     """The Python that ran the buildout, which can import zc.buildout."""
     if options.build.virtualenv:
-        return posixpath.join(VENV_DIR, "bin", "python")
+        return venv_path("bin", "python")
     return options.build.bootstrap.get("python", DEFAULT_PYTHON)
 
 

@@ -177,9 +177,40 @@ class CapabilityEnvironment(Mapping):
             if entries:
                 existing = worker_environ.get(var) if worker_environ is not None else "x"
                 env[var] = entries + ([f"${{{var}}}"] if existing else [])
+        env.update(without_active_virtualenv(worker_environ or {}, env.get("PATH")))
         for var, value in self.extra.items():
             env[var] = yield props.render(value)
         return env
+
+
+#: what an activated virtualenv (or a Python installation's own) sets that a build must not see
+VIRTUALENV_VARIABLES = ("VIRTUAL_ENV", "PYTHONHOME")
+
+
+def without_active_virtualenv(worker_environ: dict, path: list | None) -> dict:
+    """Environment entries undoing a worker started from an activated virtualenv.
+
+    worker-setup.rst's trap: the worker's ``VIRTUAL_ENV`` (and ``PYTHONHOME``)
+    would reach every command, and its ``bin`` on PATH would give the build
+    that virtualenv's ``python3`` and tools.  Known from the environment the
+    worker reported at connection: the variables are removed (``None``), and
+    PATH is given explicitly without ``$VIRTUAL_ENV/bin`` after ``path`` (the
+    capability entries, ending with ``${PATH}`` when the worker has one).
+    Nothing for a worker started cleanly.  (A virtualenv's ``bin`` put on PATH
+    by hand is left to the user; the bootstrap never takes its Python.)
+
+    >>> without_active_virtualenv({'PATH': '/v/bin:/usr/bin', 'VIRTUAL_ENV': '/v'}, None)
+    {'VIRTUAL_ENV': None, 'PATH': ['/usr/bin']}
+    >>> without_active_virtualenv({'PATH': '/usr/bin'}, ['/pg/bin', '${PATH}'])
+    {}
+    """
+    made: dict = {var: None for var in VIRTUALENV_VARIABLES if var in worker_environ}
+    active = worker_environ.get("VIRTUAL_ENV", "").rstrip("/")
+    entries = [e for e in worker_environ.get("PATH", "").split(":") if e]
+    kept = [e for e in entries if not active or e.rstrip("/") != f"{active}/bin"]
+    if kept != entries:
+        made["PATH"] = [e for e in (path or []) if e != "${PATH}"] + kept
+    return made
 
 
 @implementer(IRenderable)

@@ -159,7 +159,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     def _explain_early_end(self, cmd: remotecommand.RemoteCommand):
         """No Odoo record at all: is the program there?  Else, its last words."""
         command = cmd.args.get("command")
-        program = str(command[0] if isinstance(command, list | tuple) else command).split()[0]
+        words = str(command[0] if isinstance(command, list | tuple) else command).split()
+        program = words[0] if words else "the command"
         missing = False
         if "/" in program:  # a bare name is looked up on PATH: nothing to ask the worker
             stat = remotecommand.RemoteCommand(

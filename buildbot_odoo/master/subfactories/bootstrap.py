@@ -1,12 +1,20 @@
 """Bootstrap and run the buildout (SPEC 6, steps 3 and 4).
 
-Bootstrap is today's way: a virtualenv in the build directory with
-zc.buildout installed by pip -- no ``bootstrap.py``.  Eggs, buildout
-downloads and pip's cache are shared by all the builds of a worker in
-``buildout-caches`` beside the builders' directories (``../buildout-caches``
-seen from a builder's directory); since neither pip nor buildout is safe
-when two processes fill the same cache, every step touching them holds the
-worker-wide exclusive lock ``buildout caches``.
+Bootstrap is today's way: a virtualenv with zc.buildout installed by pip --
+no ``bootstrap.py``.  It lives in the builder's directory (``venv`` beside
+``build``, out of reach of the checkout's clean-ups) and is made by the
+``bootstrap`` step (:mod:`..steps.bootstrap`, the worker script
+``bootstrap_venv.py``) from the *system* interpreter, then reused by the
+builder's next builds while the interpreter and every ``bootstrap-*`` value
+that changes what is installed stay the same (``bootstrap-reuse``).  What is
+installed by default, and why, is :mod:`buildbot_odoo.config.bootstrap`.
+
+Eggs, buildout downloads and pip's cache are shared by all the builds of a
+worker in ``buildout-caches`` beside the builders' directories
+(``../buildout-caches`` seen from a builder's directory); since neither pip
+nor buildout is safe when two processes fill the same cache, the buildout
+step holds the worker-wide exclusive lock ``buildout caches``, and the
+bootstrap's pip a file lock on the pip cache.
 
 The buildout step passes the testing database settings the anybox.recipe.odoo
 way (``<part>:options.db_name=...``), rendered at build time from the
@@ -28,11 +36,16 @@ from buildbot.plugins import steps, util
 from zope.interface import implementer
 
 from ...capability.templates import property_name
+from ...config.bootstrap import requirements, reuse
 from ...dbname import TESTING_DB_PROPERTY
+from ..steps.bootstrap import BootstrapStep
 from .base import BuildOptions
 from .manifest_values import seconds_option
+from .retrieval import worker_script
 
+#: the build virtualenv, in the builder's directory (beside ``build``)
 VENV_DIR = "venv"
+BOOTSTRAP_SCRIPT = "bootstrap_venv.py"
 CACHES_DIR = "buildout-caches"
 CACHE_KINDS = ("eggs", "downloads", "pip")
 #: Odoo archives (``version = url ...``) the part's recipe downloads, kept per worker;
@@ -78,48 +91,53 @@ def caches_lock() -> list:
     return [BUILDOUT_CACHES_LOCK.access("exclusive")]
 
 
-def buildout_executable(options: BuildOptions) -> str:
+def venv_path(*parts: str) -> util.Interpolate:
+    """Absolute path in the build virtualenv: right from any working directory, and
+    when ``build`` is a link into a checkout (``subdir=``)."""
+    return util.Interpolate(posixpath.join("%(prop:builddir)s", VENV_DIR, *parts))
+
+
+def buildout_executable(options: BuildOptions):
     """The build virtualenv's buildout, or the worker's one with ``virtualenv = false``."""
     if options.build.virtualenv:
-        return posixpath.join(VENV_DIR, "bin", "buildout")
+        return venv_path("bin", "buildout")
     return "buildout"
 
 
-def pip_install_command(options: BuildOptions) -> list:
-    """``pip install zc.buildout`` as the ``bootstrap-*`` options say."""
+def bootstrap_command(options: BuildOptions) -> list:
+    """``python3 - ARGS``: the arguments of ``bootstrap_venv.py`` for this build.
+
+    Every value from the manifest is glued to its option (``--index-url=URL``)
+    so that none can be taken for an option of its own.
+    """
     boot = options.build.bootstrap
-    command: list = [posixpath.join(VENV_DIR, "bin", "python"), "-m", "pip", "install",
-                     "--disable-pip-version-check", "--cache-dir", CacheDir("pip")]
-    # OPTION=VALUE: a value can never be read as another option
+    command: list = [boot.get("python", DEFAULT_PYTHON), "-"]
+    command += [util.Transform(lambda path: f"--make-dir={path}", CacheDir(kind))
+                for kind in CACHE_KINDS]
+    if not options.build.virtualenv:
+        return [*command, "--no-virtualenv"]
+    command += [util.Transform(lambda path: f"--venv={path}", venv_path()),
+                f"--python={boot.get('python', DEFAULT_PYTHON)}",
+                util.Transform(lambda path: f"--pip-cache={path}", CacheDir("pip"))]
     if boot.get("index"):
         command.append(f"--index-url={boot['index']}")
-    for location in boot.get("find-links", "").split():
-        command.append(f"--find-links={location}")
-    version = boot.get("version")
-    command.append(f"zc.buildout=={version}" if version else "zc.buildout")
-    if boot.get("setuptools-version"):
-        command.append(f"setuptools=={boot['setuptools-version']}")
-    return command
+    command += [f"--find-links={location}" for location in boot.get("find-links", "").split()]
+    if not reuse(boot):
+        command.append("--no-reuse")
+    return [*command, "--", *requirements(boot)]
 
 
 def bootstrap_steps(configurator, options: BuildOptions, buildout_path: str,
                     environ) -> list:
-    """Cache directories, then the virtualenv with zc.buildout (when ``virtualenv``)."""
-    made = [steps.ShellCommand(
-        command=["mkdir", "-p", *(CacheDir(k) for k in CACHE_KINDS)],
-        name="cache-directories", descriptionDone="cache directories", env=environ,
-        haltOnFailure=True)]
-    if not options.build.virtualenv:
-        return made
-    python = options.build.bootstrap.get("python", DEFAULT_PYTHON)
-    made.append(steps.ShellCommand(
-        command=[python, "-m", "venv", "--clear", VENV_DIR],
-        name="virtualenv", descriptionDone="virtualenv", env=environ, haltOnFailure=True))
-    made.append(steps.ShellCommand(
-        command=pip_install_command(options), name="install-zc-buildout",
-        descriptionDone="zc.buildout installed",
-        env=environ, locks=caches_lock(), haltOnFailure=True))
-    return made
+    """One ``bootstrap`` step: the cache directories, and the virtualenv (``virtualenv``).
+
+    No ``buildout caches`` lock: the script takes the pip cache's own file lock
+    around pip, the only part of it that touches a shared cache.
+    """
+    with open(worker_script(BOOTSTRAP_SCRIPT)) as script:
+        text = script.read()
+    return [BootstrapStep(text, command=bootstrap_command(options), env=environ,
+                          haltOnFailure=True)]
 
 
 def buildout_command(options: BuildOptions, buildout_path: str) -> list:

@@ -15,7 +15,7 @@ from buildbot.plugins import steps
 
 from ...config import values
 from .base import BuildOptions
-from .bootstrap import DEFAULT_BUILDOUT_TIMEOUT, buildout_command, caches_lock
+from .bootstrap import DEFAULT_BUILDOUT_TIMEOUT, buildout_command, buildout_environ, caches_lock
 from .manifest_values import config_error, words
 
 
@@ -34,4 +34,5 @@ def install_parts_steps(options: BuildOptions, buildout_path: str, subfactory: s
     return [steps.ShellCommand(
         command=[*buildout_command(options, buildout_path), "install", *parts],
         name=f"{subfactory}-parts", descriptionDone=f"installed {' '.join(parts)}",
-        env=environ, locks=caches_lock(), timeout=DEFAULT_BUILDOUT_TIMEOUT, haltOnFailure=True)]
+        env=buildout_environ(options, environ), locks=caches_lock(),
+        timeout=DEFAULT_BUILDOUT_TIMEOUT, haltOnFailure=True)]
