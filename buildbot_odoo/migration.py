@@ -121,7 +121,12 @@ class Migration:
 
 
 class IniText:
-    """An INI file's lines, edited in place; parsed again after every edit."""
+    """An INI file's lines, edited in place.
+
+    Edits are planned on one parse and applied from the bottom of the file up
+    (:meth:`apply`): an edit never moves the lines of one above it, so one
+    parse serves a whole pass, whatever the size of the file.
+    """
 
     def __init__(self, text: str, shown: str):
         self.lines = text.splitlines(keepends=True)
@@ -145,11 +150,18 @@ class IniText:
         doc = self.document()
         return doc.defaults if name == DEFAULT else doc.sections.get(name)
 
-    def _extent(self, section: IniSection, option: str) -> tuple[int, int]:
+    @staticmethod
+    def extent(section: IniSection, option: str) -> tuple[int, int]:
         """0-based ``[start, end)`` of the option line and its value's lines."""
         start = section.line_of(option) - 1
         last = max([start + 1, *section.value_lines.get(option, [])])
         return start, last
+
+    @staticmethod
+    def end_of(section: IniSection) -> int:
+        """Where a new option of ``section`` goes: after its last option's lines."""
+        ends = [IniText.extent(section, option)[1] for option in section.options]
+        return max(ends) if ends else section.line
 
     def render(self, key: str, value: str) -> list[str]:
         first, *rest = value.split("\n") if value else [""]
@@ -158,60 +170,45 @@ class IniText:
                 + [f"{indent}{line}{self.newline}" if line.strip() else self.newline
                    for line in rest])
 
-    def rename(self, section: IniSection, old: str, new: str) -> None:
-        index = section.line_of(old) - 1
-        self.lines[index] = re.sub(rf"^{re.escape(old)}(?=\s*[=:])", new, self.lines[index],
-                                   count=1)
+    def renamed(self, section: IniSection, old: str, new: str) -> list[str]:
+        """The option's lines with its name changed, its value's lines as written."""
+        start, end = self.extent(section, old)
+        first = re.sub(rf"^{re.escape(old)}(?=\s*[=:])", new, self.lines[start], count=1)
+        return [first, *self.lines[start + 1:end]]
 
-    def delete(self, section: IniSection, option: str) -> None:
-        start, end = self._extent(section, option)
-        del self.lines[start:end]
+    def apply(self, edits: Iterable[tuple[int, int, list[str]]]) -> None:
+        """Replace each ``[start, end)`` by its lines; edits must not overlap.
 
-    def set(self, section: IniSection, key: str, value: str, after: str | None = None) -> None:
-        """Replace ``key``'s lines in ``section``, or add them after option ``after``
-        (by default at the section's end)."""
-        if key in section.options:
-            start, end = self._extent(section, key)
-            self.lines[start:end] = self.render(key, value)
-            return
-        if after is not None and after in section.options:
-            at = self._extent(section, after)[1]
-        else:
-            ends = [self._extent(section, option)[1] for option in section.options]
-            at = max(ends) if ends else section.line
-        self.lines[at:at] = self.render(key, value)
+        Applied from the bottom up; insertions at one place (``start == end``)
+        end up in the order given.
+        """
+        ordered = sorted(enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True)
+        for _, (start, end, lines) in ordered:
+            self.lines[start:end] = lines
 
-    def move_inline_comment(self, section: IniSection, key: str) -> bool:
-        """``key = value ; comment`` becomes ``; comment`` on the line above ``key = value``
-        (what Python 2's ConfigParser read; :data:`legacy.INLINE_COMMENT_MESSAGE`)."""
-        index = section.line_of(key) - 1
-        line = self.lines[index]
-        match = re.match(r"^(?P<head>[^=:]*[=:])(?P<value>.*?)(?P<end>\r?\n?)$", line)
-        if match is None:
-            return False
-        start = legacy.inline_comment_start(match["value"])
-        if start is None:
-            return False
-        comment = match["value"][start:].strip()
-        value = match["value"][:start].rstrip()
-        self.lines[index:index + 1] = [comment + self.newline,
-                                       (match["head"] + value).rstrip() + self.newline]
-        return True
-
-    def replace(self, section: IniSection, old: str, key: str, value: str) -> None:
-        """Option ``old``'s lines become ``key = value``, in the same place."""
-        start, end = self._extent(section, old)
-        self.lines[start:end] = self.render(key, value)
+    def set_options(self, writes: Iterable[tuple[str, str, str]]) -> None:
+        """``(section, key, value)``: each key's lines replaced, or added at its section's end."""
+        doc = self.document()
+        edits = []
+        for name, key, value in writes:
+            section = doc.defaults if name == DEFAULT else doc.sections[name]
+            if key in section.options:
+                edits.append((*self.extent(section, key), self.render(key, value)))
+            else:
+                at = self.end_of(section)
+                edits.append((at, at, self.render(key, value)))
+        self.apply(edits)
 
 
 # --------------------------------------------------------------------------
 # pass 1: each old option where it is written
 
 
-def _view(text: IniText, section: IniSection) -> dict[str, str]:
-    """The options a section is read with in its file: [DEFAULT]'s, then its own."""
-    defaults = text.section(DEFAULT) if section.name != DEFAULT else None
-    return {**(defaults.options if defaults else {}), **section.options}
+def _views(doc: IniDocument) -> list[tuple[IniSection, dict[str, str]]]:
+    """Each section with the options it is read with in its file: [DEFAULT]'s, its own."""
+    defaults = doc.defaults.options if doc.defaults is not None else {}
+    found = [(doc.defaults, dict(defaults))] if doc.defaults is not None else []
+    return found + [(s, {**defaults, **s.options}) for s in doc.sections.values()]
 
 
 def migrate_locally(text: IniText, kind: str, problems: Problems,
@@ -224,95 +221,89 @@ def migrate_locally(text: IniText, kind: str, problems: Problems,
     keep = {(f.where.file, f.where.section, f.option) for f in refused}
     _move_inline_comments(text)
     _replace_references(text)
-    seen: set[tuple[str, str, str]] = set()
-    #: (section, option, value, next to): what old defaults did, made explicit at the end
-    defaults: list[tuple[str, str, str, str]] = []
-    while True:
-        found = _next_old_option(text, kind, seen)
-        if found is None:
-            break
-        section, key, rule = found
-        seen.add((section.name, key, section.options[key]))
-        change = rule.convert(section.options[key], _view(text, section))
+    edits: list[tuple[int, int, list[str]]] = []
+    for section, view in _views(text.document()):
+        edits += _section_edits(text, section, view, kind, problems, keep)
+    text.apply(edits)
+
+
+def _section_edits(text: IniText, section: IniSection, view: dict[str, str], kind: str,
+                   problems: Problems, keep: set) -> list[tuple[int, int, list[str]]]:
+    """The edits of one section's old options; what old defaults did is added after the
+    line that brings it, where no line of the section sets it once migrated."""
+    planned: list[tuple[str, dict[str, str], dict[str, str]]] = []
+    final = set(section.options)
+    edits = []
+    for key, value in section.options.items():
+        rule = legacy.old_option(kind, key)
+        change = rule.convert(value, view) if rule else None
         if change is None:
             continue
+        where = {"file": text.shown, "line": section.line_of(key), "section": section.name,
+                 "option": key}
         if change.refused:
-            problems.error(change.message, file=text.shown, line=section.line_of(key),
-                           section=section.name, option=key)
+            problems.error(change.message, **where)
             continue
         if not rule.local:
             if key not in change.options and (text.shown, section.name, key) not in keep:
-                text.delete(section, key)  # its effect comes back with pass 2
+                edits.append((*text.extent(section, key), []))  # pass 2 writes its effect
+                final.discard(key)
             continue
-        first = _apply(text, section, key, change, problems)
-        if first is not None:
-            defaults += [(section.name, k, v, first) for k, v in change.defaults.items()]
-    for name, key, value, anchor in defaults:
-        section = text.section(name)
-        if section is not None and key not in section.options:
-            text.set(section, key, value, after=anchor)
+        clash = [k for k, v in change.options.items()
+                 if k != key and k in section.options and section.options[k] != v]
+        if clash:
+            problems.error(f"{key!r} and {clash[0]!r} are both given, with different values: "
+                           f"keep only {clash[0]!r}", **where)
+            continue
+        new = {k: v for k, v in change.options.items() if k == key or k not in section.options}
+        final.discard(key)
+        final.update(new)
+        planned.append((key, new, change.defaults))
+    for key, new, defaults in planned:
+        lines: list[str] = []
+        for index, (new_key, new_value) in enumerate(new.items()):
+            if index == 0 and new_key != key and new_value == section.options[key]:
+                lines += text.renamed(section, key, new_key)
+            else:
+                lines += text.render(new_key, new_value)
+        for default_key, default_value in defaults.items():
+            if default_key not in final:
+                final.add(default_key)
+                lines += text.render(default_key, default_value)
+        edits.append((*text.extent(section, key), lines))
+    return edits
 
 
 def _move_inline_comments(text: IniText) -> None:
-    moved = True
-    while moved:
-        moved = any(text.move_inline_comment(section, key)
-                    for section in text.sections() for key in section.options)
+    """``key = value ; comment`` becomes ``; comment`` above ``key = value`` (what Python
+    2's ConfigParser read; :data:`legacy.INLINE_COMMENT_MESSAGE`)."""
+    edits = []
+    for section in text.sections():
+        for key in section.options:
+            index = section.line_of(key) - 1
+            match = _OPTION_LINE.match(text.lines[index])
+            start = legacy.inline_comment_start(match["value"]) if match else None
+            if match is None or start is None:
+                continue
+            comment = match["value"][start:].strip()
+            value = match["value"][:start].rstrip()
+            edits.append((index, index + 1, [comment + text.newline,
+                                             (match["head"] + value).rstrip() + text.newline]))
+    text.apply(edits)
+
+
+_OPTION_LINE = re.compile(r"^(?P<head>[^=:]*[=:])(?P<value>.*?)(?P<end>\r?\n?)$")
 
 
 def _replace_references(text: IniText) -> None:
     """``%(name)s`` references, which the original's ConfigParser replaced, replaced."""
-    replaced = True
-    while replaced:
-        replaced = False
-        for section in text.sections():
-            for key, value in section.options.items():
-                new = legacy.interpolate(value, _view(text, section))
-                if new is not None:
-                    text.replace(section, key, key, new)
-                    replaced = True
-                    break
-            if replaced:
-                break
-
-
-def _next_old_option(text: IniText, kind: str, seen: set) -> tuple | None:
-    for section in text.sections():
+    edits = []
+    for section, view in _views(text.document()):
         for key, value in section.options.items():
-            rule = legacy.old_option(kind, key)
-            if rule is not None and (section.name, key, value) not in seen:
-                return section, key, rule
-    return None
-
-
-def _apply(text: IniText, section: IniSection, key: str, change: legacy.Change,
-           problems: Problems) -> str | None:
-    """Rewrite one old option line in place; the option now there (None: removed)."""
-    value = section.options[key]
-    new_options = dict(change.options)
-    clash = [k for k in new_options if k != key and k in section.options
-             and section.options[k] != new_options[k]]
-    if clash:
-        problems.error(f"{key!r} and {clash[0]!r} are both given, with different values: "
-                       f"keep only {clash[0]!r}", file=text.shown, line=section.line_of(key),
-                       section=section.name, option=key)
-        return None
-    new_options = {k: v for k, v in new_options.items() if k == key or k not in section.options}
-    if not new_options:
-        text.delete(section, key)
-        return None
-    first, *others = new_options
-    if first != key and new_options[first] == value:
-        text.rename(section, key, first)  # the value's lines stay as written
-    else:
-        text.replace(section, key, first, new_options[first])
-    previous = first
-    for other in others:
-        fresh = text.section(section.name)
-        assert fresh is not None
-        text.set(fresh, other, new_options[other], after=previous)
-        previous = other
-    return first
+            new = legacy.interpolate(value, view)
+            if new is not None:
+                edits.append((*text.extent(section, key), text.render(key, new)))
+    text.apply(edits)
 
 
 # --------------------------------------------------------------------------
@@ -341,10 +332,6 @@ def _step_names(texts: Iterable[IniText]) -> list[str]:
             converted = rule.convert(value, {})
             names += (converted.options["post-buildout-steps"] if converted else value).split()
     return list(dict.fromkeys(names))
-
-
-def _owner(texts: dict[Path, IniText], build: BuildSpec) -> IniText:
-    return next(t for t in texts.values() if t.shown == build.file)
 
 
 def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> dict[str, BuildSpec]:
@@ -384,35 +371,34 @@ def note_watch_differences(builds: Iterable[BuildSpec], problems: Problems) -> N
 
 def _write_differences(texts, wanted: dict[str, BuildSpec], builds: dict[str, BuildSpec],
                        loader: ManifestLoader) -> bool:
-    changed = False
+    writes: dict[str, list[tuple[str, str, str]]] = {}
     for name, target in wanted.items():
         build = builds.get(name)
         if build is None:
             continue
         have = {canonical_option(k): (k, v) for k, v in build.options.items()}
+        own = {k for k, where in build.where.items() if where[2] == name}
         for key, value in target.options.items():
             current = have.get(canonical_option(key))
             if current is not None and _normalised(current[1]) == _normalised(value):
                 continue
             if loader.unused_because(build, key):
                 continue
-            text = _owner(texts, build)
-            section = text.section(name)
-            assert section is not None
-            text.set(section, current[0] if current and current[0] in section.options else key,
-                     value)
-            changed = True
-    return changed
+            written = current[0] if current and current[0] in own else key
+            writes.setdefault(build.file, []).append((name, written, value))
+    for file, items in writes.items():
+        next(t for t in texts.values() if t.shown == file).set_options(items)
+    return bool(writes)
 
 
 def _write_precedence(texts, builds: dict[str, BuildSpec], loader: ManifestLoader) -> bool:
     """The value in use written in the section itself, where the two orders differ."""
+    writes: dict[str, list[tuple[str, str, str]]] = {}
     for name, key, value in loader.precedence:
-        text = _owner(texts, builds[name])
-        section = text.section(name)
-        assert section is not None
-        text.set(section, key, value)
-    return bool(loader.precedence)
+        writes.setdefault(builds[name].file, []).append((name, key, value))
+    for file, items in writes.items():
+        next(t for t in texts.values() if t.shown == file).set_options(items)
+    return bool(writes)
 
 
 # --------------------------------------------------------------------------
@@ -537,10 +523,10 @@ def _check_result(migration: Migration, texts: Iterable[IniText]) -> None:
     for text in texts:
         kind = legacy.WORKERS if text.shown.endswith((DEFAULT_WORKERS, OLD_WORKERS)) \
             else legacy.MANIFEST
-        for section in text.sections():
+        for section, view in _views(text.document()):
             for key, value in section.options.items():
                 rule = legacy.old_option(kind, key)
-                change = rule.convert(value, _view(text, section)) if rule else None
+                change = rule.convert(value, view) if rule else None
                 if change is not None and change.refused:
                     migration.problems.error(change.message, file=text.shown,
                                              line=section.line_of(key), section=section.name,
