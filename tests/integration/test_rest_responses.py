@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.buildbot_processes import MasterProcess, Site, wait_for
+from tests.support.buildbot_processes import FORCE_SCHEDULER, MasterProcess, Site, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +78,7 @@ def test_rest_bodies_are_written_on_the_reactor_thread(master: MasterProcess) ->
     brid = api.force("one")
     wait_for(lambda: api.one("buildrequests", f"/buildrequests/{brid}"), "the build request",
              60)
-    assert api.names("schedulers") == {"force"}
+    assert api.names("schedulers") == {FORCE_SCHEDULER}
     off_thread = sorted(set(record.read_text().split())) if record.exists() else []
     assert off_thread == [], "responses written outside the reactor thread"
     assert "REST responses are written on the reactor thread" in master.log.read_text()
