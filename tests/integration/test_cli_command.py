@@ -59,7 +59,6 @@ def test_check_of_a_bad_directory_exits_1_listing_every_problem(tmp_path):
     # the sample build's line in the init template (its comments above it change)
     sample = manifest.read_text().splitlines().index("[odoo-17]") + 1
     assert check.stderr == ""
-    sample = manifest.read_text().splitlines().index("[odoo-17]") + 1
     assert check.stdout.splitlines() == [
         # b is valid once [b] is reported twice, but declares no capability
         f"buildouts/MANIFEST.cfg:{sample}: odoo-17: warning: no builder made: no worker has "
