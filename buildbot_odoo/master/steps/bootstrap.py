@@ -16,6 +16,8 @@ from typing import Any
 from buildbot.process import buildstep, logobserver
 from twisted.internet import defer
 
+from .logs import finish_logs
+
 SUMMARY_PREFIX = "bootstrap: "
 
 
@@ -45,9 +47,7 @@ class BootstrapStep(buildstep.ShellMixin, buildstep.BuildStep):
     def run(self):
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
-        stdio = self.logs.get("stdio")
-        if stdio is not None and not stdio.finished:
-            yield stdio.finish()
+        yield finish_logs(self)
         return cmd.results()
 
     def getResultSummary(self):

@@ -26,6 +26,7 @@ from twisted.internet import defer
 
 from ...reports.junit import JUnitError, JUnitReport, parse_junit
 from ...reports.odoo_log import TestOutcome
+from .logs import finish_logs
 
 JUNIT_LOG = "junit.xml"
 PASSED, FAILED = "1", "0"
@@ -74,10 +75,7 @@ class JUnitStep(buildstep.ShellMixin, buildstep.BuildStep):
     def run(self):
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
-        for logname in ("stdio", JUNIT_LOG):
-            log = self.logs.get(logname)
-            if log is not None and not log.finished:
-                yield log.finish()
+        yield finish_logs(self, ("stdio", JUNIT_LOG))
         self._read_report()
         result = self._judge(cmd.rc)
         if self.report is not None:

@@ -33,6 +33,7 @@ from twisted.internet import defer
 
 from ...reports.odoo_log import OdooLogAnalyzer, TestOutcome
 from ...reports.startup import explain_early_end
+from .logs import finish_logs
 
 ODOO_LOG = "odoo.log"
 STDIO = "stdio"
@@ -148,10 +149,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     @defer.inlineCallbacks
     def _finish_logs(self):
         """Finish the observed logs now, so their observers have seen every line."""
-        for logname in (STDIO, ODOO_LOG):
-            log = self.logs.get(logname)
-            if log is not None and not log.finished:
-                yield log.finish()
+        yield finish_logs(self, (STDIO, ODOO_LOG))
         for analyzer in self._analyzers.values():
             analyzer.close()
 

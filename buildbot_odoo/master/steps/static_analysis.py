@@ -20,6 +20,7 @@ from buildbot.util import join_list
 from twisted.internet import defer
 
 from ...reports.lint import Issue, LintReport
+from .logs import finish_logs
 
 #: exit codes of ruff and flake8 when they ran: 0 clean, 1 issues found
 RAN_CODES = (0, 1)
@@ -69,9 +70,7 @@ class LintStep(buildstep.ShellMixin, buildstep.BuildStep):
     def run(self):
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
-        stdio = self.logs.get("stdio")
-        if stdio is not None and not stdio.finished:
-            yield stdio.finish()
+        yield finish_logs(self)
         count = len(self.report.issues)
         self.setStatistic("issues", count)
         self.setProperty(f"{self.tool}-issues", count, "StaticAnalysis", runtime=True)
