@@ -85,9 +85,15 @@ def _summary(page: FleetPage) -> str:
     connected = sum(w.state in ("connected", "paused") for w in page.workers)
     builders = sum(c.kind == "builder" for g in page.groups for r in g.rows for c in r.cells)
     builds = sum(len(g.rows) for g in page.groups)
-    return (f'<p class="bbo-summary">{len(page.workers)} workers ({connected} connected), '
-            f"{builds} builds, {builders} builders; {len(page.unassigned)} builds without "
-            f"a builder, {len(page.idle_workers)} idle workers.</p>\n")
+    counts = (_count(len(page.workers), "worker"), f" ({connected} connected), ",
+              _count(builds, "build"), ", ", _count(builders, "builder"), "; ",
+              _count(len(page.unassigned), "build"), " without a builder, ",
+              _count(len(page.idle_workers), "idle worker"), ".")
+    return f'<p class="bbo-summary">{"".join(counts)}</p>\n'
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _group(out: list[str], group: MatrixGroup) -> None:

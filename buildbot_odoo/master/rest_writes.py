@@ -79,8 +79,6 @@ def write_json_data(request: server.Request, encoder: json.JSONEncoder, data: An
     threads.blockingCallFromThread(reactor, _send, request, b"".join(pieces))
 
 
-
-
 def install() -> bool:
     """Write REST bodies on the reactor thread if this Buildbot does not; True when it did now.
 

@@ -362,3 +362,10 @@ def test_the_user_comes_from_buildbots_session_cookie(environ, expected):
     from buildbot_odoo.master.fleet_page import user_info
 
     assert user_info(_Master(), environ) == expected
+
+
+def test_the_summary_counts_in_words(plan):
+    html = render_page(build_page(plan, live_state(plan)))
+    summary = html.split('<p class="bbo-summary">', 1)[1].split("</p>", 1)[0]
+    assert summary.startswith("4 workers (2 connected), ")
+    assert summary.endswith("; 2 builds without a builder, 1 idle worker.")

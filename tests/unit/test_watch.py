@@ -333,7 +333,6 @@ def test_auto_watch_with_empty_watch_or_without_buildout_is_warned(tmp_path):
     assert plan.watch.unwatched == ["auto"]
 
 
-
 # --- auto-watch files are untrusted data: what a worker uploads
 
 

@@ -63,8 +63,6 @@ def _built(step) -> bool:
     return bool(step.getProperty(DOC_BUILT_PROPERTY))
 
 
-
-
 @accepts("sourcedir", "outdir", "builder", "sphinx", "mode", "strict", "upload-dir",
          "base-url", "timeout")
 def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
