@@ -207,6 +207,13 @@ class OptionsBySecretTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCa
         self.assertEqual((env["RMQ_BASE_URI"], env["RMQ_TLS"]), ("amqp://localhost/", "plain"))
 
     @defer.inlineCallbacks
+    def test_a_missing_secret_is_buildbots_error_naming_it(self):
+        # Interpolate gathers its parts: Buildbot's KeyError comes wrapped in a FirstError
+        with self.assertRaises(Exception) as raised:
+            yield self.render([RABBIT], {"cap_rabbitmq_base_uri_secret": "rmq-typo"})
+        self.assertIn("secret key rmq-typo is not found in any provider", str(raised.exception))
+
+    @defer.inlineCallbacks
     def test_a_search_path_never_comes_from_a_secret(self):
         env, _ = yield self.render([RABBIT], {"cap_rabbitmq_bin_secret": "rmq-uri"})
         self.assertNotIn("PATH", env)
