@@ -469,3 +469,26 @@ def test_an_error_quoting_a_capability_line_hides_a_url_password():
         parse_capability_line("rabbitmq 3.12 base_uri=amqp://ci:hunter2@mq/ =oops")
     assert "hunter2" not in str(raised.value)
     assert "amqp://ci:<hidden>@mq/" in str(raised.value)
+
+
+def test_a_secret_option_no_template_reads_is_warned_about(tmp_path):
+    """A defined capability: ``uri-secret`` where the templates read cap(base_uri), and
+    ``sbin-secret`` for a search path, would leave the build without the value."""
+    capabilities = {**builtin_capabilities(), "rabbitmq": {"environ": {
+        "RMQ_BASE_URI": "%(cap(base_uri):-)s", "PATH": "%(cap(sbin):-)s"}}}
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = rabbitmq 3.12 "
+                                       "base_uri-secret=rmq\n  rabbitmq 3.13 uri-secret=rmq "
+                                       "sbin-secret=s\n  queue 1 anything-secret=x\n",
+                             capabilities)
+    assert not plan.problems.errors
+    assert [(w.line, w.message) for w in plan.problems.warnings] == [
+        (4, f"option {option!r} of the rabbitmq capability names a secret nothing reads: no "
+            f"environ template of its definition reads cap({plain}) (options it takes by a "
+            "secret's name: base_uri-secret)")
+        for option, plain in (("uri-secret", "uri"), ("sbin-secret", "sbin"))]
+
+
+def test_builtin_capabilities_take_their_template_options_by_secret(tmp_path):
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = postgresql 16 "
+                                       "host-secret=pg-host user-secret=pg-user\n")
+    assert list(plan.problems) == []
