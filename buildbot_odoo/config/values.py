@@ -545,13 +545,15 @@ def hide_url_password(url: str) -> str | None:
     return f"{match['head']}{HIDDEN}@{url[match.end():]}"
 
 
-def hide_url_passwords(text: str) -> str:
-    """``text`` with the password of every URL in it hidden (for messages quoting a line).
+def hide_url_passwords(text: str, mask: str | None = None) -> str:
+    """``text`` with the password of every URL in it replaced by ``mask`` (for
+    messages quoting a line, and pages showing option values).
 
     >>> hide_url_passwords('rabbitmq 3 base_uri=amqp://u:pw@h/ x=1')
     'rabbitmq 3 base_uri=amqp://u:<hidden>@h/ x=1'
     """
-    return _URL_PASSWORDS_RE.sub(lambda match: f"{match['head']}{HIDDEN}@", text)
+    shown = HIDDEN if mask is None else mask
+    return _URL_PASSWORDS_RE.sub(lambda match: f"{match['head']}{shown}@", text)
 
 
 def _url_forms(vcs: str) -> str:

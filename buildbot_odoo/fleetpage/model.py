@@ -19,7 +19,6 @@ eligible worker (and which workers have the versions but cannot take it).
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ from ..capability.definitions import CapabilityDef
 from ..capability.dispatch import BuilderPlan
 from ..capability.versions import Version, VersionFilter
 from ..config.manifest import BuildSpec
-from ..config.values import SECRET_SUFFIX, is_secret_key
+from ..config.values import SECRET_SUFFIX, hide_url_passwords, is_secret_key
 from ..config.workers import WorkerSpec
 from ..planning import Plan
 
@@ -49,8 +48,6 @@ __all__ = [
 #: (the edge's tests check they agree)
 RESULT_NAMES = ("SUCCESS", "WARNINGS", "FAILURE", "SKIPPED", "EXCEPTION", "RETRY", "CANCELLED")
 HIDDEN_VALUE = "(hidden)"
-#: the password of a URL's user information (``amqp://user:PASSWORD@host/``)
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)[^/@\s]*@")
 #: how many workers a "no eligible worker" reason names before counting the others
 MAX_NAMED_WORKERS = 3
 
@@ -429,5 +426,5 @@ def _shown_options(capability: str, options: Mapping[str, str],
     secret = hidden.get(capability, set())
     return [(key, HIDDEN_VALUE if key in secret or is_secret_key(key)
              or key.lower().endswith(SECRET_SUFFIX)
-             else _URL_PASSWORD.sub(rf"\g<head>{HIDDEN_VALUE}@", value))
+             else hide_url_passwords(value, HIDDEN_VALUE))
             for key, value in options.items()]
