@@ -279,3 +279,33 @@ def test_a_misspelled_old_name_is_pointed_to_todays(manifest, tmp_path):
     problems = Problems()
     load_workers(path, problems, "workers.cfg")
     assert "'worker_priority'" in " ".join(str(p) for p in problems)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # anybox.buildbot.odoo ran its bootstrap with `cap_python_bin`: an interpreter's name
+    ("python 2.7 bin=python2.7", ["remove 'bin=' here", "'bootstrap-python = python2.7'"]),
+    ("python 3.8 bin=/usr/local/bin/python3.8", ["write 'bin=/usr/local/bin'",
+                                                 "'bootstrap-python = python3.8'"]),
+    # and `cap_python_venv`: a virtualenv prepared on the worker
+    ("python 3.8 venv=/home/ci/odoo-env", ["remove 'venv='", "'bootstrap-python = "
+                                                             "/home/ci/odoo-env/bin/python'"]),
+])
+def test_the_original_python_capability_options_are_refused_with_what_to_write(
+        tmp_path, line, expected):
+    path = tmp_path / "workers.cfg"
+    path.write_text(f"[w]\npassword = x\ncapability = postgresql 15\n  {line}\n")
+    problems = Problems()
+    load_workers(path, problems, "workers.cfg")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert "anybox.buildbot.odoo" in error.message
+    assert all(text in error.message for text in expected), error.message
+
+
+def test_a_python_bin_directory_is_still_a_directory(tmp_path):
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npassword = x\ncapability = python 3.11 bin=/opt/python3.11/bin\n"
+                    "  python 3.12 bin=/opt/py/bin:/opt/py/sbin\n")
+    problems = Problems()
+    (worker,) = load_workers(path, problems, "workers.cfg")
+    assert not list(problems) and len(worker.capabilities) == 2
