@@ -309,3 +309,33 @@ def test_a_python_bin_directory_is_still_a_directory(tmp_path):
     problems = Problems()
     (worker,) = load_workers(path, problems, "workers.cfg")
     assert not list(problems) and len(worker.capabilities) == 2
+
+
+@pytest.mark.parametrize("pin", ["2.2.1", "2.9.5", "2.13.2"])
+def test_zc_buildout_pins_of_the_original_era_are_dropped_with_a_warning(manifest, pin):
+    # the original's sample manifests pin zc.buildout 2.2.1 and 2.9.5 (Python 2 builds);
+    # on Python 3.11, zc.buildout < 2.13.3 dies on import
+    build, problems = one(manifest, f"bootstrap-version = {pin}\n")
+    assert build is not None and "version" not in build.bootstrap
+    (warning,) = [w for w in problems.warnings if w.option == "bootstrap-version"]
+    assert warning.line == 3 and "older than 2.13.3 does not run on Python >= 3.10" \
+        in warning.message and "write 'bootstrap-version ='" in warning.message
+
+
+def test_a_dropped_zc_buildout_pin_does_not_let_the_default_section_pin_show(manifest):
+    builds, _ = load(manifest("""
+        [DEFAULT]
+        bootstrap-version = 2.13.3
+        [a]
+        buildout = standalone sample.cfg
+        bootstrap-version = 2.9.5
+        """))
+    assert "version" not in builds["a"].bootstrap  # the default, as migrate writes it
+
+
+@pytest.mark.parametrize("pin", ["2.13.3", "5.2.0"])
+def test_later_zc_buildout_pins_are_kept(manifest, pin):
+    build, problems = one(manifest, f"bootstrap-version = {pin}\n"
+                                    "bootstrap-recipe-egg-version = 4.0.0\n")
+    assert build.bootstrap["version"] == pin
+    assert not [w for w in problems.warnings if "older than" in w.message]

@@ -188,9 +188,13 @@ def test_migrate_edits_lines_and_keeps_comments_and_layout(copied):
         "post-buildout-steps = install-modules pytest",
         "pytest.arguments = src/acme_sale/tests", ""]
     written = {line.split(" =")[0] for line in new if " = " in line and line[:1].isalpha()}
-    # no old name is left (post-buildout-steps and packaging.root-dir are today's names too)
+    # no old name is left (post-buildout-steps, packaging.root-dir and bootstrap-version
+    # are today's names too)
     assert written & set(legacy.old_names(legacy.MANIFEST)) == {"post-buildout-steps",
-                                                                 "packaging.root-dir"}
+                                                                 "packaging.root-dir",
+                                                                 "bootstrap-version"}
+    # zc.buildout 2.9.5 dies on today's Python: the default, not [DEFAULT]'s pin
+    assert "bootstrap-version =" in section and "bootstrap-version = 2.9.5" not in section
     watch = next(r for r in migration.changes if r.shown == "watch/project")
     assert json.loads(watch.new) == {
         "format": 1, "build": "project",
