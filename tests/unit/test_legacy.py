@@ -339,3 +339,52 @@ def test_later_zc_buildout_pins_are_kept(manifest, pin):
                                     "bootstrap-recipe-egg-version = 4.0.0\n")
     assert build.bootstrap["version"] == pin
     assert not [w for w in problems.warnings if "older than" in w.message]
+
+
+OPENERP_BUILDOUT = """\
+[buildout]
+parts = openerp
+
+[openerp]
+recipe = anybox.recipe.openerp:server
+version = bzr lp:openobject-server/6.1 openerp-6.1 last:1
+"""
+
+
+def test_the_slaves_cfg_eras_default_part_openerp_is_read_with_a_warning(manifest, tmp_path):
+    # anybox.buildbot.openerp's DEFAULT_BUILDOUT_PART was 'openerp', and its sample
+    # manifests name no buildout-part: the part is the one the buildout file has
+    (tmp_path / "6.1.cfg").write_text(OPENERP_BUILDOUT)
+    builds, problems = load(manifest("""
+        [openerp-6.1]
+        buildout = standalone 6.1.cfg
+        [odoo-17]
+        buildout = standalone sample.cfg
+        [explicit]
+        buildout = standalone 6.1.cfg
+        buildout-part = openerp
+        """))
+    assert builds["openerp-6.1"].buildout_part == "openerp"
+    assert builds["openerp-6.1"].start_command == "bin/start_openerp"
+    assert builds["explicit"].buildout_part == "openerp"
+    assert builds["odoo-17"].buildout_part == "odoo"  # its buildout has no [openerp]
+    (warning,) = problems.warnings
+    assert (warning.line, warning.section, warning.option) == (2, "openerp-6.1", "buildout")
+    assert "write 'buildout-part = openerp'" in warning.message
+
+
+def test_migrate_writes_the_openerp_part(tmp_path, capsys):
+    from buildbot_odoo.cli import main
+
+    directory = tmp_path / "master"
+    assert main(["init", str(directory)]) == 0
+    (directory / "buildouts" / "6.1.cfg").write_text(OPENERP_BUILDOUT)
+    manifest_path = directory / "buildouts" / "MANIFEST.cfg"
+    manifest_path.write_text("[openerp-6.1]\nbuildout = standalone 6.1.cfg\n"
+                             "build-for = postgresql >= 9.1\n")
+    capsys.readouterr()
+    assert main(["migrate", str(directory), "--write"]) == 0
+    assert "buildout-part = openerp" in manifest_path.read_text()
+    capsys.readouterr()
+    assert main(["check", str(directory)]) == 0
+    assert ": warning: " not in capsys.readouterr().out
