@@ -350,3 +350,35 @@ def test_migrate_writes_what_python_2_read(copied, capsys):
     # the option you referenced stays, and means nothing here: check says so
     assert (code, [line.split(": warning: ")[1][:31] for line in lines]) == (
         0, ["unknown option 'odoo-repo' is i"])
+
+
+OLD_ERA_MASTER_CFG = """\
+c = BuildmasterConfig = {}
+from anybox.buildbot.odoo import configure_from_buildouts
+configure_from_buildouts(basedir, BuildmasterConfig)
+c['workerPortnum'] = 9989
+from buildbot.schedulers.forcesched import ForceScheduler, FixedParameter
+c['schedulers'].append(ForceScheduler(
+    name='force',
+    revision=FixedParameter(name="revision", default=""),
+    builderNames=[b.name for b in c['builders']]))
+c['status'] = []
+from buildbot.status import html
+c['status'].append(html.WebStatus(http_port=8010))
+"""
+
+
+def test_buildbot_0_9_lines_of_the_originals_sample_master_cfg(tmp_path):
+    # the original's master.cfg.sample (both branches) uses Buildbot 0.8/0.9 settings that
+    # Buildbot 4 refuses at start: the port is rewritten, the rest pointed at by line
+    directory = tmp_path / "master"
+    shutil.copytree(SAMPLE, directory)
+    (directory / "master.cfg").write_text(OLD_ERA_MASTER_CFG)
+    migration = migrate_directory(directory)
+    (rewrite,) = [r for r in migration.changes if r.shown == "master.cfg"]
+    assert "-c['workerPortnum'] = 9989\n+c['protocols'] = {'pb': {'port': 9989}}\n" \
+        in rewrite.diff()
+    errors = {p.line: p.message for p in migration.problems.errors if p.file == "master.cfg"}
+    assert sorted(errors) == [8, 10, 11, 12]
+    assert "codebases=[util.CodebaseParameter" in errors[8]
+    assert all("c['www']" in errors[n] for n in (10, 11, 12))
