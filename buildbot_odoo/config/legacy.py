@@ -342,7 +342,15 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
     renamed(WORKERS, "passwd", "password"),
     renamed(WORKERS, "slave_priority", "worker_priority"),
     # MANIFEST.cfg: bootstrap
-    renamed(MANIFEST, "bootstrap-virtualenv", "virtualenv"),
+    # not 'virtualenv': 'virtualenv = false' means no bootstrap at all today (the worker's
+    # own buildout), where bootstrap-virtualenv = false bootstrapped with the system Python
+    dropped(MANIFEST, "bootstrap-virtualenv", "it chose the interpreter running bootstrap.py "
+                                              "(a prepared ~/openerp-env or the system "
+                                              "Python; the nine branch read nothing from it), "
+                                              "and every build now bootstraps zc.buildout in "
+                                              "its own virtualenv made from bootstrap-python "
+                                              "(write 'bootstrap-python = ENV/bin/python' to "
+                                              "keep a prepared one's interpreter)"),
     converted(MANIFEST, "bootstrap-version", f"unchanged from {FIRST_PY310_BUILDOUT} on; "
               f"an older zc.buildout (the original's era, Python 2) becomes `bootstrap-version "
               f"=` (empty: the default), with a warning: it does not run on Python >= 3.10",

@@ -87,7 +87,7 @@ BOOTSTRAP_REFUSED = {
     "eggs": "the egg cache is shared per worker in ../buildout-caches by the configurator",
     "type": "bootstrap is always a virtualenv with zc.buildout installed by pip",
     "buildout-version": "use bootstrap-version",
-    "virtualenv": "use the 'virtualenv' option",
+    "virtualenv": "every build bootstraps in its own virtualenv (docs/migrating.md)",
     "dir": "the build directory is managed by Buildbot",
 }
 #: options of subfactories and namespaces, by prefix; None accepts any option name

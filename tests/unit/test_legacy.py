@@ -41,7 +41,6 @@ def one(manifest, options: str, section: str = "a"):
 
 
 @pytest.mark.parametrize(("old", "new", "value"), [
-    ("bootstrap-virtualenv", "virtualenv", "true"),
     ("functional.port-min", "odoo.http-port-min", "9100"),
     ("functional.port-max", "odoo.http-port-max", "9900"),
     ("functional.port-step", "odoo.http-port-step", "5"),
@@ -61,22 +60,22 @@ def test_renamed_options_are_read_under_their_new_name(manifest, old, new, value
 
 
 def test_an_old_name_and_its_new_name_in_one_section_is_an_error(manifest):
-    build, problems = one(manifest, "bootstrap-virtualenv = true\nvirtualenv = false\n")
+    build, problems = one(manifest, "upgrade.script = bin/a\nupgrade-command = bin/b\n")
     assert build is None
     (error,) = problems.errors
-    assert (error.line, error.option) == (3, "bootstrap-virtualenv")
+    assert (error.line, error.option) == (3, "upgrade.script")
     assert "give only one of them" in error.message
 
 
 def test_the_closer_source_wins_between_old_and_new_names(manifest):
     builds, problems = load(manifest("""
         [DEFAULT]
-        bootstrap-virtualenv = true
+        upgrade.script = bin/a
         [a]
         buildout = standalone sample.cfg
-        virtualenv = false
+        upgrade-command = bin/b
         """))
-    assert builds["a"].virtualenv is False and not problems.errors
+    assert builds["a"].upgrade_command == "bin/b" and not problems.errors
 
 
 @pytest.mark.parametrize(("steps", "expected", "extra"), [
@@ -190,6 +189,16 @@ def test_archive_builds_read_packaging_root_dir(manifest):
     assert "write 'archive.root-dir = /srv/packages'" in warning.message
 
 
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_bootstrap_virtualenv_is_not_todays_virtualenv(manifest, value):
+    # bootstrap-virtualenv = false bootstrapped with the system Python; today's
+    # 'virtualenv = false' would run the worker's own buildout, with no bootstrap
+    build, problems = one(manifest, f"bootstrap-virtualenv = {value}\n")
+    assert build.virtualenv is True and "virtualenv" not in build.options
+    (warning,) = problems.warnings
+    assert warning.option == "bootstrap-virtualenv" and "bootstrap-python" in warning.message
+
+
 def test_dropped_options(manifest):
     build, problems = one(manifest, "bootstrap-type = v2\nvirtualenv3 = true\n"
                                     "post-buildout-steps = packaging\npackaging.vcs = git\n"
@@ -271,9 +280,9 @@ def test_configparser_references_were_replaced_by_python_2(manifest):
 
 
 def test_a_misspelled_old_name_is_pointed_to_todays(manifest, tmp_path):
-    _, problems = one(manifest, "bootstrap-virtualenvs = true\n")
+    _, problems = one(manifest, "upgrade.scripts = bin/x\n")
     (warning,) = problems.warnings
-    assert "did you mean 'virtualenv'?" in warning.message
+    assert "did you mean 'upgrade-command'?" in warning.message
     path = tmp_path / "workers.cfg"
     path.write_text("[w]\npassword = x\nslave-priority = 2\n")
     problems = Problems()

@@ -77,8 +77,8 @@ def test_the_originals_files_pass_check_with_located_deprecation_warnings(copied
         "write 'password' instead of 'passwd'",
         "workers.cfg:16: pg-host: slave_priority: warning: deprecated anybox.buildbot.odoo "
         "spelling: write 'worker_priority' instead of 'slave_priority'",
-        "buildouts/MANIFEST.cfg:5: DEFAULT: bootstrap-virtualenv: warning: deprecated "
-        "anybox.buildbot.odoo spelling: write 'virtualenv' instead of 'bootstrap-virtualenv'",
+        "buildouts/MANIFEST.cfg:5: DEFAULT: bootstrap-virtualenv: warning: "
+        "'bootstrap-virtualenv' of anybox.buildbot.odoo is ignored",
         "buildouts/MANIFEST.cfg:6: DEFAULT: bootstrap-type: warning: 'bootstrap-type' of "
         "anybox.buildbot.odoo is ignored",
         "buildouts/MANIFEST.cfg:20: odoo-12: post-buildout-steps: warning: deprecated "
