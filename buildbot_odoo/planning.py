@@ -21,6 +21,7 @@ from .capability.definitions import (
 )
 from .capability.dispatch import BuilderPlan, DispatchResult, dispatch
 from .config.manifest import BuildSpec, load_manifests
+from .config.values import SECRET_SUFFIX
 from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
 from .testing_dbs import check_testing_databases
@@ -140,6 +141,7 @@ def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mappi
             _check_path_options(worker, decl, path_options(capabilities.get(decl.name)),
                                 problems)
             if decl.name not in BUILTIN_CAPABILITIES:
+                _check_unread_secrets(worker, decl, capabilities.get(decl.name), problems)
                 continue
             known = sorted(known_options(BUILTIN_CAPABILITIES[decl.name])
                            | known_options(capabilities.get(decl.name)))
@@ -152,6 +154,26 @@ def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mappi
                                  f"is not used (known: {', '.join(known)}){hint}",
                                  file=worker.file, line=worker.line_of("capability", decl.offset),
                                  section=worker.name, option="capability")
+
+
+def _check_unread_secrets(worker: WorkerSpec, decl, definition: object,
+                          problems: Problems) -> None:
+    """``OPTION-secret=NAME`` on a capability master.cfg defines, whose templates never read
+    ``cap(OPTION)``: the build would silently go without the value (a typo, most likely).
+    Without a definition, options are the user's own properties: nothing to say."""
+    if definition is None:
+        return
+    known = known_options(definition)
+    for option in decl.options:
+        if option.endswith(SECRET_SUFFIX) and option not in known:
+            plain = option[:-len(SECRET_SUFFIX)]
+            readable = sorted(o for o in known if o.endswith(SECRET_SUFFIX))
+            problems.warning(f"option {option!r} of the {decl.name} capability names a secret "
+                             f"nothing reads: no environ template of its definition reads "
+                             f"cap({plain}) (options it takes by a secret's name: "
+                             f"{', '.join(readable) or 'none'})", file=worker.file,
+                             line=worker.line_of("capability", decl.offset),
+                             section=worker.name, option="capability")
 
 
 def _check_path_options(worker: WorkerSpec, decl, options: frozenset[str],

@@ -14,17 +14,24 @@ on the worker, and the variable holds the file's path (see
 ``secret_environ`` puts a secret's value itself in a variable: the master's
 logs show ``<NAME>`` instead, but buildbot-worker's own log keeps the value,
 so it suits only values the worker's host may keep in its logs.
+
+Any option an ``environ`` template reads (``cap(base_uri)``), but for the
+PATH-like variables, may be given on a worker's capability line as
+``OPTION-secret=NAME`` instead (``rabbitmq 3.12 base_uri-secret=rmq-uri``): the
+variable then gets the secret's value at build time, and no property holds
+it (:meth:`CapabilityDef.environ_for`).  The same caveat as ``secret_environ``
+holds: the worker's own log keeps the environment of the commands it runs.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from .secret_files import SecretFile, parse_secret_file
-from .templates import TemplateError, template_options, translate_template
+from .templates import TemplateError, secret_option, template_options, translate_template
 
 #: variables whose values are directory lists: capability values are prepended
 PATH_LIKE = ("PATH", "LD_LIBRARY_PATH")
@@ -64,12 +71,15 @@ def known_options(definition: object) -> frozenset[str]:
     ``secret_files``).  Nothing for what is not a definition (it is reported
     by :func:`validate_definition`).
 
-    >>> sorted(known_options(BUILTIN_CAPABILITIES['postgresql']))
-    ['bin', 'host', 'lib', 'password-secret', 'port', 'user']
+    Options a template reads outside the PATH-like variables may also be
+    given by a secret's name (``OPTION-secret``, see :func:`secret_options`).
+
+    >>> sorted(known_options(BUILTIN_CAPABILITIES['python']))
+    ['bin']
     """
     if not isinstance(definition, Mapping):
         return frozenset()
-    found: set[str] = set()
+    found: set[str] = {secret_option(option) for option in secret_options(definition)}
     environ, secret_environ = definition.get("environ"), definition.get("secret_environ")
     for template in (environ.values() if isinstance(environ, Mapping) else ()):
         found.update(template_options(str(template)))
@@ -82,6 +92,20 @@ def known_options(definition: object) -> frozenset[str]:
         except ValueError:
             continue
     return frozenset(found)
+
+
+def secret_options(definition: object) -> frozenset[str]:
+    """The options a worker may give by a secret's name (``OPTION-secret=NAME``): those the
+    definition's templates read, but for PATH-like variables (a search path is no secret).
+
+    >>> sorted(secret_options(BUILTIN_CAPABILITIES['postgresql']))
+    ['host', 'port', 'user']
+    """
+    environ = definition.get("environ") if isinstance(definition, Mapping) else None
+    if not isinstance(environ, Mapping):
+        return frozenset()
+    return frozenset(option for var, template in environ.items() if var not in PATH_LIKE
+                     for option in template_options(str(template)))
 
 
 def path_options(definition: object) -> frozenset[str]:
@@ -112,6 +136,28 @@ class CapabilityDef:
     environ: dict[str, str] = field(default_factory=dict)
     secret_environ: dict[str, str] = field(default_factory=dict)
     secret_files: dict[str, SecretFile] = field(default_factory=dict)
+    #: ``environ`` as written (``cap(OPTION)`` untranslated), for :meth:`environ_for`
+    templates: dict[str, str] = field(default_factory=dict)
+
+    def environ_for(self, given_by_secret: Collection[str]) -> dict[str, str]:
+        """``environ`` for a worker giving ``given_by_secret`` options by secrets' names.
+
+        Those options read Interpolate keywords (bound to the secrets at the
+        edge) instead of properties; PATH-like variables are left as they are.
+
+        >>> rabbit = validate_definition('rabbitmq', {'environ': {'URI': '%(cap(uri))s'}})
+        >>> rabbit.environ_for({'uri'})
+        {'URI': '%(kw:cap_rabbitmq_uri)s'}
+        """
+        if not given_by_secret:
+            return self.environ
+        return {var: self.environ[var] if var in PATH_LIKE
+                else translate_template(self.name, self.templates[var], given_by_secret)
+                for var in self.environ}
+
+    def secret_capable(self) -> frozenset[str]:
+        """Options a worker may give by a secret's name (see :func:`secret_options`)."""
+        return secret_options({"environ": self.templates})
 
 
 def default_definition(name: str) -> CapabilityDef:
@@ -135,9 +181,10 @@ def validate_definition(name: str, definition: Mapping) -> CapabilityDef:
     abbrev = definition.get("abbrev", fallback.abbrev)
     if not isinstance(abbrev, str) or not re.match(r"^[A-Za-z0-9_.+-]*$", abbrev):
         raise ValueError(f"capability {name!r}: abbrev {abbrev!r} is not usable in builder names")
-    environ = {}
+    environ, templates = {}, {}
     for var, template in dict(definition.get("environ") or {}).items():
         _check_var(name, var)
+        templates[var] = str(template)
         try:
             environ[var] = translate_template(name, str(template))
         except TemplateError as exc:
@@ -157,7 +204,7 @@ def validate_definition(name: str, definition: Mapping) -> CapabilityDef:
     if clash:
         raise ValueError(f"capability {name!r}: {', '.join(clash)} set twice (secret_files "
                          f"and environ or secret_environ)")
-    return CapabilityDef(name, prop, abbrev, environ, secret_environ, secret_files)
+    return CapabilityDef(name, prop, abbrev, environ, secret_environ, secret_files, templates)
 
 
 def _check_var(name: str, var: object) -> None:

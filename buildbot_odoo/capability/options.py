@@ -6,7 +6,8 @@ capabilities, an environment variable of every step (``port`` → ``PGPORT``,
 that would make ``PATH`` point into the build directory) would only show as a
 broken build; it is refused with the line instead.  An empty value means
 "not set", as it does in the environment templates (``%(cap(port):-)s``).
-The options of other capabilities are the user's own business: any text.
+The options of other capabilities are the user's own business: any text, but
+for ``OPTION-secret``, which names a Buildbot secret on any capability.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..config.values import InvalidValue, absolute_path, host, whole_number
+from ..config.values import SECRET_SUFFIX, InvalidValue, absolute_path, host, whole_number
 
 #: PostgreSQL's NAMEDATALEN - 1: longer role names are silently truncated
 MAX_ROLE_BYTES = 63
@@ -130,7 +131,13 @@ def check_option_value(capability: str, option: str, value: str) -> None:
     Traceback (most recent call last):
     ...
     buildbot_odoo.config.values.InvalidValue: '1e5' is not a whole number
+    >>> check_option_value('rabbitmq', 'base_uri-secret', '-x')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: '-x' is not a secret name ...
     """
     check = BUILTIN_OPTION_VALUES.get(capability, {}).get(option)
+    if check is None and option.endswith(SECRET_SUFFIX):
+        check = _secret_name  # OPTION-secret names a Buildbot secret, on any capability
     if check is not None and value:
         check(value)

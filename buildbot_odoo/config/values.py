@@ -43,6 +43,8 @@ __all__ = [
     "branch_name",
     "command",
     "hide_secret_assignments",
+    "hide_url_password",
+    "hide_url_passwords",
     "host",
     "identifier",
     "is_secret_key",
@@ -459,6 +461,8 @@ _USER_RE = re.compile(r"^[A-Za-z0-9._~%+!$&'()*,;=][A-Za-z0-9._~%+!$&'()*,;=:-]*
 _SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)$")
 _LAUNCHPAD_RE = re.compile(r"^lp:[A-Za-z0-9~+._/-]+$")
 _URL_PASSWORD_RE = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^/@]*@")
+_URL_PASSWORDS_RE = re.compile(
+    r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s'\"]*:)[^/@\s'\"]*@")
 
 
 def vcs_url(text: str, vcs: str) -> str:
@@ -491,9 +495,8 @@ def vcs_url(text: str, vcs: str) -> str:
         raise InvalidValue(f"{vcs!r} is not a VCS (expected one of {', '.join(URL_SCHEMES)})")
     if not text:
         raise InvalidValue("the URL is empty")
-    with_password = _URL_PASSWORD_RE.match(text)
-    if with_password:
-        shown = f"{with_password['head']}{HIDDEN}@{text[with_password.end():]}"
+    shown = hide_url_password(text)
+    if shown is not None:
         raise InvalidValue(f"{shown!r}: a URL holding a password would show it in the web UI "
                            "and the logs: give the password with an SSH key or a credential "
                            "helper instead")
@@ -525,6 +528,30 @@ def vcs_url(text: str, vcs: str) -> str:
         raise InvalidValue(f"{text!r} is not a URL {vcs} can use: expected "
                            f"{_url_forms(vcs)}")
     return text
+
+
+def hide_url_password(url: str) -> str | None:
+    """``url`` with its password hidden when it holds one (``scheme://user:PASSWORD@host``),
+    else None: a password in a URL is shown by whatever shows the URL.
+
+    >>> hide_url_password('amqp://guest:guest@localhost:5672/')
+    'amqp://guest:<hidden>@localhost:5672/'
+    >>> hide_url_password('amqp://guest@localhost/') is None
+    True
+    """
+    match = _URL_PASSWORD_RE.match(url)
+    if match is None:
+        return None
+    return f"{match['head']}{HIDDEN}@{url[match.end():]}"
+
+
+def hide_url_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it hidden (for messages quoting a line).
+
+    >>> hide_url_passwords('rabbitmq 3 base_uri=amqp://u:pw@h/ x=1')
+    'rabbitmq 3 base_uri=amqp://u:<hidden>@h/ x=1'
+    """
+    return _URL_PASSWORDS_RE.sub(lambda match: f"{match['head']}{HIDDEN}@", text)
 
 
 def _url_forms(vcs: str) -> str:
@@ -769,6 +796,8 @@ def quoted(text: str) -> str:
     "'postgresql 15 password=<hidden>'"
     >>> quoted('password hunter2')
     "the 'password' line (not shown: it may hold a secret)"
+    >>> quoted('rabbitmq 3 base_uri=amqp://ci:hunter2@localhost/ =x')
+    "'rabbitmq 3 base_uri=amqp://ci:<hidden>@localhost/ =x'"
     """
     lines = text.splitlines() or [text]
     if len(lines) == 1 and is_secret_line(text):
@@ -776,7 +805,7 @@ def quoted(text: str) -> str:
         return f"the {first!r} line (not shown: it may hold a secret)"
     kept = [f"{HIDDEN} (a line that may hold a secret)" if is_secret_line(line) else line
             for line in lines]
-    return repr(hide_secret_assignments("\n".join(kept), loose=True))
+    return repr(hide_url_passwords(hide_secret_assignments("\n".join(kept), loose=True)))
 
 
 def secret_spelling(key: str) -> str:

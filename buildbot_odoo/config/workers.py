@@ -227,7 +227,43 @@ def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
         if key in options:
             raise ValueError(f"{values.quoted(line)}: option {key!r} given twice")
         options[key] = value
+    _check_secret_pairs(line, options)
     return options
+
+
+def _check_secret_pairs(line: str, options: dict[str, str]) -> None:
+    """``base_uri=...`` with ``base_uri-secret=...``: which one the build should use is
+    anyone's guess; and two options one property name holds (``a-b``, ``a_b``) would
+    overwrite each other."""
+    for key in options:
+        if key.endswith(values.SECRET_SUFFIX) and key[:-len(values.SECRET_SUFFIX)] in options:
+            plain = key[:-len(values.SECRET_SUFFIX)]
+            raise ValueError(f"{values.quoted(line)}: give {plain!r} either as {plain}= or "
+                             f"by a secret's name as {key}=, not both")
+    seen: dict[str, str] = {}
+    for key in options:
+        same = seen.setdefault(re.sub(r"[^A-Za-z0-9_]", "_", key), key)
+        if same != key:
+            raise ValueError(f"{values.quoted(line)}: options {same!r} and {key!r} would be the "
+                             "same build property: give one of them")
+
+
+def _warn_url_passwords(section: IniSection, spec: WorkerSpec, problems: Problems) -> None:
+    """A capability option is a build property, readable by anyone reading the REST API: a
+    URL's password there is out.  A warning only: the seed's own RabbitMQ example
+    (``base_uri=amqp://guest:guest@localhost:5672/``) holds the well-known default."""
+    for decl in spec.capabilities:
+        for key, value in decl.options.items():
+            shown = values.hide_url_password(value)
+            if shown is None:
+                continue
+            problems.warning(
+                f"{decl.name} option {key}={shown}: the URL holds a password, and capability "
+                "options become build properties, readable by anyone through the web UI and "
+                f"the REST API: put the URL in a Buildbot secret and write "
+                f"'{key}{values.SECRET_SUFFIX}=NAME' instead",
+                file=section.file, line=section.line_of_value("capability", decl.offset),
+                section=section.name, option="capability")
 
 
 def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec | None:
@@ -270,6 +306,9 @@ def parse_worker_section(section: IniSection, problems: Problems) -> WorkerSpec 
                 problems.error(str(error), file=section.file, line=line,
                                section=section.name, option=key)
             ok = False
+        else:
+            if key == "capability":
+                _warn_url_passwords(section, spec, problems)
     return spec if ok else None
 
 

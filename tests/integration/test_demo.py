@@ -77,7 +77,7 @@ def test_demo_once_with_a_failing_build(tmp_path):
             "2 passed, 0 failed, 1 skipped"
         assert tests == expected, (name, tests)
     assert (f"standin-queue-pg{new_v} on pg-new-rabbitmq: show-env printed "
-            "amqp://guest:guest@localhost:5672/, rabbitmqctl, False") in run.stdout
+            "amqp://localhost:5672/, rabbitmqctl, False") in run.stdout
     assert re.search(r"^demo: Fleet page \(workers, capabilities, the build matrix\): "
                      r"http://127\.0\.0\.1:[0-9]+/#/fleet$", run.stdout, re.MULTILINE), run.stdout
     assert f"failed: standin-failing-pg{new_v}" in run.stdout

@@ -54,6 +54,23 @@ def test_seed_rabbitmq_definition():
     assert d.environ == {"RMQ_BASE_URI": "%(prop:cap_rabbitmq_base_uri:-)s"}
 
 
+def test_options_given_by_a_secret_read_interpolate_keywords():
+    """``base_uri-secret=NAME`` on a worker: cap(base_uri) reads a keyword the edge binds
+    to the secret, whatever the modifier; other options and PATH stay properties."""
+    d = validate_definition("rabbitmq", {"environ": {
+        "RMQ_BASE_URI": "%(cap(base_uri):-amqp://localhost/)s",
+        "RMQ_TLS": "%(cap(base_uri):+yes)s %(cap(binary))s",
+        "PATH": "%(cap(base_uri):-)s"}})
+    assert d.environ_for(set()) == d.environ
+    assert d.environ_for({"base_uri"}) == {
+        "RMQ_BASE_URI": "%(kw:cap_rabbitmq_base_uri:-amqp://localhost/)s",
+        "RMQ_TLS": "%(kw:cap_rabbitmq_base_uri:+yes)s %(prop:cap_rabbitmq_binary)s",
+        "PATH": "%(prop:cap_rabbitmq_base_uri:-)s"}
+    assert d.secret_capable() == {"base_uri", "binary"}
+    assert definitions.known_options({"environ": {"U": "%(cap(uri))s"}}) == {
+        "uri", "uri-secret"}
+
+
 @pytest.mark.parametrize(("definition", "needle"), [
     ({"version_prop": "bad prop"}, "version_prop"),
     ({"environ": {"1BAD": "x"}}, "not an environment variable name"),

@@ -161,6 +161,79 @@ class CapabilityEnvironmentTests(TestBuildStepMixin, TestReactorMixin, unittest.
         self.assertEqual(env["PATH"], ["/pg/bin", "/py/bin", "/py/scripts", "${PATH}"])
 
 
+RABBIT = validate_definition("rabbitmq", {"environ": {
+    "RMQ_BASE_URI": "%(cap(base_uri):-amqp://localhost/)s",
+    "RMQ_TLS": "%(cap(base_uri):?|secured|plain)s",
+    "RMQ_BINARY": "%(cap(binary):-rabbitmqctl)s",
+    "PATH": "%(cap(bin):-)s"}})
+RMQ_URI = "amqp://ci:s3cr3t@mq.example.com:5672/"
+
+
+class OptionsBySecretTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    """``base_uri-secret=rmq-uri`` on a worker: the templates reading cap(base_uri) get the
+    secret's value, rendered by Buildbot's Secret (so redacted), and no property holds it."""
+
+    render = CapabilityEnvironmentTests.render
+
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step(with_secrets={"rmq-uri": RMQ_URI})
+
+    @defer.inlineCallbacks
+    def test_the_template_gets_the_secret_value_and_no_property_holds_it(self):
+        env, props = yield self.render([RABBIT], {"cap_rabbitmq_base_uri_secret": "rmq-uri",
+                                                  "cap_rabbitmq_binary": "/opt/rmq/ctl"})
+        self.assertEqual(env, {"RMQ_BASE_URI": RMQ_URI, "RMQ_TLS": "secured",
+                               "RMQ_BINARY": "/opt/rmq/ctl"})
+        self.assertNotIn("s3cr3t", str(props.asDict()))
+        # rendered through Buildbot's Secret: the master writes <rmq-uri> in logs for it
+        self.assertEqual(props.cleanupTextFromSecrets(f"RMQ_BASE_URI={RMQ_URI}"),
+                         "RMQ_BASE_URI=<rmq-uri>")
+
+    @defer.inlineCallbacks
+    def test_one_variable_of_the_mapping_gets_the_secret_too(self):
+        value, props = yield self.render(
+            [RABBIT], {"cap_rabbitmq_base_uri_secret": "rmq-uri"},
+            renderable=CapabilityEnvironment([RABBIT])["RMQ_BASE_URI"])
+        self.assertEqual(value, RMQ_URI)
+        self.assertEqual(props.cleanupTextFromSecrets(RMQ_URI), "<rmq-uri>")
+
+    @defer.inlineCallbacks
+    def test_without_the_secret_option_the_plain_option_and_default_apply(self):
+        env, props = yield self.render([RABBIT], {"cap_rabbitmq_base_uri": "amqp://mq/"})
+        self.assertEqual(env["RMQ_BASE_URI"], "amqp://mq/")
+        self.assertEqual(props.cleanupTextFromSecrets(RMQ_URI), RMQ_URI)  # no secret read
+        env, _ = yield self.render([RABBIT], {})
+        self.assertEqual((env["RMQ_BASE_URI"], env["RMQ_TLS"]), ("amqp://localhost/", "plain"))
+
+    @defer.inlineCallbacks
+    def test_a_missing_secret_is_buildbots_error_naming_it(self):
+        # Interpolate gathers its parts: Buildbot's KeyError comes wrapped in a FirstError
+        with self.assertRaises(Exception) as raised:
+            yield self.render([RABBIT], {"cap_rabbitmq_base_uri_secret": "rmq-typo"})
+        self.assertIn("secret key rmq-typo is not found in any provider", str(raised.exception))
+
+    @defer.inlineCallbacks
+    def test_a_search_path_never_comes_from_a_secret(self):
+        env, _ = yield self.render([RABBIT], {"cap_rabbitmq_bin_secret": "rmq-uri"})
+        self.assertNotIn("PATH", env)
+        self.assertNotIn("s3cr3t", str(env))
+
+    @defer.inlineCallbacks
+    def test_the_capability_step_sets_the_secret_name_only(self):
+        step = self.setup_step(SetCapabilityProperties(
+            [CapabilityUse("rabbitmq", Version("3.12"))], {"rabbitmq": RABBIT}))
+        self.build.setProperty("capability", {"rabbitmq": {"3.12": {
+            "base_uri-secret": "rmq-uri", "binary": "rabbitmqctl"}}}, "Worker")
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("cap_rabbitmq_base_uri_secret", "rmq-uri", "Capability")
+        self.expect_log_file("capabilities", "rabbitmq_version = 3.12\n"
+                             "cap_rabbitmq_base_uri_secret = rmq-uri\n"
+                             "cap_rabbitmq_binary = rabbitmqctl\n")
+        yield self.run_step()
+        self.assertNotIn("cap_rabbitmq_base_uri", step.build.getProperties().asDict())
+
+
 class SecretFileStepsTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
     """Buildbot's own secret-file steps, given the capability's files."""
 

@@ -201,6 +201,16 @@ def test_options_holding_a_secret_are_masked_should_one_get_through():
     assert shown == [("api-token", HIDDEN_VALUE), ("PGPASSWORD", HIDDEN_VALUE), ("port", "1")]
 
 
+def test_an_option_given_by_a_secret_shows_neither_name_nor_value():
+    """``base_uri-secret=rmq-uri`` on any capability: the page masks the secret's name as it
+    does ``password-secret``'s (docs/fleet-page.md), and the value never reaches the page
+    (the model reads workers.cfg, where only the name is)."""
+    shown = _shown_options("rabbitmq", {"base_uri-secret": "rmq-uri", "binary": "rabbitmqctl",
+                                        "admin_uri": "http://ops:pw@mq:15672/"}, {})
+    assert shown == [("base_uri-secret", HIDDEN_VALUE), ("binary", "rabbitmqctl"),
+                     ("admin_uri", f"http://ops:{HIDDEN_VALUE}@mq:15672/")]
+
+
 def test_html_has_no_secret_and_everything_escaped(plan, tmp_path):
     page = build_page(plan, live_state(plan))
     page.unassigned[0].reason = "<script>alert(1)</script>"

@@ -51,13 +51,24 @@ def write_master(directory: Path) -> Path:
     return directory
 
 
+def unexpected(problems) -> list[str]:
+    """Every problem but the warning the seed's RabbitMQ example gets, deliberately:
+    ``base_uri=amqp://guest:guest@...`` is a URL's password in a build property."""
+    return [str(p) for p in problems
+            if not (p.severity == "warning" and "base_uri=amqp://guest:<hidden>@" in p.message
+                    and "base_uri-secret=NAME" in p.message)]
+
+
 def test_every_workers_fragment_parses_without_a_problem(tmp_path):
+    warned = 0
     for index, text in enumerate(blocks("workers.cfg")):
         path = tmp_path / f"workers{index}.cfg"
         path.write_text(text)
         problems = Problems()
         assert load_workers(path, problems), text
-        assert list(problems) == [], [str(p) for p in problems]
+        assert unexpected(problems) == []
+        warned += len(list(problems))
+    assert warned == 1  # the RabbitMQ example, and nothing else
 
 
 def test_seed_capability_lines_as_written(tmp_path):
@@ -90,7 +101,7 @@ def doc_plan(master: Path):
     capabilities = {**builtin_capabilities(), "rabbitmq": {"version_prop": "rabbitmq_version"}}
     plan = make_plan(master, ["buildouts/MANIFEST.cfg"], "workers.cfg", capabilities,
                      ["install-modules-test"])
-    assert list(plan.problems) == [], [str(p) for p in plan.problems]
+    assert unexpected(plan.problems) == []
     return {b.name: sorted(b.workers) for b in plan.dispatch.builders}
 
 

@@ -413,3 +413,82 @@ def test_capability_options_doctests():
 
     from buildbot_odoo.capability import options
     assert doctest.testmod(options).failed == 0
+
+
+# --------------------------------------------------------------------------
+# options given by a Buildbot secret's name (OPTION-secret=NAME)
+
+
+def test_a_url_password_in_a_capability_option_is_warned_about_hidden(write):
+    """The seed's own RabbitMQ example: accepted (a warning), located, the password hidden."""
+    (worker,), problems = load(write, """
+        [rabbit]
+        password = x
+        capability = postgresql 15
+                     rabbitmq 2.8.4 base_uri=amqp://guest:hunter2@localhost:5672/ binary=rabbitmqctl
+        """)
+    assert worker.capability_property()["rabbitmq"]["2.8.4"]["binary"] == "rabbitmqctl"
+    (warning,) = problems
+    assert (warning.severity, warning.file, warning.line, warning.section, warning.option) == (
+        "warning", "workers.cfg", 4, "rabbit", "capability")
+    assert warning.message == (
+        "rabbitmq option base_uri=amqp://guest:<hidden>@localhost:5672/: the URL holds a "
+        "password, and capability options become build properties, readable by anyone through "
+        "the web UI and the REST API: put the URL in a Buildbot secret and write "
+        "'base_uri-secret=NAME' instead")
+    assert "hunter2" not in str(warning)
+
+
+def test_urls_without_password_and_secret_names_are_not_warned_about(write):
+    (worker,), problems = load(write, """
+        [rabbit]
+        password = x
+        capability = rabbitmq 3.12 base_uri-secret=rmq-uri admin=http://ops@mq:15672/
+        """)
+    assert list(problems) == []
+    assert worker.capability_property() == {
+        "rabbitmq": {"3.12": {"base_uri-secret": "rmq-uri", "admin": "http://ops@mq:15672/"}}}
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("rabbitmq 3.12 base_uri-secret=-rmq", "option base_uri-secret: '-rmq' is not a secret "
+     "name (one word, not starting with '-')"),
+    ("rabbitmq 3.12 base_uri=amqp://localhost/ base_uri-secret=rmq",
+     "give 'base_uri' either as base_uri= or by a secret's name as base_uri-secret=, not both"),
+    ("rabbitmq 3.12 base-uri=a base_uri=b",
+     "options 'base-uri' and 'base_uri' would be the same build property: give one of them"),
+])
+def test_secret_name_options_are_checked(line, message):
+    with pytest.raises(ValueError) as raised:
+        parse_capability_line(line)
+    assert str(raised.value).endswith(message)
+
+
+def test_an_error_quoting_a_capability_line_hides_a_url_password():
+    with pytest.raises(ValueError) as raised:
+        parse_capability_line("rabbitmq 3.12 base_uri=amqp://ci:hunter2@mq/ =oops")
+    assert "hunter2" not in str(raised.value)
+    assert "amqp://ci:<hidden>@mq/" in str(raised.value)
+
+
+def test_a_secret_option_no_template_reads_is_warned_about(tmp_path):
+    """A defined capability: ``uri-secret`` where the templates read cap(base_uri), and
+    ``sbin-secret`` for a search path, would leave the build without the value."""
+    capabilities = {**builtin_capabilities(), "rabbitmq": {"environ": {
+        "RMQ_BASE_URI": "%(cap(base_uri):-)s", "PATH": "%(cap(sbin):-)s"}}}
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = rabbitmq 3.12 "
+                                       "base_uri-secret=rmq\n  rabbitmq 3.13 uri-secret=rmq "
+                                       "sbin-secret=s\n  queue 1 anything-secret=x\n",
+                             capabilities)
+    assert not plan.problems.errors
+    assert [(w.line, w.message) for w in plan.problems.warnings] == [
+        (4, f"option {option!r} of the rabbitmq capability names a secret nothing reads: no "
+            f"environ template of its definition reads cap({plain}) (options it takes by a "
+            "secret's name: base_uri-secret)")
+        for option, plain in (("uri-secret", "uri"), ("sbin-secret", "sbin"))]
+
+
+def test_builtin_capabilities_take_their_template_options_by_secret(tmp_path):
+    plan = plan_with_workers(tmp_path, "[w]\npassword = x\ncapability = postgresql 16 "
+                                       "host-secret=pg-host user-secret=pg-user\n")
+    assert list(plan.problems) == []

@@ -7,7 +7,10 @@ matching declaration for build-requires) and sets ``cap_<name>_<option>``
 properties.  :class:`CapabilityEnvironment` is the ``env`` of every later
 command: it renders the capability templates from those properties, prepends
 PATH-like values without ever adding an empty entry, and takes passwords from
-Buildbot secrets so they never become properties.  Secrets that go to the
+Buildbot secrets so they never become properties: a template reading
+``cap(OPTION)`` gets the value of the secret a worker names with
+``OPTION-secret=NAME``, rendered as Buildbot's ``Secret`` so that the master
+writes ``<NAME>`` for it in every log.  Secrets that go to the
 worker as files (``secret_files``, e.g. PostgreSQL's ``PGPASSFILE``) are
 written by Buildbot's ``DownloadSecretsToWorker`` right after the capability
 step and removed by its ``RemoveWorkerFileSecret`` at the very end, whatever
@@ -38,7 +41,7 @@ from ...capability.secret_files import (
     file_content,
     secret_file_name,
 )
-from ...capability.templates import property_name
+from ...capability.templates import property_name, secret_option
 
 PROPERTY_SOURCE = "Capability"
 
@@ -158,8 +161,11 @@ class CapabilityEnvironment(Mapping):
         env: dict[str, object] = {}
         paths: dict[str, list[str]] = {var: [] for var in PATH_LIKE}
         for definition in self.definitions:
-            for var, template in definition.environ.items():
-                value = yield props.render(Interpolate(template))
+            by_secret = _options_by_secret(definition, props)
+            secrets = {property_name(definition.name, option): Secret(secret_name)
+                       for option, secret_name in by_secret.items()}
+            for var, template in definition.environ_for(by_secret).items():
+                value = yield props.render(Interpolate(template, **secrets))
                 if not value:
                     continue  # an empty value adds nothing, and leaves libpq defaults alone
                 if var in paths:
@@ -246,6 +252,21 @@ class EnvironmentVariable:
 
     def __hash__(self) -> int:
         return hash(self.variable)
+
+
+def _options_by_secret(definition: CapabilityDef, props) -> dict[str, str]:
+    """Options this build's worker gives by a Buildbot secret's name: option -> secret name.
+
+    ``base_uri-secret=rmq-uri`` sets the property ``cap_rabbitmq_base_uri_secret``
+    (the name: not a secret); the templates reading ``cap(base_uri)`` then render
+    ``Secret('rmq-uri')``, which records the value for redaction in the logs.
+    """
+    found = {}
+    for option in definition.secret_capable():
+        name = props.getProperty(property_name(definition.name, secret_option(option)))
+        if name:
+            found[option] = str(name)
+    return found
 
 
 def _secret_files(definitions: Sequence[CapabilityDef],
