@@ -57,6 +57,23 @@ IMPORTS = (
 )
 #: master.cfg keyword arguments of the original's API, and today's
 KEYWORDS = (("slaves_path=", "workers_path="),)
+#: Buildbot 0.8/0.9's port setting (the original's sample master.cfg), and Buildbot 4's
+PORTNUM = (re.compile(r"""^(\s*)(\w+)\[(['"])(?:worker|slave)Portnum\3\]\s*=\s*(\S+?)\s*$"""),
+           r"\1\2['protocols'] = {'pb': {'port': \4}}")
+#: what Buildbot 4 no longer has, in master.cfg lines of the original's era, and what to do
+GONE_IN_BUILDBOT_4 = (
+    (re.compile(r"\bbuildbot\.status\b|\bWebStatus\(|\[['\"]status['\"]\]"),
+     "Buildbot 4 has no status targets (buildbot.status, WebStatus, c['status']): the web UI "
+     "is c['www'] and notifications are c['services'] reporters; take them from the "
+     "master.cfg of 'buildbot-odoo init' and remove this line"),
+    (re.compile(r"\bbuildbot\.buildslave\b|\bBuildSlave\("),
+     "Buildbot 4 has no buildslave: buildbot-odoo makes the workers from workers.cfg; remove "
+     "this line"),
+    (re.compile(r"^\s*(?:revision|repository|project|branch)\s*=\s*\w*Parameter\("),
+     "Buildbot 4's ForceScheduler takes revision, repository, project and branch inside "
+     "'codebases=[util.CodebaseParameter(\"\", revision=..., repository=..., project=..., "
+     "branch=...)]', not as its own keywords"),
+)
 
 
 @dataclass
@@ -459,6 +476,7 @@ def migrate_master_cfg(directory: Path, migration: Migration) -> None:
             line = pattern.sub(replacement, line)
         for before, after in KEYWORDS:
             line = line.replace(before, after)
+        line = PORTNUM[0].sub(PORTNUM[1], line.rstrip("\n")) + line[len(line.rstrip("\n")):]
         made = _OLD_CONSTRUCTOR.search(line)
         if made:
             configurators.add(made["var"])
@@ -484,7 +502,11 @@ def _note_master_cfg_line(line: str, number: int, problems: Problems) -> None:
             "your own force scheduler: buildbot-odoo adds 'buildbot-odoo-force' for every "
             "builder it makes (with the properties hgtag, gittag and archive builds need); "
             "remove yours unless you want two force buttons", file=MASTER_CFG, line=number)
-    if "anybox.buildbot" in line.split("#", 1)[0]:
+    code = line.split("#", 1)[0]
+    for pattern, message in GONE_IN_BUILDBOT_4:
+        if pattern.search(code):
+            problems.error(message, file=MASTER_CFG, line=number)
+    if "anybox.buildbot" in code:
         problems.error(
             f"{legacy.ORIGINAL}'s package is not there any more and this line has no "
             "rewrite: see docs/migrating.md for what replaces it", file=MASTER_CFG, line=number)

@@ -60,6 +60,40 @@ def _directories(text: str) -> str:
     return text
 
 
+#: an interpreter's name: what anybox.buildbot.odoo's ``python`` capability took in ``bin=``
+_INTERPRETER_RE = re.compile(r"^(?:.*/)?python[0-9.]*$")
+_ORIGINAL = "anybox.buildbot.odoo"
+
+
+def _python_bin(text: str) -> str:
+    """The ``python`` capability's ``bin``: directories, as for PostgreSQL.
+
+    anybox.buildbot.odoo ran its bootstrap with the interpreter this option
+    named (``bin=python2.6``, ``bin=/usr/bin/python2.7``); on ``PATH`` such a
+    value would silently find nothing, so it is refused with what to write.
+    """
+    if ":" not in text and _INTERPRETER_RE.match(text):
+        program = text.rpartition("/")[2]
+        directory = text.rpartition("/")[0]
+        where = (f"write 'bin={directory}' (the directory holding it) or nothing here"
+                 if directory else "remove 'bin=' here (or give the directory holding it)")
+        raise InvalidValue(
+            f"{text!r} names an interpreter, as {_ORIGINAL}'s python capability did: today "
+            f"'bin' is a directory put first on PATH; {where}, and name the interpreter in "
+            f"the manifest with 'bootstrap-python = {program}'")
+    return _directories(text)
+
+
+def _python_venv(text: str) -> str:
+    """``venv=``: the virtualenv prepared on the worker that anybox.buildbot.odoo ran the
+    bootstrap in.  Nothing reads it today, and ignoring it would change the interpreter."""
+    raise InvalidValue(
+        f"{_ORIGINAL}'s python capability option 'venv' (a virtualenv prepared on the worker) "
+        "is not used: buildbot-odoo makes each builder's virtualenv from the manifest's "
+        f"bootstrap-python; remove 'venv=' and write 'bootstrap-python = "
+        f"{text.rstrip('/')}/bin/python' in the manifest to keep that interpreter")
+
+
 def _pg_role(text: str) -> str:
     if not _WORD_RE.match(text) or len(text.encode()) > MAX_ROLE_BYTES:
         raise InvalidValue(f"{text!r} is not a PostgreSQL role name (one word, not starting "
@@ -83,7 +117,7 @@ def _x_display(text: str) -> str:
 BUILTIN_OPTION_VALUES: dict[str, dict[str, Callable[[str], str]]] = {
     "postgresql": {"port": _ports, "host": _pg_hosts, "bin": _directories,
                    "lib": _directories, "user": _pg_role, "password-secret": _secret_name},
-    "python": {"bin": _directories},
+    "python": {"bin": _python_bin, "venv": _python_venv},
     "wkhtmltopdf": {"display": _x_display},
 }
 

@@ -30,6 +30,8 @@ import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from packaging.version import InvalidVersion, Version
+
 WORKERS = "workers.cfg"
 MANIFEST = "MANIFEST.cfg"
 ORIGINAL = "anybox.buildbot.odoo"
@@ -294,6 +296,35 @@ def _nose_flag(option: str, instead: str) -> OldOption:
     return dropped(MANIFEST, option, "it is off", when=_false, otherwise=refuse_true)
 
 
+#: the first zc.buildout that runs on Python >= 3.10 (measured on 3.11: 2.9.5 to 2.13.2 die
+#: with "cannot import name 'MutableMapping' from 'collections'", 2.2.1 with an
+#: AttributeError in easy_install, before reading the buildout; 2.13.3 runs)
+FIRST_PY310_BUILDOUT = "2.13.3"
+
+
+def _old_buildout_pin(value: str, _options: Mapping[str, str]) -> Change | None:
+    """``bootstrap-version`` pins of the original's era: zc.buildout for Python 2.
+
+    Kept, the build's first ``bin/buildout`` dies on today's Python; the
+    default pair (config/bootstrap.py) is what such a build needs now.  The
+    line becomes ``bootstrap-version =`` (empty: the default), not nothing: a
+    removed line would let a ``[DEFAULT]`` or inherited pin show through, and
+    ``check`` and ``migrate`` would disagree on what the build installs.
+    """
+    try:
+        pinned = Version(value.strip())
+    except InvalidVersion:
+        return None  # the manifest loader reports it
+    if pinned >= Version(FIRST_PY310_BUILDOUT):
+        return None
+    return Change({"bootstrap-version": ""}, (
+        f"'bootstrap-version = {value.strip()}' of {ORIGINAL} is ignored: zc.buildout "
+        f"older than {FIRST_PY310_BUILDOUT} does not run on Python >= 3.10 (it dies on "
+        f"import, before reading the buildout); the default zc.buildout is installed: write "
+        f"'bootstrap-version =' (empty: the default), or pin {FIRST_PY310_BUILDOUT} or "
+        f"later; {MIGRATE_HINT}"))
+
+
 def _install_as_upgrade(value: str, _options: Mapping[str, str]) -> Change:
     return refusal("install-as-upgrade",
                    "to run the upgrade script after the installation, write 'install-modules "
@@ -311,7 +342,19 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
     renamed(WORKERS, "passwd", "password"),
     renamed(WORKERS, "slave_priority", "worker_priority"),
     # MANIFEST.cfg: bootstrap
-    renamed(MANIFEST, "bootstrap-virtualenv", "virtualenv"),
+    # not 'virtualenv': 'virtualenv = false' means no bootstrap at all today (the worker's
+    # own buildout), where bootstrap-virtualenv = false bootstrapped with the system Python
+    dropped(MANIFEST, "bootstrap-virtualenv", "it chose the interpreter running bootstrap.py "
+                                              "(a prepared ~/openerp-env or the system "
+                                              "Python; the nine branch read nothing from it), "
+                                              "and every build now bootstraps zc.buildout in "
+                                              "its own virtualenv made from bootstrap-python "
+                                              "(write 'bootstrap-python = ENV/bin/python' to "
+                                              "keep a prepared one's interpreter)"),
+    converted(MANIFEST, "bootstrap-version", f"unchanged from {FIRST_PY310_BUILDOUT} on; "
+              f"an older zc.buildout (the original's era, Python 2) becomes `bootstrap-version "
+              f"=` (empty: the default), with a warning: it does not run on Python >= 3.10",
+              _old_buildout_pin),
     dropped(MANIFEST, "bootstrap-type", "there is no bootstrap.py any more: zc.buildout is "
                                         "installed by pip in the build's virtualenv"),
     dropped(MANIFEST, "virtualenv3", "the build's virtualenv is made from bootstrap-python "

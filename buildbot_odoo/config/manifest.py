@@ -12,6 +12,7 @@ says so.  Spellings of anybox.buildbot.odoo are read through
 
 from __future__ import annotations
 
+import configparser
 import difflib
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -25,9 +26,11 @@ from . import legacy, values
 from .bootstrap import bootstrap_problems
 from .ini import IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
-from .textfile import UnreadableFile, check_regular_file
+from .textfile import UnreadableFile, check_regular_file, read_text
 
 DEFAULT_PART = "odoo"
+#: anybox.buildbot.openerp's default part (anybox.buildbot.odoo's is ``odoo``)
+LEGACY_PART = "openerp"
 DEFAULT_POST_BUILDOUT_STEPS = ("install-modules-test",)
 BUILTIN_POST_BUILDOUT_STEPS = (
     "install-modules-test", "install-modules", "update-modules", "pytest", "functional",
@@ -84,7 +87,7 @@ BOOTSTRAP_REFUSED = {
     "eggs": "the egg cache is shared per worker in ../buildout-caches by the configurator",
     "type": "bootstrap is always a virtualenv with zc.buildout installed by pip",
     "buildout-version": "use bootstrap-version",
-    "virtualenv": "use the 'virtualenv' option",
+    "virtualenv": "every build bootstraps in its own virtualenv (docs/migrating.md)",
     "dir": "the build directory is managed by Buildbot",
 }
 #: options of subfactories and namespaces, by prefix; None accepts any option name
@@ -372,6 +375,17 @@ def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
         return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
     except values.InvalidValue as exc:
         raise ValueError(f"{text!r}: {exc}") from None
+
+
+def _buildout_sections(path: Path) -> set[str]:
+    """The sections of a buildout file with a ``recipe`` (its parts); nothing when it
+    cannot be read (the ``buildout`` option's own check reports a missing file)."""
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(read_text(path), str(path))
+    except (UnreadableFile, OSError, configparser.Error):
+        return set()
+    return {name for name in parser.sections() if parser.has_option(name, "recipe")}
 
 
 def _parse_category(_ctx: ParseContext, text: str) -> str | None:
@@ -689,6 +703,8 @@ class ManifestLoader:
                 ok = False
         resolved, modern = self._modernise(resolved)
         ok = ok and modern
+        if self.read_legacy:
+            resolved = self._legacy_part(resolved, directory)
         build.options = {k: v[0] for k, v in resolved.items()}
         build.where = {k: v[1:] for k, v in resolved.items()}
         ctx = ParseContext(directory, self.post_buildout_steps)
@@ -722,6 +738,30 @@ class ManifestLoader:
                    option=finding.option)
         return ({k: (v.value, v.file, v.line, v.section) for k, v in modern.items()},
                 not legacy.refused_options(findings))
+
+    def _legacy_part(self, resolved: dict, directory: Path) -> dict:
+        """A standalone buildout whose Odoo part is ``[openerp]``, with no ``buildout-part``.
+
+        anybox.buildbot.openerp (the ``slaves.cfg`` era) defaulted the part to
+        ``openerp``, as its sample buildouts name it; today's default is
+        ``odoo``.  Where the buildout file shows which one it means, the build
+        keeps working on ``openerp``, with a warning; ``migrate`` writes the line.
+        """
+        if "buildout-part" in resolved or "buildout" not in resolved:
+            return resolved
+        value, file, line, where = resolved["buildout"]
+        words = value.split()
+        if len(words) != 2 or words[0] != "standalone":
+            return resolved
+        parts = _buildout_sections(directory / words[1])
+        if DEFAULT_PART in parts or LEGACY_PART not in parts:
+            return resolved
+        self.problems.warning(
+            f"the buildout has no [{DEFAULT_PART}] part, the default, but an [{LEGACY_PART}] "
+            f"one: anybox.buildbot.openerp's default part was {LEGACY_PART!r}, and so it is "
+            f"read here: write 'buildout-part = {LEGACY_PART}'; {legacy.MIGRATE_HINT}",
+            file=file, line=line, section=where, option="buildout")
+        return {**resolved, "buildout-part": (LEGACY_PART, file, line, where)}
 
     def _check_not_used_is_not_required(self, build: BuildSpec) -> bool:
         """``NAME not-used`` in build-for contradicts a build-requires line on NAME."""

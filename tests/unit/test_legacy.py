@@ -41,7 +41,6 @@ def one(manifest, options: str, section: str = "a"):
 
 
 @pytest.mark.parametrize(("old", "new", "value"), [
-    ("bootstrap-virtualenv", "virtualenv", "true"),
     ("functional.port-min", "odoo.http-port-min", "9100"),
     ("functional.port-max", "odoo.http-port-max", "9900"),
     ("functional.port-step", "odoo.http-port-step", "5"),
@@ -61,22 +60,22 @@ def test_renamed_options_are_read_under_their_new_name(manifest, old, new, value
 
 
 def test_an_old_name_and_its_new_name_in_one_section_is_an_error(manifest):
-    build, problems = one(manifest, "bootstrap-virtualenv = true\nvirtualenv = false\n")
+    build, problems = one(manifest, "upgrade.script = bin/a\nupgrade-command = bin/b\n")
     assert build is None
     (error,) = problems.errors
-    assert (error.line, error.option) == (3, "bootstrap-virtualenv")
+    assert (error.line, error.option) == (3, "upgrade.script")
     assert "give only one of them" in error.message
 
 
 def test_the_closer_source_wins_between_old_and_new_names(manifest):
     builds, problems = load(manifest("""
         [DEFAULT]
-        bootstrap-virtualenv = true
+        upgrade.script = bin/a
         [a]
         buildout = standalone sample.cfg
-        virtualenv = false
+        upgrade-command = bin/b
         """))
-    assert builds["a"].virtualenv is False and not problems.errors
+    assert builds["a"].upgrade_command == "bin/b" and not problems.errors
 
 
 @pytest.mark.parametrize(("steps", "expected", "extra"), [
@@ -190,6 +189,16 @@ def test_archive_builds_read_packaging_root_dir(manifest):
     assert "write 'archive.root-dir = /srv/packages'" in warning.message
 
 
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_bootstrap_virtualenv_is_not_todays_virtualenv(manifest, value):
+    # bootstrap-virtualenv = false bootstrapped with the system Python; today's
+    # 'virtualenv = false' would run the worker's own buildout, with no bootstrap
+    build, problems = one(manifest, f"bootstrap-virtualenv = {value}\n")
+    assert build.virtualenv is True and "virtualenv" not in build.options
+    (warning,) = problems.warnings
+    assert warning.option == "bootstrap-virtualenv" and "bootstrap-python" in warning.message
+
+
 def test_dropped_options(manifest):
     build, problems = one(manifest, "bootstrap-type = v2\nvirtualenv3 = true\n"
                                     "post-buildout-steps = packaging\npackaging.vcs = git\n"
@@ -271,11 +280,120 @@ def test_configparser_references_were_replaced_by_python_2(manifest):
 
 
 def test_a_misspelled_old_name_is_pointed_to_todays(manifest, tmp_path):
-    _, problems = one(manifest, "bootstrap-virtualenvs = true\n")
+    _, problems = one(manifest, "upgrade.scripts = bin/x\n")
     (warning,) = problems.warnings
-    assert "did you mean 'virtualenv'?" in warning.message
+    assert "did you mean 'upgrade-command'?" in warning.message
     path = tmp_path / "workers.cfg"
     path.write_text("[w]\npassword = x\nslave-priority = 2\n")
     problems = Problems()
     load_workers(path, problems, "workers.cfg")
     assert "'worker_priority'" in " ".join(str(p) for p in problems)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # anybox.buildbot.odoo ran its bootstrap with `cap_python_bin`: an interpreter's name
+    ("python 2.7 bin=python2.7", ["remove 'bin=' here", "'bootstrap-python = python2.7'"]),
+    ("python 3.8 bin=/usr/local/bin/python3.8", ["write 'bin=/usr/local/bin'",
+                                                 "'bootstrap-python = python3.8'"]),
+    # and `cap_python_venv`: a virtualenv prepared on the worker
+    ("python 3.8 venv=/home/ci/odoo-env", ["remove 'venv='", "'bootstrap-python = "
+                                                             "/home/ci/odoo-env/bin/python'"]),
+])
+def test_the_original_python_capability_options_are_refused_with_what_to_write(
+        tmp_path, line, expected):
+    path = tmp_path / "workers.cfg"
+    path.write_text(f"[w]\npassword = x\ncapability = postgresql 15\n  {line}\n")
+    problems = Problems()
+    load_workers(path, problems, "workers.cfg")
+    (error,) = problems.errors
+    assert (error.line, error.option) == (4, "capability")
+    assert "anybox.buildbot.odoo" in error.message
+    assert all(text in error.message for text in expected), error.message
+
+
+def test_a_python_bin_directory_is_still_a_directory(tmp_path):
+    path = tmp_path / "workers.cfg"
+    path.write_text("[w]\npassword = x\ncapability = python 3.11 bin=/opt/python3.11/bin\n"
+                    "  python 3.12 bin=/opt/py/bin:/opt/py/sbin\n")
+    problems = Problems()
+    (worker,) = load_workers(path, problems, "workers.cfg")
+    assert not list(problems) and len(worker.capabilities) == 2
+
+
+@pytest.mark.parametrize("pin", ["2.2.1", "2.9.5", "2.13.2"])
+def test_zc_buildout_pins_of_the_original_era_are_dropped_with_a_warning(manifest, pin):
+    # the original's sample manifests pin zc.buildout 2.2.1 and 2.9.5 (Python 2 builds);
+    # on Python 3.11, zc.buildout < 2.13.3 dies on import
+    build, problems = one(manifest, f"bootstrap-version = {pin}\n")
+    assert build is not None and "version" not in build.bootstrap
+    (warning,) = [w for w in problems.warnings if w.option == "bootstrap-version"]
+    assert warning.line == 3 and "older than 2.13.3 does not run on Python >= 3.10" \
+        in warning.message and "write 'bootstrap-version ='" in warning.message
+
+
+def test_a_dropped_zc_buildout_pin_does_not_let_the_default_section_pin_show(manifest):
+    builds, _ = load(manifest("""
+        [DEFAULT]
+        bootstrap-version = 2.13.3
+        [a]
+        buildout = standalone sample.cfg
+        bootstrap-version = 2.9.5
+        """))
+    assert "version" not in builds["a"].bootstrap  # the default, as migrate writes it
+
+
+@pytest.mark.parametrize("pin", ["2.13.3", "5.2.0"])
+def test_later_zc_buildout_pins_are_kept(manifest, pin):
+    build, problems = one(manifest, f"bootstrap-version = {pin}\n"
+                                    "bootstrap-recipe-egg-version = 4.0.0\n")
+    assert build.bootstrap["version"] == pin
+    assert not [w for w in problems.warnings if "older than" in w.message]
+
+
+OPENERP_BUILDOUT = """\
+[buildout]
+parts = openerp
+
+[openerp]
+recipe = anybox.recipe.openerp:server
+version = bzr lp:openobject-server/6.1 openerp-6.1 last:1
+"""
+
+
+def test_the_slaves_cfg_eras_default_part_openerp_is_read_with_a_warning(manifest, tmp_path):
+    # anybox.buildbot.openerp's DEFAULT_BUILDOUT_PART was 'openerp', and its sample
+    # manifests name no buildout-part: the part is the one the buildout file has
+    (tmp_path / "6.1.cfg").write_text(OPENERP_BUILDOUT)
+    builds, problems = load(manifest("""
+        [openerp-6.1]
+        buildout = standalone 6.1.cfg
+        [odoo-17]
+        buildout = standalone sample.cfg
+        [explicit]
+        buildout = standalone 6.1.cfg
+        buildout-part = openerp
+        """))
+    assert builds["openerp-6.1"].buildout_part == "openerp"
+    assert builds["openerp-6.1"].start_command == "bin/start_openerp"
+    assert builds["explicit"].buildout_part == "openerp"
+    assert builds["odoo-17"].buildout_part == "odoo"  # its buildout has no [openerp]
+    (warning,) = problems.warnings
+    assert (warning.line, warning.section, warning.option) == (2, "openerp-6.1", "buildout")
+    assert "write 'buildout-part = openerp'" in warning.message
+
+
+def test_migrate_writes_the_openerp_part(tmp_path, capsys):
+    from buildbot_odoo.cli import main
+
+    directory = tmp_path / "master"
+    assert main(["init", str(directory)]) == 0
+    (directory / "buildouts" / "6.1.cfg").write_text(OPENERP_BUILDOUT)
+    manifest_path = directory / "buildouts" / "MANIFEST.cfg"
+    manifest_path.write_text("[openerp-6.1]\nbuildout = standalone 6.1.cfg\n"
+                             "build-for = postgresql >= 9.1\n")
+    capsys.readouterr()
+    assert main(["migrate", str(directory), "--write"]) == 0
+    assert "buildout-part = openerp" in manifest_path.read_text()
+    capsys.readouterr()
+    assert main(["check", str(directory)]) == 0
+    assert ": warning: " not in capsys.readouterr().out

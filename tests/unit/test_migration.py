@@ -77,8 +77,8 @@ def test_the_originals_files_pass_check_with_located_deprecation_warnings(copied
         "write 'password' instead of 'passwd'",
         "workers.cfg:16: pg-host: slave_priority: warning: deprecated anybox.buildbot.odoo "
         "spelling: write 'worker_priority' instead of 'slave_priority'",
-        "buildouts/MANIFEST.cfg:5: DEFAULT: bootstrap-virtualenv: warning: deprecated "
-        "anybox.buildbot.odoo spelling: write 'virtualenv' instead of 'bootstrap-virtualenv'",
+        "buildouts/MANIFEST.cfg:5: DEFAULT: bootstrap-virtualenv: warning: "
+        "'bootstrap-virtualenv' of anybox.buildbot.odoo is ignored",
         "buildouts/MANIFEST.cfg:6: DEFAULT: bootstrap-type: warning: 'bootstrap-type' of "
         "anybox.buildbot.odoo is ignored",
         "buildouts/MANIFEST.cfg:20: odoo-12: post-buildout-steps: warning: deprecated "
@@ -188,9 +188,13 @@ def test_migrate_edits_lines_and_keeps_comments_and_layout(copied):
         "post-buildout-steps = install-modules pytest",
         "pytest.arguments = src/acme_sale/tests", ""]
     written = {line.split(" =")[0] for line in new if " = " in line and line[:1].isalpha()}
-    # no old name is left (post-buildout-steps and packaging.root-dir are today's names too)
+    # no old name is left (post-buildout-steps, packaging.root-dir and bootstrap-version
+    # are today's names too)
     assert written & set(legacy.old_names(legacy.MANIFEST)) == {"post-buildout-steps",
-                                                                 "packaging.root-dir"}
+                                                                 "packaging.root-dir",
+                                                                 "bootstrap-version"}
+    # zc.buildout 2.9.5 dies on today's Python: the default, not [DEFAULT]'s pin
+    assert "bootstrap-version =" in section and "bootstrap-version = 2.9.5" not in section
     watch = next(r for r in migration.changes if r.shown == "watch/project")
     assert json.loads(watch.new) == {
         "format": 1, "build": "project",
@@ -346,3 +350,35 @@ def test_migrate_writes_what_python_2_read(copied, capsys):
     # the option you referenced stays, and means nothing here: check says so
     assert (code, [line.split(": warning: ")[1][:31] for line in lines]) == (
         0, ["unknown option 'odoo-repo' is i"])
+
+
+OLD_ERA_MASTER_CFG = """\
+c = BuildmasterConfig = {}
+from anybox.buildbot.odoo import configure_from_buildouts
+configure_from_buildouts(basedir, BuildmasterConfig)
+c['workerPortnum'] = 9989
+from buildbot.schedulers.forcesched import ForceScheduler, FixedParameter
+c['schedulers'].append(ForceScheduler(
+    name='force',
+    revision=FixedParameter(name="revision", default=""),
+    builderNames=[b.name for b in c['builders']]))
+c['status'] = []
+from buildbot.status import html
+c['status'].append(html.WebStatus(http_port=8010))
+"""
+
+
+def test_buildbot_0_9_lines_of_the_originals_sample_master_cfg(tmp_path):
+    # the original's master.cfg.sample (both branches) uses Buildbot 0.8/0.9 settings that
+    # Buildbot 4 refuses at start: the port is rewritten, the rest pointed at by line
+    directory = tmp_path / "master"
+    shutil.copytree(SAMPLE, directory)
+    (directory / "master.cfg").write_text(OLD_ERA_MASTER_CFG)
+    migration = migrate_directory(directory)
+    (rewrite,) = [r for r in migration.changes if r.shown == "master.cfg"]
+    assert "-c['workerPortnum'] = 9989\n+c['protocols'] = {'pb': {'port': 9989}}\n" \
+        in rewrite.diff()
+    errors = {p.line: p.message for p in migration.problems.errors if p.file == "master.cfg"}
+    assert sorted(errors) == [8, 10, 11, 12]
+    assert "codebases=[util.CodebaseParameter" in errors[8]
+    assert all("c['www']" in errors[n] for n in (10, 11, 12))
