@@ -354,6 +354,7 @@ def _step_names(texts: Iterable[IniText]) -> list[str]:
 def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> dict[str, BuildSpec]:
     """Rewrite the manifests' texts; the builds as the old text meant them."""
     steps = _step_names(texts.values())
+    referenced = _referenced(texts.values())
     wanted_loader, wanted = _load({p: IniText(t.text, t.shown) for p, t in texts.items()},
                                   steps)
     for problem in wanted_loader.problems.errors:
@@ -365,10 +366,34 @@ def migrate_manifests(texts: dict[Path, IniText], problems: Problems) -> dict[st
         changed = _write_differences(texts, wanted, builds, loader)
         changed = _write_precedence(texts, builds, loader) or changed
         if not changed:
+            _remove_variables(texts.values(), referenced, loader)
             return wanted
     problems.error("the manifests did not settle after several passes; please report it",
                    file=next(iter(texts.values())).shown if texts else None)
     return wanted
+
+
+def _referenced(texts: Iterable[IniText]) -> set[str]:
+    """The names ``%(name)s`` references point to, in any of the manifests."""
+    return legacy.referenced_names(value for text in texts for section in text.sections()
+                                   for value in section.options.values())
+
+
+def _remove_variables(texts: Iterable[IniText], referenced: set[str],
+                      loader: ManifestLoader) -> None:
+    """Options of one's own that only ``%(name)s`` references read, removed once the
+    references are replaced: ``check`` would call them unknown options.
+
+    Only their lines go (a comment above stays: it may be about more than that line);
+    an option buildbot-odoo reads stays, and so does a variable still referenced (a
+    reference ``migrate`` could not replace).
+    """
+    texts = list(texts)
+    gone = referenced - _referenced(texts)
+    for text in texts:
+        text.apply([(*text.extent(section, key), []) for section in text.sections()
+                    for key in section.options
+                    if key.lower() in gone and not loader.reads(key)])
 
 
 def note_watch_differences(builds: Iterable[BuildSpec], problems: Problems) -> None:

@@ -564,6 +564,14 @@ def interpolate(value: str, options: Mapping[str, str]) -> str | None:
     return None if "%(" in value else value.replace("%%", "%")
 
 
+
+def referenced_names(values: Iterable[str]) -> set[str]:
+    """The option names the ``%(name)s`` references of ``values`` point to, lower-cased as
+    Python 2's ConfigParser matched them: an option of one's own that only these references
+    read is a variable of the file, not an unknown option."""
+    return {m["name"].lower() for value in values for m in _REFERENCE_RE.finditer(value)}
+
+
 def _interpolated(key: str, located: Located, options: Mapping[str, str],
                   findings: list[Finding]) -> Located:
     value = interpolate(located.value, options)

@@ -540,6 +540,8 @@ class ManifestLoader:
         self.precedence: list[tuple[str, str, str]] = []
         #: old spellings refused (:mod:`.legacy`), for ``migrate`` to leave alone
         self.refused: list[legacy.Finding] = []
+        #: file -> option names (lower-cased) its ``%(name)s`` references point to
+        self.referenced: dict[str, set[str]] = {}
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
@@ -551,6 +553,9 @@ class ManifestLoader:
         standalone buildouts next to it); ``migrate`` loads rewritten text this way."""
         for _, doc in docs:
             self._refuse_default_inherit(doc)
+            self.referenced[doc.path] = legacy.referenced_names(
+                value for section in (doc.defaults, *doc.sections.values()) if section
+                for value in section.options.values())
         sections: dict[str, tuple[IniSection, IniDocument, Path]] = {}
         for path, doc in docs:
             for name, section in doc.sections.items():
@@ -868,10 +873,33 @@ class ManifestLoader:
         return allowed is None or name in allowed
 
     def _warn_unknown(self, build: BuildSpec, key: str, known: list[str] | None = None) -> None:
+        if self.is_variable(build, key):
+            return
         candidates = known or [*self._known, *self._subfactory_option_names()]
         close = closest_name(key, candidates, {**OPTION_ALIASES, **LEGACY_RENAMES}, LOOSE_CUTOFF)
         hint = f" (did you mean {close!r}?)" if close else ""
         self.problems.warning(f"unknown option {key!r} is ignored{hint}", **build.location(key))
+
+    def is_variable(self, build: BuildSpec, key: str) -> bool:
+        """An option a ``%(name)s`` reference of its manifest (or the build's) points to.
+
+        anybox.buildbot.odoo's manifests share values this way (``mirror = ...`` in
+        ``[DEFAULT]``, ``%(mirror)s`` in builds); the references are warned about
+        (:func:`legacy.interpolate`), the variable is not an unknown option, in any
+        build of the file.
+        """
+        files = {build.file, build.where.get(key, (build.file,))[0]}
+        return any(key.lower() in self.referenced.get(file, ()) for file in files)
+
+    def reads(self, key: str) -> bool:
+        """Whether an option of this name means something to a build (not unknown)."""
+        if key in MANIFEST_OPTIONS or self._known_subfactory_option(key):
+            return True
+        if legacy.old_option(legacy.MANIFEST, key) is not None:
+            return True
+        return key.startswith("bootstrap-") and (
+            key[len("bootstrap-"):] in BOOTSTRAP_OPTIONS
+            or key[len("bootstrap-"):] in BOOTSTRAP_REFUSED)
 
     def _subfactory_option_names(self) -> list[str]:
         return [f"{prefix}.{name}" for prefix, names in self.subfactory_options.items()

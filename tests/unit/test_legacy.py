@@ -279,6 +279,30 @@ def test_configparser_references_were_replaced_by_python_2(manifest):
     assert sorted(w.line for w in problems.warnings if "references" in w.message) == [4, 5]
 
 
+
+def test_an_option_only_referenced_is_a_variable_not_an_unknown_option(manifest):
+    # Python 2's ConfigParser matched %(name)s to the option name lower-cased: 'Mirror'
+    # is the variable of '%(mirror)s' in every section, also in builds that never use it
+    builds, problems = load(manifest("""
+        [DEFAULT]
+        Mirror = https://git.example.org
+        branch = 12.0
+        unused_common = foo
+        [a]
+        buildout = standalone sample.cfg
+        watch = git %(mirror)s/acme/project.git %(BRANCH)s
+        [b]
+        buildout = standalone sample.cfg
+        """))
+    assert [str(w) for w in builds["a"].watch] == [
+        "git https://git.example.org/acme/project.git 12.0"]
+    unknown = sorted({(w.line, w.option) for w in problems.warnings
+                      if w.message.startswith("unknown option")})
+    # a variable referenced nowhere is still an unknown option, for every build
+    assert unknown == [(4, "unused_common")]
+    assert [w.line for w in problems.warnings if "references" in w.message] == [7]
+
+
 def test_a_misspelled_old_name_is_pointed_to_todays(manifest, tmp_path):
     _, problems = one(manifest, "upgrade.scripts = bin/x\n")
     (warning,) = problems.warnings

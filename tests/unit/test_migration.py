@@ -345,11 +345,66 @@ def test_migrate_writes_what_python_2_read(copied, capsys):
     assert "; the supported ones" in section
     assert "build-for = postgresql >= 9.6 < 13" in section
     assert "watch = git https://git.example.org/odoo/odoo.git 12.0" in section
+    # the option only the reference read goes with it (check would call it unknown)
+    assert not [line for line in section if line.startswith("odoo-repo")]
     assert _builders(configured(copied)) == before
-    code, lines = check(copied, capsys)
-    # the option you referenced stays, and means nothing here: check says so
-    assert (code, [line.split(": warning: ")[1][:31] for line in lines]) == (
-        0, ["unknown option 'odoo-repo' is i"])
+    assert check(copied, capsys) == (0, [])
+
+
+
+VARIABLES_MANIFEST = """\
+[DEFAULT]
+; where every build fetches from
+Mirror = https://git.example.org
+branch = 17.0
+build-for = postgresql >= 12
+
+[odoo-17]
+buildout = standalone odoo-17.cfg
+watch = git %(mirror)s/odoo/odoo.git %(BRANCH)s
+build-category = odoo-%(branch)s
+
+[addons]
+buildout = standalone odoo-17.cfg
+addons-repo = %(mirror)s/acme/addons.git
+watch = git %(addons-repo)s main
+build-category = %(build-for)s
+"""
+
+
+def test_migrate_removes_variables_its_references_no_longer_need(tmp_path, capsys):
+    # options of one's own, in [DEFAULT] or a section, used only through %(name)s
+    # references: no unknown-option warning before (the references are warned about), and
+    # once migrate has written their values, their lines go; an option buildbot-odoo reads
+    # stays, even when referenced
+    directory = tmp_path / "master"
+    assert main(["init", str(directory)]) == 0
+    manifest = directory / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(VARIABLES_MANIFEST)
+    capsys.readouterr()
+    code, lines = check(directory, capsys)
+    assert code == 0 and lines and all("%(name)s references" in line for line in lines), \
+        "\n".join(lines)
+    before = _builders(configured(directory))
+    assert main(["migrate", str(directory), "--write"]) == 0
+    capsys.readouterr()
+    assert manifest.read_text() == """\
+[DEFAULT]
+; where every build fetches from
+build-for = postgresql >= 12
+
+[odoo-17]
+buildout = standalone odoo-17.cfg
+watch = git https://git.example.org/odoo/odoo.git 17.0
+build-category = odoo-17.0
+
+[addons]
+buildout = standalone odoo-17.cfg
+watch = git https://git.example.org/acme/addons.git main
+build-category = postgresql >= 12
+"""
+    assert check(directory, capsys) == (0, [])
+    assert _builders(configured(directory)) == before
 
 
 OLD_ERA_MASTER_CFG = """\
