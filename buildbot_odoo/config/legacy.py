@@ -478,7 +478,11 @@ class Finding:
     refused: bool = False
 
 
-def modernise(options: Mapping[str, Located], file: str
+#: the options the ``%(name)s`` references of one line are read with
+Scope = Callable[[Located], Mapping[str, str]]
+
+
+def modernise(options: Mapping[str, Located], file: str, scope: Scope | None = None
               ) -> tuple[dict[str, Located], list[Finding]]:
     """``options`` with every old spelling of ``file`` replaced as the table says.
 
@@ -487,11 +491,18 @@ def modernise(options: Mapping[str, Located], file: str
     also given yields to it (the loaders merge the two as one setting, the
     closer source winning; both in one section is their error); a conversion
     sets what it converts to (``doc.upload-root`` rewrites ``doc.upload-dir``).
+
+    ``scope(line)``: the options, as written, that the ``%(name)s`` references
+    of ``line`` are read with; without it, ``options`` themselves, which is
+    right for a section read with its ``[DEFAULT]`` and nothing else
+    (workers.cfg).  A manifest line inherited from a parent needs the parent's
+    own (:func:`interpolate`).
     """
     findings: list[Finding] = []
     options = {k: _without_inline_comment(k, v, findings) for k, v in options.items()}
     values = {k: v.value for k, v in options.items()}
-    options = {k: _interpolated(k, v, values, findings) for k, v in options.items()}
+    options = {k: _interpolated(k, v, _scope_of(v, values, scope), findings)
+               for k, v in options.items()}
     values = {k: v.value for k, v in options.items()}
     result: dict[str, Located] = {}
     pending_defaults: list[tuple[str, Located]] = []
@@ -535,13 +546,11 @@ def inline_comment_start(first_line: str) -> int | None:
 
 
 def _without_inline_comment(key: str, located: Located, findings: list[Finding]) -> Located:
-    first, newline, rest = located.value.partition("\n")
-    start = inline_comment_start(first)
-    if start is None:
+    if inline_comment_start(located.value.partition("\n")[0]) is None:
         return located
     findings.append(Finding(key, located, INLINE_COMMENT_MESSAGE))
-    value = (first[:start].rstrip() + newline + rest).strip()
-    return Located(value, located.file, located.line, located.section)
+    return Located(_cut_inline_comment(located.value), located.file, located.line,
+                   located.section)
 
 
 #: Python 2's ConfigParser replaced ``%(name)s`` by the option ``name`` (and ``%%`` by ``%``)
@@ -550,7 +559,15 @@ _REFERENCE_RE = re.compile(r"%\((?P<name>[^)]+)\)s")
 
 def interpolate(value: str, options: Mapping[str, str]) -> str | None:
     """``value`` as anybox.buildbot.odoo's ConfigParser gave it, if it had ``%(name)s``
-    references to ``options`` (None: nothing to replace, or an unknown name)."""
+    references to ``options`` (None: nothing to replace, or an unknown name).
+
+    ``options`` are those of the section that *writes* the value, over its
+    ``[DEFAULT]``: Python 2's ``ConfigParser.items(section)`` interpolated each
+    value against exactly these, and the original's ``InheritorConfigParser``
+    took a parent's values from the parent's own ``items()``, so an inherited
+    value reads the parent's options, never the child's; a ``[DEFAULT]`` line,
+    part of every section's ``items()``, reads those of each section reading it.
+    """
     if "%(" not in value:
         return None
     lowered = {k.lower(): v for k, v in options.items()}
@@ -570,6 +587,21 @@ def referenced_names(values: Iterable[str]) -> set[str]:
     Python 2's ConfigParser matched them: an option of one's own that only these references
     read is a variable of the file, not an unknown option."""
     return {m["name"].lower() for value in values for m in _REFERENCE_RE.finditer(value)}
+
+
+def _scope_of(located: Located, values: Mapping[str, str], scope: Scope | None
+              ) -> Mapping[str, str]:
+    """What ``located``'s references read: its scope's values as Python 2 read them (an
+    inline ``;`` comment cut off), or ``values`` (already cut) without a scope."""
+    if scope is None or "%(" not in located.value:
+        return values
+    return {k: _cut_inline_comment(v) for k, v in scope(located).items()}
+
+
+def _cut_inline_comment(value: str) -> str:
+    first, newline, rest = value.partition("\n")
+    start = inline_comment_start(first)
+    return value if start is None else (first[:start].rstrip() + newline + rest).strip()
 
 
 def _interpolated(key: str, located: Located, options: Mapping[str, str],

@@ -24,7 +24,7 @@ from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import legacy, values
 from .bootstrap import bootstrap_problems
-from .ini import IniDocument, IniSection, read_ini
+from .ini import DEFAULT, IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
 from .textfile import UnreadableFile, check_regular_file, read_text
 
@@ -542,6 +542,8 @@ class ManifestLoader:
         self.refused: list[legacy.Finding] = []
         #: file -> option names (lower-cased) its ``%(name)s`` references point to
         self.referenced: dict[str, set[str]] = {}
+        #: the sections being loaded, for what their ``%(name)s`` references read
+        self._sections: Mapping[str, tuple[IniSection, IniDocument, Path]] = {}
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
@@ -566,6 +568,7 @@ class ManifestLoader:
                         file=section.file, line=section.line, section=name)
                     continue
                 sections[name] = (section, doc, path.parent)
+        self._sections = sections
         builds = []
         all_resolved = self._resolve_all(sections)
         other_order = self._resolve_all(sections, parent_first=False, report=False)
@@ -706,7 +709,7 @@ class ManifestLoader:
                 self.problems.error(f"{alias} is {what} of {option}: give only one of them",
                                     file=file, line=line, section=where, option=alias)
                 ok = False
-        resolved, modern = self._modernise(resolved)
+        resolved, modern = self._modernise(resolved, section.name)
         ok = ok and modern
         if self.read_legacy:
             resolved = self._legacy_part(resolved, directory)
@@ -729,12 +732,13 @@ class ManifestLoader:
             self._warn_unused_subfactory_options(build)
         return build if ok else None
 
-    def _modernise(self, resolved: dict) -> tuple[dict, bool]:
+    def _modernise(self, resolved: dict, build: str) -> tuple[dict, bool]:
         """Old spellings (:mod:`.legacy`) replaced, each warned about (or refused) at its line."""
         if not self.read_legacy:
             return resolved, True
         located = {k: legacy.Located(*v) for k, v in resolved.items()}
-        modern, findings = legacy.modernise(located, legacy.MANIFEST)
+        modern, findings = legacy.modernise(located, legacy.MANIFEST,
+                                            self._reference_scope(build))
         self.refused += [f for f in findings if f.refused]
         for finding in findings:
             where = finding.where
@@ -743,6 +747,19 @@ class ManifestLoader:
                    option=finding.option)
         return ({k: (v.value, v.file, v.line, v.section) for k, v in modern.items()},
                 not legacy.refused_options(findings))
+
+    def _reference_scope(self, build: str) -> legacy.Scope:
+        """What the ``%(name)s`` references of ``build``'s lines read, as in the original
+        (:func:`legacy.interpolate`): the options of the section writing the line over its
+        file's ``[DEFAULT]``; a ``[DEFAULT]`` line reads those of the build itself."""
+        def scope(line: legacy.Located) -> dict[str, str]:
+            writer = self._sections.get(build if line.section == DEFAULT else line.section)
+            if writer is None:
+                return {}
+            section, doc, _ = writer
+            defaults = doc.defaults.options if doc.defaults is not None else {}
+            return {**defaults, **section.options}
+        return scope
 
     def _legacy_part(self, resolved: dict, directory: Path) -> dict:
         """A standalone buildout whose Odoo part is ``[openerp]``, with no ``buildout-part``.

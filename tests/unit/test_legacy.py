@@ -421,3 +421,52 @@ def test_migrate_writes_the_openerp_part(tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", str(directory)]) == 0
     assert ": warning: " not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("defaults", "child"), [
+    # [DEFAULT] gives the child its own 'mirror' (it wins over the inherited one)
+    ("[DEFAULT]\nmirror = https://b.example.org\n", ""),
+    # the child writes its own 'mirror'
+    ("", "mirror = https://c.example.org\n"),
+])
+def test_an_inherited_value_is_read_with_the_options_of_the_section_writing_it(
+        manifest, defaults, child):
+    # anybox.buildbot.odoo's InheritorConfigParser.items() took the parent's items, each
+    # value interpolated by Python 2's ConfigParser against the parent's own options and
+    # [DEFAULT], then laid the child's own over them: the child reads its parent's value
+    # as the parent does, whatever 'mirror' is in the child
+    builds, problems = load(manifest(defaults + textwrap.dedent("""
+        [base]
+        mirror = https://a.example.org
+        buildout = standalone sample.cfg
+        watch = git %(mirror)s/acme/addons.git main
+        [child]
+        inherit = base
+        """) + child))
+    for name in ("base", "child"):
+        assert [str(w) for w in builds[name].watch] == [
+            "git https://a.example.org/acme/addons.git main"], name
+    references = {(w.section, w.line) for w in problems.warnings if "references" in w.message}
+    assert references == {("base", 7 if defaults else 4)}
+
+
+def test_a_default_value_is_read_with_the_options_of_each_section_reading_it(manifest):
+    # [DEFAULT]'s own lines are part of each section's items(): each reads them with its
+    # own options and [DEFAULT], not with those of its parent
+    builds, _ = load(manifest("""
+        [DEFAULT]
+        mirror = https://b.example.org
+        watch = git %(mirror)s/acme/addons.git main
+        [base]
+        mirror = https://a.example.org
+        buildout = standalone sample.cfg
+        [child]
+        inherit = base
+        [own]
+        inherit = base
+        mirror = https://c.example.org
+        """))
+    assert {name: [str(w) for w in build.watch] for name, build in builds.items()} == {
+        "base": ["git https://a.example.org/acme/addons.git main"],
+        "child": ["git https://b.example.org/acme/addons.git main"],
+        "own": ["git https://c.example.org/acme/addons.git main"]}

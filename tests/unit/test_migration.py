@@ -437,3 +437,45 @@ def test_buildbot_0_9_lines_of_the_originals_sample_master_cfg(tmp_path):
     assert sorted(errors) == [8, 10, 11, 12]
     assert "codebases=[util.CodebaseParameter" in errors[8]
     assert all("c['www']" in errors[n] for n in (10, 11, 12))
+
+
+INHERITED_REFERENCE_MANIFEST = """\
+[DEFAULT]
+mirror = https://b.example.org
+build-for = postgresql >= 12
+
+[base]
+mirror = https://a.example.org
+buildout = standalone odoo-17.cfg
+watch = git %(mirror)s/acme/addons.git main
+
+[child]
+inherit = base
+"""
+
+
+def test_migrate_replaces_an_inherited_reference_where_it_is_written(tmp_path, capsys):
+    # the original read [base]'s watch line with [base]'s own 'mirror' for [child] too
+    # (InheritorConfigParser.items() took the parent's interpolated items): the line is
+    # rewritten in [base], with [base]'s value, and [child] keeps inheriting it
+    directory = tmp_path / "master"
+    assert main(["init", str(directory)]) == 0
+    manifest = directory / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(INHERITED_REFERENCE_MANIFEST)
+    capsys.readouterr()
+    before = _builders(configured(directory))
+    assert main(["migrate", str(directory), "--write"]) == 0
+    capsys.readouterr()
+    assert manifest.read_text() == """\
+[DEFAULT]
+build-for = postgresql >= 12
+
+[base]
+buildout = standalone odoo-17.cfg
+watch = git https://a.example.org/acme/addons.git main
+
+[child]
+inherit = base
+"""
+    assert check(directory, capsys) == (0, [])
+    assert _builders(configured(directory)) == before
