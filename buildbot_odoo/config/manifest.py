@@ -671,7 +671,10 @@ class ManifestLoader:
         ``[DEFAULT]`` counts as each section's own, as in configparser and in
         anybox.buildbot.odoo; a user expecting the parent's value to win is
         told, at the section's ``inherit`` line, how to make it explicit.
-        Options of subfactories the build does not run do not matter.
+        Options of subfactories the build does not run do not matter, nor do
+        options no build reads: a variable of ``%(name)s`` references is read
+        with the options of the section writing the reference, never with an
+        inherited value (:func:`legacy.interpolate`).
         """
         name = build.name
         if other is None:
@@ -681,7 +684,7 @@ class ManifestLoader:
                                               for k, v in other.items()}.items():
             used_key, used = mine.get(key, (key, None))
             if used is None or used[0] == other_value[0] or key == "inherit" \
-                    or self.unused_because(build, key):
+                    or self.unused_because(build, key) or not self.reads(key):
                 continue
             self.precedence.append((name, used_key, used[0]))
             self.problems.warning(

@@ -448,6 +448,8 @@ def test_an_inherited_value_is_read_with_the_options_of_the_section_writing_it(
             "git https://a.example.org/acme/addons.git main"], name
     references = {(w.section, w.line) for w in problems.warnings if "references" in w.message}
     assert references == {("base", 7 if defaults else 4)}
+    # nothing reads the child's 'mirror': which one wins there is no choice to make
+    assert not [w for w in problems.warnings if w.option == "mirror"]
 
 
 def test_a_default_value_is_read_with_the_options_of_each_section_reading_it(manifest):
