@@ -62,6 +62,31 @@ def testing_db_name(prefix: str | None, builder: str) -> str:
     return f"{head}-{digest}"
 
 
+#: the databases a builder keeps besides its testing one, by kind (see :func:`builder_db_name`)
+DEPENDENCIES = "deps"
+BUILDING = "deps-new"
+
+
+def builder_db_name(prefix: str | None, builder: str, kind: str) -> str:
+    """A database of ``builder``'s own besides the testing one: its dependencies template
+    (:data:`DEPENDENCIES`) and the database that template is made in (:data:`BUILDING`).
+
+    Always in the *changed* form, the hash taking ``kind`` too: never equal to
+    a plain testing database name, nor to a changed one (unless 48-bit hashes
+    collide), nor to another builder's, so the rules of
+    :mod:`buildbot_odoo.testing_dbs` hold for them as for testing databases.
+
+    >>> builder_db_name('odoo_buildbot', 'sale-pg15', DEPENDENCIES)
+    'odoo_buildbot-sale-pg15-deps-8c5343422f56'
+    >>> len(builder_db_name('ci', 'x' * 100, BUILDING))
+    63
+    """
+    original = f"{prefix}-{builder}-{kind}" if prefix else f"{builder}-{kind}"
+    digest = hashlib.sha256(f"{prefix or ''}\0{builder}\0{kind}".encode()).hexdigest()
+    head = _sanitise(original)[:MAX_IDENTIFIER_BYTES - HASH_LENGTH - 1]
+    return f"{head}-{digest[:HASH_LENGTH]}"
+
+
 def _is_plain(prefix: str, name: str) -> bool:
     return ("-" not in prefix and _sanitise(name) == name
             and len(name) <= MAX_IDENTIFIER_BYTES and not _CHANGED_END.search(name))

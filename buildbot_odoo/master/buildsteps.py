@@ -26,6 +26,7 @@ from .steps.autowatch import auto_watch_steps
 from .subfactories.base import BuildOptions
 from .subfactories.bootstrap import bootstrap_steps, buildout_steps, uses_postgresql
 from .subfactories.database import DB_SUBFACTORIES, testing_db_steps
+from .subfactories.dependencies import template_create, uses_template
 from .subfactories.manifest_values import config_error
 from .subfactories.ports import reserve_http_port, reserves_port
 
@@ -64,7 +65,7 @@ def _refuse_database_steps_without_database(options: BuildOptions, found: list[C
 def build_steps(configurator, options: BuildOptions, buildout_path: str, environ) -> list:
     """Every step after the capability properties, clean-ups last."""
     post_buildout = post_buildout_subfactories(configurator, options)
-    db_subfactory = DB_SUBFACTORIES[options.build.db_steps] if uses_postgresql(options) else None
+    db_subfactory = db_steps_subfactory(options)
     made = testing_db_steps(options) if db_subfactory else []
     made += bootstrap_steps(configurator, options, buildout_path, environ)
     made += buildout_steps(configurator, options, buildout_path, environ)
@@ -82,6 +83,16 @@ def build_steps(configurator, options: BuildOptions, buildout_path: str, environ
         used.append(subfactory)
     made += final_cleanup_steps(configurator, options, environ, used)
     return made
+
+
+def db_steps_subfactory(options: BuildOptions) -> Callable | None:
+    """The build's ``db-steps``; ``simple_create`` copies the builder's dependencies
+    template when the build tests only its addons (:mod:`.subfactories.dependencies`)."""
+    if not uses_postgresql(options):
+        return None
+    if uses_template(options):
+        return template_create
+    return DB_SUBFACTORIES[options.build.db_steps]
 
 
 def final_cleanup_steps(configurator, options: BuildOptions, environ,

@@ -83,6 +83,14 @@ _STATS = re.compile(r"^\S+: (?P<tests>\d+) tests?\b")
 _AT_LEAST_ONE = "At least one test failed"
 _STATS_LOGGER = "odoo.tests.stats"
 
+# what Odoo says of the modules it loads (odoo/modules/loading.py, graph.py; odoo/netsvc.py)
+_LOADING = re.compile(r"^Loading module (?P<module>\w+) \(\d+/\d+\)$")
+_INVALID_NAMES = re.compile(r"^invalid module names, ignored: (?P<names>.*)$")
+_UNMET = re.compile(r"^module (?P<module>\w+): Unmet dependencies: (?P<missing>.*)$")
+_ADDONS_PATHS = re.compile(r"^addons paths: (?P<paths>.*)$")
+_PATH_ITEM = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_TEST_MODULE = re.compile(r"^(?:odoo|openerp)\.addons\.(?P<module>\w+)\.")
+
 #: Loggers of Odoo's own machinery: a record from them means the running test is over.
 _FRAMEWORK_LOGGERS = ("odoo.modules.", "odoo.service.", "odoo.tests.stats", "odoo.tests.result")
 _TRACEBACK_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<func>\S+)')
@@ -200,6 +208,14 @@ class OdooLogAnalyzer:
         self._per_module = _ReportedCounts()
         self._ran = _ReportedCounts()
         self._stats = _ReportedCounts()
+        #: the module Odoo was installing or updating when each error record came
+        self.error_modules: list[str | None] = []
+        #: what Odoo said of the modules it was asked for: names it did not know,
+        #: dependencies it could not meet (module -> text), where it looked
+        self.invalid_names: list[str] = []
+        self.unmet: dict[str, str] = {}
+        self.addons_paths: list[str] = []
+        self._loading: str | None = None
 
     @classmethod
     def from_text(cls, text: str) -> OdooLogAnalyzer:
@@ -365,10 +381,26 @@ class OdooLogAnalyzer:
     def _on_other(self, record: LogRecord) -> None:
         if record.logger.startswith(_FRAMEWORK_LOGGERS):
             self._end_timing(record)
+        self._on_modules(record)
         if record.level == "WARNING":
             self.warnings += 1
         elif record.is_error:
             self.error_records.append(record)
+            self.error_modules.append(self._loading)
+
+    def _on_modules(self, record: LogRecord) -> None:
+        """What the log says of modules: which one loads, which names or dependencies
+        Odoo could not find, and its addons path (logged as it starts)."""
+        message = record.message
+        if match := _LOADING.match(message):
+            self._loading = match["module"]
+        elif match := _INVALID_NAMES.match(message):
+            self.invalid_names += [n.strip() for n in match["names"].split(",") if n.strip()]
+        elif match := _UNMET.match(message):
+            self.unmet[match["module"]] = match["missing"].strip()
+        elif record.logger in ("odoo", "openerp") and (match := _ADDONS_PATHS.match(message)):
+            self.addons_paths = [p.replace("\\'", "'") for p in
+                                 _PATH_ITEM.findall(match["paths"])]
 
     def _running(self, logger: str) -> _TestState | None:
         name = self._last_started.get(logger)
@@ -393,6 +425,19 @@ class OdooLogAnalyzer:
     @property
     def failed_outcomes(self) -> list[TestOutcome]:
         return [outcome for outcome in self.outcomes if outcome.failed]
+
+    def tests_of(self, module: str) -> int:
+        """How many tests of ``module`` (``odoo.addons.<module>...``) the log shows."""
+        return sum(1 for name in self._tests if (m := _TEST_MODULE.match(name))
+                   and m["module"] == module)
+
+    @property
+    def first_error(self) -> tuple[LogRecord, str | None] | None:
+        """The first ERROR/CRITICAL record that is not a test's, with the module Odoo
+        was loading then (None when it was loading none)."""
+        if not self.error_records:
+            return None
+        return self.error_records[0], self.error_modules[0]
 
     @property
     def tests_run(self) -> int:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from buildbot.process.properties import Properties
+from buildbot.util import flatten
 
 from buildbot_odoo.master.configurator import BuildoutsConfigurator
 from buildbot_odoo.master.subfactories import retrieval
@@ -22,10 +23,12 @@ def configurator(basedir: str = "/srv/master") -> BuildoutsConfigurator:
 
 
 def render(value, **props):
-    """``value`` rendered with a worker's usual build properties (plus ``props``)."""
+    """``value`` rendered with a worker's usual build properties (plus ``props``); a
+    command's renderables giving lists are spliced in, as Buildbot's shell steps do."""
     base = {"builddir": BUILDDIR, "testing_db": DB, "buildername": "sale-pg15",
             "buildnumber": 7}
-    return Properties(**{**base, **props}).render(value).result
+    rendered = Properties(**{**base, **props}).render(value).result
+    return flatten(rendered, (list, tuple)) if isinstance(rendered, list) else rendered
 
 
 def by_name(made: list) -> dict:

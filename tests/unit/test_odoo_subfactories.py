@@ -121,8 +121,8 @@ def test_bad_timeout_is_a_located_config_error():
 
 
 def test_each_declares_its_options():
-    for subfactory in (install_modules_test, install_modules):
-        assert subfactory.options == ("timeout",)
+    assert install_modules_test.options == ("timeout", "scope", "dependencies-template")
+    assert install_modules.options == ("timeout",)
     assert update_modules.options == ("timeout", "upgrade-script")
 
 
@@ -134,6 +134,13 @@ CLEAN_INSTALL = """\
 """
 
 
+def collected_stdout(text: str):
+    """What a command that collects its output (and logs none) prints."""
+    def behave(command):
+        command.stdout = text
+    return behave
+
+
 class InstallStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
     LOG = f"{BUILDDIR}/build/odoo-install.log"
 
@@ -141,7 +148,7 @@ class InstallStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         self.setup_test_reactor()
         return self.setup_test_build_step()
 
-    def _install(self, log_text: str, rc: int = 0):
+    def _install(self, log_text: str, rc: int = 0, states: str | None = None):
         options = options_for(odoo_addons=["sale_x"], start_command="bin/start_odoo")
         _, step = install_modules(configurator(), options, "odoo.cfg", ENV)
         self.setup_step(step)
@@ -153,12 +160,29 @@ class InstallStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
             command=["bin/start_odoo", "-d", DB, "-i", "sale_x", "--stop-after-init",
                      "--no-http", f"--logfile={self.LOG}"]).log("odoo.log", stdout=log_text)
             .exit(rc))
+        if states is not None:  # the addons' states, read after Odoo ran
+            self.expect_commands(ExpectShell(
+                workdir="wkdir", env=ENV, timeout=120, log_environ=False,
+                command=["psql", "-X", "-A", "-t", "-F", "|", "-d", DB, "-c",
+                         "SELECT name, state FROM ir_module_module"])
+                .behavior(collected_stdout(states)).exit(0))
 
     @defer.inlineCallbacks
     def test_a_clean_install_says_so(self):
-        self._install(CLEAN_INSTALL)
+        self._install(CLEAN_INSTALL, states="base|installed\nsale_x|installed\n")
         self.expect_outcome(result=SUCCESS)
         self.expect_result_summary({"step": "no error in the Odoo log"})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_an_addon_odoo_passed_over_fails_the_step(self):
+        """Odoo says nothing of an addon whose manifest says installable False: its state
+        tells."""
+        self._install(CLEAN_INSTALL, states="base|installed\nsale_x|uninstallable\n")
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "sale_x: not installable: its manifest says 'installable': False (or it is not "
+            "made for this Odoo version); no error in the Odoo log")})
         yield self.run_step()
 
     @defer.inlineCallbacks
@@ -175,10 +199,12 @@ class InstallStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_an_install_error_fails_and_is_quoted(self):
-        self._install((LOGS / "odoo16_install_error.log").read_text(), rc=255)
+        self._install((LOGS / "odoo16_install_error.log").read_text(), rc=255,
+                      states="base|installed\nsale_x|uninstalled\n")
         self.expect_outcome(result=FAILURE)
-        self.expect_result_summary(
-            {"step": "2 errors in log: Failed to load registry; 1 warning"})
+        self.expect_result_summary({"step": (
+            "sale_x: not installed: No module named 'odoo.addons.missing_dep'; "
+            "2 errors in log: Failed to load registry; 1 warning")})
         yield self.run_step()
 
 

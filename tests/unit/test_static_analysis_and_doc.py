@@ -81,7 +81,7 @@ def test_static_analysis_locates_the_addons_by_default():
     lint = steps["static-analysis"]
     assert isinstance(lint, LintStep) and lint.tool == "flake8" and lint.max_issues is None
     assert render(lint.command, static_analysis_paths=["addons/sale_x", "addons/stock_y"]) == [
-        "bin/flake8", "--format=default", "--", ["addons/sale_x", "addons/stock_y"]]
+        "bin/flake8", "--format=default", "--", "addons/sale_x", "addons/stock_y"]
 
 
 def test_static_analysis_with_ruff_on_given_paths():

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from buildbot import config
 from buildbot.interfaces import IRenderable
 from buildbot.process import buildstep, logobserver, remotecommand
 from buildbot.process.results import FAILURE, SUCCESS, WARNINGS, worst_status
-from buildbot.util import join_list
+from buildbot.util import flatten, join_list
 from twisted.internet import defer
 
+from ...reports.addons_install import NotInstalled, not_installed, parse_states, untested
 from ...reports.odoo_log import OdooLogAnalyzer, TestOutcome
 from ...reports.startup import explain_early_end
 from .logs import finish_logs
@@ -76,6 +77,13 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     :param missing_hint: what to say when the program does not exist on the
         worker, after "<program> not made by the buildout: " (e.g. which
         recipe option makes it).
+    :param addons: the addons the command must leave installed: each one Odoo
+        did not install fails the step, named with Odoo's reason
+        (:mod:`buildbot_odoo.reports.addons_install`); their states are read
+        after the command by ``states_command`` (a renderable command printing
+        ``name|state`` lines, e.g. psql on the testing database).
+    :param warn_untested: the addons are under test: when none of them ran a
+        test, the step says so (``no test in x, y``) and ends WARNINGS.
 
     The remaining arguments are those of :class:`~buildbot.steps.shell.ShellCommand`
     (``command``, ``workdir``, ``env``, ``timeout``, ...).
@@ -84,12 +92,16 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     name = "odoo-tests"
     description = "testing"
     descriptionDone = "tests"
+    renderables = ("states_command", "addons")
+    #: lines of the command's own (not Odoo's) that the log analysis skips
+    ignored_prefix: str | None = None
 
     def __init__(self, odoo_logfile: str | IRenderable | None = None, *,
                  warnings_are_failures: bool = False, fail_on_log_errors: bool = True,
                  store_test_results: bool = True, follow_logfile: bool = True,
                  empty_summary: str = "no tests run", missing_hint: str = "",
-                 **kwargs: Any) -> None:
+                 addons: Sequence[str] = (), states_command: Any = None,
+                 warn_untested: bool = False, **kwargs: Any) -> None:
         if kwargs.get("command") is None:
             config.error("OdooTestStep needs a command")
         if odoo_logfile is not None:
@@ -102,8 +114,13 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self.store_test_results = store_test_results
         self.empty_summary = empty_summary
         self.missing_hint = missing_hint
+        self.addons = addons  # a list, or a renderable giving one
+        self.states_command = states_command
+        self.warn_untested = warn_untested
         self._command_failed_rc: int | None = None
         self._early_end: str | None = None
+        self._not_installed: list[NotInstalled] = []
+        self._untested: list[str] = []
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._analyzers = {STDIO: OdooLogAnalyzer(), ODOO_LOG: OdooLogAnalyzer()}
         for logname, analyzer in self._analyzers.items():
@@ -115,7 +132,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         try:
             while True:
                 stream, line = yield
-                if stream != "h":
+                if stream != "h" and not (self.ignored_prefix
+                                          and line.startswith(self.ignored_prefix)):
                     analyzer.feed_line(line)
                     self.updateSummary()  # debounced by Buildbot
         finally:
@@ -140,6 +158,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         yield self._finish_logs()
         if cmd.didFail() and not any(a.records for a in self._analyzers.values()):
             yield self._explain_early_end(cmd)
+        elif self.addons and self.addons != ["all"]:
+            yield self._check_addons(cmd)
         result = self.evaluateCommand(cmd)
         yield self._add_failures_log()
         if self.store_test_results:
@@ -169,12 +189,36 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self._early_end = explain_early_end(program, cmd.rc, list(self._stderr_tail),
                                             missing=missing, missing_hint=self.missing_hint)
 
+    @defer.inlineCallbacks
+    def _check_addons(self, cmd: remotecommand.RemoteCommand):
+        """Which addons Odoo left uninstalled (their states, read from the database),
+        and, for a test run, which ran no test."""
+        states = None
+        if self.states_command:
+            env = {**(yield self.build.render(self.build.env)), **(self.env or {})}
+            query = remotecommand.RemoteShellCommand(
+                cmd.args.get("workdir"), flatten(self.states_command, (list, tuple)), env=env,
+                collectStdout=True, stdioLogName=None, logEnviron=False, timeout=120)
+            yield self.runCommand(query)
+            if query.rc == 0:
+                states = parse_states(query.stdout)
+        paths = self.getProperty("odoo_addons_path") or ()
+        addons = list(self.addons)
+        self._not_installed = not_installed(addons, states, self.analyzer, paths)
+        if self.warn_untested:
+            self._untested = untested(addons, self.analyzer, self._not_installed)
+
     def evaluateCommand(self, cmd: remotecommand.RemoteCommand) -> int:
-        """The worse of what the exit code and the Odoo log say."""
+        """The worst of what the exit code, the Odoo log and the addons' states say."""
         command_result = cmd.results()
         if command_result == FAILURE:
             self._command_failed_rc = cmd.rc
-        return worst_status(command_result, self._log_result())
+        result = worst_status(command_result, self._log_result())
+        if self._not_installed:
+            result = worst_status(result, FAILURE)
+        elif self._untested and not self.analyzer.tests_run:
+            result = worst_status(result, WARNINGS)
+        return result
 
     def _log_result(self) -> int:
         analyzer = self.analyzer
@@ -198,7 +242,15 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         if self._early_end is not None:
             summary = self._early_end
         else:
-            summary = self.analyzer.summary(self.empty_summary)
+            untested = f"no test in {', '.join(self._untested)}" if self._untested else ""
+            if untested and not self.analyzer.tests_run:
+                summary = self.analyzer.summary(untested)
+            else:
+                summary = self.analyzer.summary(self.empty_summary)
+                if untested:
+                    summary += f"; {untested}"
+            if self._not_installed:
+                summary = "; ".join([*map(str, self._not_installed), summary])
             if self._command_failed_rc is not None and not self.analyzer.is_failure():
                 summary += f" (exit code {self._command_failed_rc})"
         if self.timed_out:

@@ -48,6 +48,16 @@ from buildbot.plugins import steps, util
 from ..steps.odoo_tests import OdooTestStep
 from .base import BuildOptions
 from .database import testing_db
+from .dependencies import (
+    SCOPE_OPTION,
+    SUBFACTORY,
+    TEMPLATE_OPTION,
+    addons_only,
+    dependencies_first_steps,
+    states_command,
+    test_tags,
+    uses_template,
+)
 from .manifest_values import accepts, boolean, needs_database, seconds_option
 from .ports import http_port_argument, reserves_port
 from .worker_side import in_build_dir
@@ -137,21 +147,33 @@ def test_command(options: BuildOptions) -> list:
 
 
 @needs_database
-@accepts(TIMEOUT_OPTION)
+@accepts(TIMEOUT_OPTION, SCOPE_OPTION, TEMPLATE_OPTION)
 def install_modules_test(configurator, options: BuildOptions, buildout_path: str,
                          environ) -> list:
-    """Install ADDONS with their tests, judged from the Odoo log.
+    """Install ADDONS with their tests, judged from the Odoo log and their states.
 
     ``bin/start_<part> -d DB -i ADDONS --test-enable --stop-after-init
-    --log-level=test --logfile=ABS``, or ``test-command`` (which adds the
-    flags itself) in place of the start script and the flags.
+    --log-level=test [--test-tags=/a,/b] --logfile=ABS``, or ``test-command``
+    (which adds the flags itself) in place of the start script and the flags.
+    With ``scope = addons`` (the default) the dependencies are installed
+    first, without tests: in the template the testing database is copied
+    from, or just before (:mod:`.dependencies`).  An addon Odoo did not
+    install fails the step; addons that ran no test are named.
     """
     build = options.build
+    made = []
+    timeout = odoo_timeout(options, SUBFACTORY)
+    if addons_only(options) and not uses_template(options):
+        made += dependencies_first_steps(options, environ, timeout=timeout,
+                                         http=http_arguments(configurator, options))
     flags = [] if build.test_command else list(ODOO_TEST_FLAGS)
     command = [*test_command(options), "-d", testing_db(), "-i", addons_argument(options),
-               *flags, *demo_arguments(options), *http_arguments(configurator, options)]
-    return _odoo_steps(options, environ, command=command, log_name=ODOO_TEST_LOG,
-                       subfactory="install-modules-test", step_name="odoo-tests")
+               *flags, *test_tags(options), *demo_arguments(options),
+               *http_arguments(configurator, options)]
+    return made + _odoo_steps(options, environ, command=command, log_name=ODOO_TEST_LOG,
+                              subfactory=SUBFACTORY, step_name="odoo-tests",
+                              addons=build.odoo_addons, states_command=states_command(),
+                              warn_untested=True)
 
 
 def _start_script_steps(configurator, options: BuildOptions, environ, *, flag: str,
@@ -161,10 +183,12 @@ def _start_script_steps(configurator, options: BuildOptions, environ, *, flag: s
     command = [options.build.start_command, "-d", testing_db(), flag, addons_argument(options),
                "--stop-after-init", *demo_arguments(options),
                *http_arguments(configurator, options)]
+    checks = ({"addons": options.build.odoo_addons, "states_command": states_command()}
+              if flag == "-i" else {})
     return _odoo_steps(options, environ, command=command, log_name=log_name,
                        subfactory=subfactory, step_name=subfactory,
                        description=description, descriptionDone=description_done,
-                       empty_summary="no error in the Odoo log")
+                       empty_summary="no error in the Odoo log", **checks)
 
 
 @needs_database
