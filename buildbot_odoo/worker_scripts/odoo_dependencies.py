@@ -412,14 +412,25 @@ def psql(sql: str, database: str = "postgres", **variables: str) -> list:
     return [line.split("|", 1) for line in done.stdout.splitlines() if line]
 
 
-def server_major() -> int:
-    rows = psql("SHOW server_version_num;")
-    return int(rows[0][0]) // 10000
+#: psql sets ``force`` when the server has ``DROP DATABASE ... WITH (FORCE)`` (13+), so that
+#: sessions a lost build left open (its Odoo still running) cannot block a drop
+FORCE_TEST = "SELECT current_setting('server_version_num')::int >= 130000 AS force \\gset\n"
 
 
-def force_clause(major: int) -> str:
-    """``WITH (FORCE)`` (13+): sessions a lost build left open cannot block the drop."""
-    return " WITH (FORCE)" if major >= 13 else ""
+def drop_sql(variable: str, template: bool = False) -> str:
+    """psql script dropping the database named by the psql variable ``variable``
+    (a template must first stop being one: PostgreSQL refuses to drop a template)."""
+    sql = ""
+    if template:
+        sql += (f"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'{variable}') "
+                "AS found \\gset\n\\if :found\n"
+                f"ALTER DATABASE :\"{variable}\" IS_TEMPLATE false;\n\\endif\n")
+    return sql + (f"\\if :force\nDROP DATABASE IF EXISTS :\"{variable}\" WITH (FORCE);\n"
+                  f"\\else\nDROP DATABASE IF EXISTS :\"{variable}\";\n\\endif\n")
+
+
+def create_sql(variable: str, source: str) -> str:
+    return f"CREATE DATABASE :\"{variable}\" TEMPLATE :\"{source}\";\n"
 
 
 def database_info(name: str) -> dict | None:
@@ -439,18 +450,6 @@ def comment_parts(comment: str) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def drop(name: str, major: int, template: bool = False) -> None:
-    if template:
-        if database_info(name) is None:
-            return
-        psql("ALTER DATABASE :\"name\" IS_TEMPLATE false;", name=name)
-    psql(f"DROP DATABASE IF EXISTS :\"name\"{force_clause(major)};", name=name)
-
-
-def create(name: str, source: str) -> None:
-    psql("CREATE DATABASE :\"name\" TEMPLATE :\"source\";", name=name, source=source)
 
 
 def disable_mail(name: str) -> None:
@@ -570,7 +569,8 @@ def plan(args) -> dict:
                       if major is not None and major >= 12 else ""),
     }
     if args.drop_template:  # reuse turned off: a template left from before is not trusted
-        drop(checked_db_name(args.drop_template), server_major(), template=True)
+        psql(FORCE_TEST + drop_sql("template", template=True),
+             template=checked_db_name(args.drop_template))
         remove_tree(filestore(outcome["data_dir"], args.drop_template))
     if args.template:
         cache = DigestCache(args.cache)
@@ -585,7 +585,6 @@ def prepare(args) -> dict:
     started = time.monotonic()
     outcome = plan(args)
     template, building = checked_db_name(args.template), checked_db_name(args.building)
-    major = server_major()
     info = database_info(template)
     old = comment_parts(info["comment"]) if info else None
     lost_files = (old is not None and old.get("filestore")
@@ -598,9 +597,9 @@ def prepare(args) -> dict:
     else:
         outcome["changed"] = changes(old.get("parts", {}), outcome["parts"]) if old else []
     outcome["template"] = "made" if info is None else "made again"
-    drop(building, major)
     remove_tree(filestore(outcome["data_dir"], building))
-    create(building, checked_db_name(args.db_template))
+    psql(FORCE_TEST + drop_sql("building") + create_sql("building", "source"),
+         building=building, source=checked_db_name(args.db_template))
     disable_mail(building)
     modules = outcome["dependencies"]
     rc = install(args.odoo, building, modules, os.path.abspath(args.logfile),
@@ -615,11 +614,12 @@ def prepare(args) -> dict:
     comment = COMMENT_PREFIX + json.dumps(
         {"key": outcome["key"], "parts": outcome["parts"], "filestore": os.path.isdir(source)},
         sort_keys=True)
-    psql("COMMENT ON DATABASE :\"name\" IS :'comment';", name=building, comment=comment)
-    drop(template, major, template=True)
+    psql(FORCE_TEST + "COMMENT ON DATABASE :\"building\" IS :'comment';\n"
+         + drop_sql("template", template=True)
+         + "ALTER DATABASE :\"building\" RENAME TO :\"template\";\n"
+         "ALTER DATABASE :\"template\" IS_TEMPLATE true ALLOW_CONNECTIONS false;\n",
+         building=building, template=template, comment=comment)
     remove_tree(filestore(outcome["data_dir"], template))
-    psql("ALTER DATABASE :\"old\" RENAME TO :\"new\";", old=building, new=template)
-    psql("ALTER DATABASE :\"name\" IS_TEMPLATE true ALLOW_CONNECTIONS false;", name=template)
     if os.path.isdir(source):
         os.rename(source, filestore(outcome["data_dir"], template))
     outcome["seconds"] = round(time.monotonic() - started, 1)
@@ -628,34 +628,28 @@ def prepare(args) -> dict:
 
 def copy(args) -> dict:
     testing, source = checked_db_name(args.testing), checked_db_name(args.template)
-    major = server_major()
-    drop(testing, major)
-    create(testing, source)
+    psql(FORCE_TEST + drop_sql("testing") + create_sql("testing", "template"),
+         testing=testing, template=source)
     copy_filestore(args.data_dir, source, testing)
     disable_mail(testing)
     return {"testing": testing, "source": source}
 
 
 def discard(args) -> dict:
-    major = server_major()
-    dropped = []
-    for name in filter(None, (args.testing, args.building)):
-        drop(checked_db_name(name), major)
-        if args.data_dir:
-            remove_tree(filestore(args.data_dir, name))
-        dropped.append(name)
-    if args.template:
-        template = checked_db_name(args.template)
-        info = database_info(template)
+    names = {"testing": args.testing, "building": args.building}
+    names = {variable: checked_db_name(name) for variable, name in names.items() if name}
+    if args.template and args.key:
+        info = database_info(checked_db_name(args.template))
         old = comment_parts(info["comment"]) if info else None
-        stale = info is not None and bool(args.key) and (old is None
-                                                          or old.get("key") != args.key)
-        if stale:
-            drop(template, major, template=True)
-            if args.data_dir:
-                remove_tree(filestore(args.data_dir, template))
-            dropped.append(template)
-    return {"dropped": dropped}
+        if info is not None and (old is None or old.get("key") != args.key):
+            names["template"] = args.template  # stale: the new one could not be made
+    if not names:
+        return {"dropped": []}
+    psql(FORCE_TEST + "".join(drop_sql(v, template=v == "template") for v in names), **names)
+    if args.data_dir:
+        for name in names.values():
+            remove_tree(filestore(args.data_dir, name))
+    return {"dropped": sorted(names.values())}
 
 
 def parser() -> argparse.ArgumentParser:
