@@ -176,6 +176,7 @@ class BuildSpec:
     git_depth: int = 1
     unzip: bool = True
     odoo_downloads_cache: bool = True
+    odoo_data_dir: bool = True
     pip_exists_action: str = "s"
     with_devtools: bool | None = None  # None: when test-command is set
 
@@ -507,6 +508,8 @@ MANIFEST_OPTIONS: dict[str, OptionDecl] = {
     "buildout.unzip": OptionDecl("unzip", _simple(values.boolean), "buildout:unzip=true"),
     "buildout.odoo-downloads": OptionDecl("odoo_downloads_cache", _simple(values.boolean),
                                           "Odoo archives downloaded to the worker's caches"),
+    "buildout.odoo-data-dir": OptionDecl("odoo_data_dir", _simple(values.boolean),
+                                         "<part>:options.data_dir in the builder's directory"),
     "buildout.pip-exists-action": OptionDecl("pip_exists_action", _parse_pip_exists_action,
                                              "PIP_EXISTS_ACTION, default s"),
     "buildout.with-devtools": OptionDecl("with_devtools", _simple(values.boolean),

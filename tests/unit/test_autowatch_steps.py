@@ -65,7 +65,8 @@ def test_introspection_runs_with_the_buildout_python_and_the_buildout_arguments(
         "buildout:openerp-downloads-directory=/w/buildout-caches/odoo-downloads",
         "odoo:options.db_name=ci-sale", "odoo:options.db_port=False",
         "odoo:options.db_host=False", "odoo:options.db_user=False",
-        "odoo:options.smtp_server=127.0.0.1", "odoo:options.smtp_port=1"]
+        "odoo:options.smtp_server=127.0.0.1", "odoo:options.smtp_port=1",
+        "odoo:options.data_dir=/w/sale-pg15/odoo-data"]
 
 
 def test_without_virtualenv_the_bootstrap_python_runs_it():

@@ -105,7 +105,7 @@ def test_buildout_command_with_database_settings():
         "server:options.db_host=/run/pg",
         "server:options.db_user=False",
         "server:options.smtp_server=127.0.0.1",
-        "server:options.smtp_port=1",
+        "server:options.smtp_port=1", f"server:options.data_dir={BUILDDIR}/odoo-data",
     ]
     assert lock_names(buildout) == [("buildout caches", "exclusive")]
     assert buildout.timeout == 3600 and buildout.haltOnFailure
@@ -188,7 +188,8 @@ class BuildoutStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
             f"buildout:download-cache={CACHES}/downloads", *RECIPE_SETTINGS,
             "odoo:options.db_name=ci-sale-pg15", "odoo:options.db_port=False",
             "odoo:options.db_host=False", "odoo:options.db_user=False",
-            "odoo:options.smtp_server=127.0.0.1", "odoo:options.smtp_port=1"])
+            "odoo:options.smtp_server=127.0.0.1", "odoo:options.smtp_port=1",
+            f"odoo:options.data_dir={BUILDDIR}/odoo-data"])
         self.expect_outcome(result=SUCCESS)
         yield self.run_step()
 
@@ -292,3 +293,12 @@ def test_manifest_accepts_the_options_of_these_subfactories(tmp_path):
         "MANIFEST.cfg:7: sale: buildout.timeuot: warning: unknown option 'buildout.timeuot' "
         "is ignored (did you mean 'buildout.timeout'?)"]
     assert build.subfactory_options("buildout") == {"timeout": "7200", "timeuot": "1"}
+
+
+def test_the_odoo_data_directory_is_the_builders_unless_turned_off():
+    """Filestores of the testing database and the dependencies template live beside the
+    builder's build, not in the worker's home."""
+    [buildout] = buildout_steps(None, options_for(), "odoo.cfg", ENV)
+    assert f"odoo:options.data_dir={BUILDDIR}/odoo-data" in render(buildout.command)
+    [buildout] = buildout_steps(None, options_for(odoo_data_dir=False), "odoo.cfg", ENV)
+    assert not any("data_dir" in arg for arg in render(buildout.command))

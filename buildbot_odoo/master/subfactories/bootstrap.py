@@ -60,6 +60,8 @@ DEFAULT_PYTHON = "python3"
 POSTGRESQL = "postgresql"
 #: Odoo settings passed to the part, from the postgresql capability options
 DB_SETTINGS = ("port", "host", "user")
+#: Odoo's data directory (filestores, sessions) of the builder's builds, beside ``build``
+ODOO_DATA_DIR = "odoo-data"
 #: Outgoing mail goes to a closed local port: nothing can leave the worker
 MAIL_SETTINGS = (("smtp_server", "127.0.0.1"), ("smtp_port", "1"))
 
@@ -151,7 +153,18 @@ def buildout_command(options: BuildOptions, buildout_path: str) -> list:
     command += recipe_settings(options)
     if uses_postgresql(options):
         command += database_settings(options.build.buildout_part)
+        command += data_dir_settings(options)
     return command
+
+
+def data_dir_settings(options: BuildOptions) -> list:
+    """Odoo's data directory (``options.data_dir``: filestores, sessions) in the builder's
+    directory (``buildout.odoo-data-dir``): the filestores of the builder's databases
+    are its own and go with it, not files left in the worker's home for ever."""
+    if not options.build.odoo_data_dir:
+        return []
+    part = options.build.buildout_part
+    return [util.Interpolate(f"{part}:options.data_dir=%(prop:builddir)s/{ODOO_DATA_DIR}")]
 
 
 def with_devtools(options: BuildOptions) -> bool:
