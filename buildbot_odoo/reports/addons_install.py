@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from .odoo_log import LogRecord, OdooLogAnalyzer
 
 INSTALLED = "installed"
+#: the longest error excerpt a summary quotes
+MESSAGE_CHARS = 160
 #: ``psql -A -t -F '|'`` output of ``SELECT name, state FROM ir_module_module``
 _STATE_LINE = re.compile(r"^(?P<name>[^|\s]+)\|(?P<state>[a-z ]+)$")
 _EXCEPTION = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception|Warning): (?P<message>.*)$")
@@ -110,7 +112,17 @@ def first_error_message(log: OdooLogAnalyzer) -> str:
     first = log.first_error
     if first is None:
         return ""
-    return exception_message(first[0]) or first[0].message.strip()
+    return shorten(exception_message(first[0]) or first[0].message.strip())
+
+
+def shorten(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """``text`` on one line, cut at ``limit`` characters.
+
+    >>> shorten("a\\n  b", 10), shorten("x" * 20, 10)
+    ('a b', 'xxxxxxx...')
+    """
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def exception_message(record: LogRecord) -> str:
