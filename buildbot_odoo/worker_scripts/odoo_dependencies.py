@@ -407,9 +407,17 @@ def psql(sql: str, database: str = "postgres", **variables: str) -> list:
         raise Failure("psql not found on PATH (the postgresql capability's bin option "
                       "names where it is)") from None
     if done.returncode != 0:
-        message = done.stderr.strip().splitlines()
-        raise Failure("psql: " + (message[-1] if message else f"exit {done.returncode}"))
+        raise Failure("psql: " + psql_error(done.stderr, done.returncode))
     return [line.split("|", 1) for line in done.stdout.splitlines() if line]
+
+
+def psql_error(stderr: str, returncode: int) -> str:
+    """psql's error line (``ERROR:``, ``FATAL:``; not the ``LINE 1:`` and caret after it)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if re.search(r"\b(ERROR|FATAL|PANIC):", line) or "could not connect" in line:
+            return line
+    return lines[-1] if lines else f"exit {returncode}"
 
 
 #: psql sets ``force`` when the server has ``DROP DATABASE ... WITH (FORCE)`` (13+), so that
@@ -457,7 +465,10 @@ def disable_mail(name: str) -> None:
 
 
 def module_states(name: str, wanted: list) -> dict:
-    rows = psql("SELECT name, state FROM ir_module_module;", database=name)
+    """The states Odoo left; ``unknown`` for modules without a row (or no Odoo at all)."""
+    rows = psql("SELECT to_regclass('ir_module_module') IS NOT NULL AS odoo \\gset\n"
+                "\\if :odoo\nSELECT name, state FROM ir_module_module;\n\\endif\n",
+                database=name)
     states = {row[0]: row[1] for row in rows if len(row) == 2}
     return {module: states.get(module, "unknown") for module in wanted}
 
@@ -602,8 +613,10 @@ def prepare(args) -> dict:
          building=building, source=checked_db_name(args.db_template))
     disable_mail(building)
     modules = outcome["dependencies"]
-    rc = install(args.odoo, building, modules, os.path.abspath(args.logfile),
-                 args.without_demo)
+    rc = 0
+    if modules:  # none: the template is db_template as it is
+        rc = install(args.odoo, building, modules, os.path.abspath(args.logfile),
+                     args.without_demo)
     outcome["exit_code"] = rc
     states = module_states(building, modules) if rc == 0 else {}
     outcome["not_installed"] = {m: s for m, s in states.items() if s != "installed"}

@@ -220,3 +220,12 @@ def test_the_drop_script_quotes_names_through_psql_variables():
     sql = script.drop_sql("template", template=True)
     assert ':"template"' in sql and ":'template'" in sql
     assert "WITH (FORCE)" in sql and "\\if :force" in sql
+
+
+def test_psqls_error_line_is_the_one_told():
+    stderr = ('psql:<stdin>:3: ERROR:  relation "ir_module_module" does not exist\n'
+              "LINE 1: SELECT name, state FROM ir_module_module;\n"
+              "                                ^\n")
+    assert script.psql_error(stderr, 3) == (
+        'psql:<stdin>:3: ERROR:  relation "ir_module_module" does not exist')
+    assert script.psql_error("", 2) == "exit 2"
