@@ -135,10 +135,13 @@ def addons_path(options: dict, base: str) -> list:
 
 
 def default_data_dir() -> str:
-    """Odoo's own default (``appdirs.user_data_dir('Odoo', 'OpenERP')`` on Linux)."""
-    home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"),
-                                                            ".local", "share")
-    return os.path.join(home, "Odoo")
+    """Odoo's own default (``odoo/tools/config.py``, ``_get_default_datadir``: appdirs'
+    ``user_data_dir('Odoo')`` on Linux, ``/var/lib/odoo`` without a home directory)."""
+    home = os.path.expanduser("~")
+    if not os.path.isdir(home):
+        return "/var/lib/odoo"
+    share = os.environ.get("XDG_DATA_HOME", os.path.join(home, ".local", "share"))
+    return os.path.join(share, "Odoo")
 
 
 def data_dir(options: dict, base: str) -> str:
