@@ -1,4 +1,4 @@
-"""Shared pytest helpers: small writers for configuration files."""
+"""Shared pytest helpers: small writers for configuration files, Odoo's data directory."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def odoo_data_home(tmp_path_factory: pytest.TempPathFactory):
+    """``XDG_DATA_HOME`` for the whole session, inherited by every process a test starts.
+
+    Odoo (and the stand-in, tests/fixtures/README.md) keeps each database's
+    filestore in ``data_dir``, by default ``$XDG_DATA_HOME/Odoo`` or
+    ``~/.local/share/Odoo``: the tests' Odoo runs, through buildouts and
+    Buildbot workers alike, write there, never into the home directory.
+    """
+    home = tmp_path_factory.mktemp("xdg-data-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home))
+        yield home

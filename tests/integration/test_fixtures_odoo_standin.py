@@ -13,6 +13,7 @@ downloads, and zc.buildout 6's path-order trap.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import re
 import shutil
 import signal
@@ -88,9 +89,16 @@ def _records(log: str) -> list[str]:
     return [line for line in log.splitlines() if re.match(r"^\d{4}-\d\d-\d\d ", line)]
 
 
-def _installed(server: PgServer, dbname: str) -> dict[str, str]:
+def _states(server: PgServer, dbname: str) -> dict[str, str]:
+    """Every row of ``ir_module_module``: a module of the addons paths and its state."""
     rows = server.psql("SELECT name, state FROM ir_module_module ORDER BY name", dbname=dbname)
     return dict(line.split("|") for line in rows.splitlines())
+
+
+def _installed(server: PgServer, dbname: str) -> dict[str, str]:
+    """The modules Odoo installed or marked (not ``uninstalled``/``uninstallable``)."""
+    return {name: state for name, state in _states(server, dbname).items()
+            if state not in ("uninstalled", "uninstallable")}
 
 
 # --------------------------------------------------------------------------
@@ -205,12 +213,14 @@ def test_passing_addon_against_every_server(pg_servers: dict[int, PgServer], sta
         assert (" INFO somedb odoo.addons.standin_ok.tests.test_basic: "
                 "Starting TestBasic.test_addition ...") in text
         assert "skipped TestBasic.test_skipped : shows how a skip is logged" in text
-        assert re.search(r" INFO somedb odoo\.tests\.stats: standin_ok: 3 tests "
+        # Odoo's statistics count each class's setUpClass and tearDownClass too (3 + 2)
+        assert re.search(r" INFO somedb odoo\.tests\.stats: standin_ok: 5 tests "
                          r"\d+\.\d\ds \d+ queries ", text)
-        assert (" INFO somedb odoo.tests.result: 0 failed, 0 error(s) of 3 tests "
+        # base's own test runs too: a new database installs base with the tests enabled
+        assert (" INFO somedb odoo.tests.result: 0 failed, 0 error(s) of 4 tests "
                 "when loading database 'somedb' ") in text
         assert " ERROR " not in text and "FAIL:" not in text
-        assert _installed(server, db) == {"standin_ok": "installed"}
+        assert _installed(server, db) == {"base": "installed", "standin_ok": "installed"}
 
 
 def test_failing_addon_logs_fail_lines_and_exits_1(pg_server: PgServer, start_odoo: Path,
@@ -231,7 +241,8 @@ def test_failing_addon_logs_fail_lines_and_exits_1(pg_server: PgServer, start_od
     assert "Starting TestMixed.test_passes ..." in text
     assert "ERROR failing odoo.modules.loading: Module standin_failing: 1 failures, " \
            "0 errors of 2 tests " in text
-    assert "ERROR failing odoo.tests.result: 1 failed, 0 error(s) of 2 tests when loading " \
+    # 3 tests: standin_failing's two and base's one (a new database installs base too)
+    assert "ERROR failing odoo.tests.result: 1 failed, 0 error(s) of 3 tests when loading " \
            "database 'failing' " in text
 
 
@@ -247,9 +258,9 @@ def test_erroring_test_logs_error_lines(pg_server: PgServer, start_odoo: Path,
     assert (f"ERROR {db} odoo.addons.standin_erroring.tests.test_boom: "
             "ERROR: TestBoom.test_boom\nTraceback (most recent call last):") in text
     assert "ZeroDivisionError: deliberate error" in text
-    assert f"odoo.tests.result: 0 failed, 1 error(s) of 4 tests when loading database '{db}'" \
+    assert f"odoo.tests.result: 0 failed, 1 error(s) of 5 tests when loading database '{db}'" \
         in text
-    assert _installed(pg_server, db) == {"standin_erroring": "installed",
+    assert _installed(pg_server, db) == {"base": "installed", "standin_erroring": "installed",
                                          "standin_ok": "installed"}
 
 
@@ -307,18 +318,252 @@ def test_config_values_apply_and_the_command_line_overrides_them(
                    PGHOST="", PGPORT="")
     assert right.returncode == 0, right.stderr
     assert f"odoo: database: {OS_USER}@{pg_server.socket_dir}:{pg_server.port} " in right.stderr
-    assert f"INFO {db} odoo.tests.result: 0 failed, 0 error(s) of 3 tests" in right.stderr
-    assert _installed(pg_server, db) == {"standin_ok": "installed"}
+    assert f"INFO {db} odoo.tests.result: 0 failed, 0 error(s) of 4 tests" in right.stderr
+    assert _installed(pg_server, db) == {"base": "installed", "standin_ok": "installed"}
 
 
 def test_update_reruns_tests_of_installed_addons(pg_server: PgServer, start_odoo: Path) -> None:
     db = _fresh_database(pg_server, "update")
     assert _tests(start_odoo, "-d", db, "-i", "standin_ok", server=pg_server).returncode == 0
+    # -i of an installed addon initialises it again, at_install tests included (as Odoo 17)
     again = _tests(start_odoo, "-d", db, "-i", "standin_ok", server=pg_server)
-    assert "WARNING update odoo.tests.result: 0 failed, 0 error(s) of 0 tests" in again.stderr
+    assert "INFO update odoo.tests.result: 0 failed, 0 error(s) of 3 tests" in again.stderr
     update = _tests(start_odoo, "-d", db, "-u", "all", "--without-demo=all", server=pg_server)
-    assert "odoo.tests.result: 0 failed, 0 error(s) of 3 tests" in update.stderr
-    assert pg_server.psql("SELECT demo FROM ir_module_module", dbname=db) == "f"
+    assert "odoo.tests.result: 0 failed, 0 error(s) of 4 tests" in update.stderr  # base's too
+    assert pg_server.psql("SELECT demo FROM ir_module_module WHERE name = 'standin_ok'",
+                          dbname=db) == "f"
+
+
+# --------------------------------------------------------------------------
+# module states, dependencies, test selection and the filestore, as Odoo 17
+# (each checked side by side with a real Odoo 17: tests/fixtures/README.md)
+
+
+def _lines(log: str) -> list[str]:
+    """The records without time and pid: ``LEVEL db logger: message`` (trailing space kept)."""
+    return [re.sub(r"^\S+ \S+ \d+ ", "", line) for line in _records(log)]
+
+
+def _log_of(tmp_path: Path, name: str) -> tuple[Path, str]:
+    logfile = tmp_path / f"{name}.log"
+    return logfile, f"--logfile={logfile}"
+
+
+def test_module_states_at_install_to_install_post_install_installed(
+        pg_server: PgServer, start_odoo: Path, tmp_path: Path) -> None:
+    """``-i X``: X and its dependencies ``to install``; at_install tests run before
+    ``installed`` is written, post_install ones after every module is loaded; a row
+    for every module of the addons paths; a dependency's own failing test counts."""
+    db = _fresh_database(pg_server, "states")
+    logfile, log_option = _log_of(tmp_path, "states")
+    run = _tests(start_odoo, "-d", db, "-i", "standin_with_dep", log_option, server=pg_server)
+    assert run.returncode == 1, run.stderr  # standin_dep_failing's own test fails
+    lines = _lines(logfile.read_text())
+    loading = [line for line in lines if "odoo.modules.loading: Loading module" in line]
+    assert loading == [f"INFO {db} odoo.modules.loading: Loading module base (1/1) ",
+                       f"INFO {db} odoo.modules.loading: Loading module standin_dep_failing "
+                       "(2/3) ",
+                       f"INFO {db} odoo.modules.loading: Loading module standin_with_dep (3/3) "]
+    logger = f"INFO {db} odoo.addons.standin_with_dep.tests.test_with_dep: "
+    for test in ("TestAtInstall.test_attachments_have_their_files",
+                 "TestAtInstall.test_state_is_to_install",
+                 "TestPostInstall.test_state_is_installed"):
+        assert f"{logger}Starting {test} ... " in lines
+    text = logfile.read_text()
+    assert "FAIL: TestAtInstall" not in text and "FAIL: TestPostInstall" not in text
+    post = lines.index(f"INFO {db} odoo.service.server: Starting post tests ")
+    assert lines.index(f"{logger}Starting TestPostInstall.test_state_is_installed ... ") > post
+    assert (f"ERROR {db} odoo.modules.loading: Module standin_dep_failing: 1 failures, 0 errors "
+            "of 1 tests ") in lines
+    assert f"ERROR {db} odoo.modules.loading: At least one test failed when loading the " \
+           "modules. " in lines
+    assert f"INFO {db} odoo.modules.loading: Modules loaded. " not in lines
+    assert (f"ERROR {db} odoo.tests.result: 1 failed, 0 error(s) of 5 tests when loading "
+            f"database '{db}' ") in lines
+    states = _states(pg_server, db)
+    assert states["base"] == states["standin_dep_failing"] == states["standin_with_dep"] \
+        == "installed"
+    assert states["standin_not_installable"] == "uninstallable"
+    assert states["standin_ok"] == states["standin_no_tests"] == "uninstalled"
+
+
+def test_base_is_a_module_of_its_own_loaded_first(pg_server: PgServer, start_odoo: Path,
+                                                  tmp_path: Path) -> None:
+    db = _fresh_database(pg_server, "base_first")
+    logfile, log_option = _log_of(tmp_path, "base")
+    assert _tests(start_odoo, "-d", db, "-i", "standin_no_tests", log_option,
+                  server=pg_server).returncode == 0
+    lines = _lines(logfile.read_text())
+    assert lines.index(f"INFO {db} odoo.modules.loading: init db ") \
+        < lines.index(f"INFO {db} odoo.modules.loading: Loading module base (1/1) ") \
+        < lines.index(f"INFO {db} odoo.modules.loading: updating modules list ") \
+        < lines.index(f"INFO {db} odoo.modules.loading: Loading module standin_no_tests (2/2) ")
+    assert (f"INFO {db} odoo.addons.base.tests.test_base: Starting TestBase.test_base_row ... "
+            in lines)
+    assert (f"INFO {db} odoo.tests.result: 0 failed, 0 error(s) of 1 tests when loading "
+            f"database '{db}' ") in lines
+    assert _installed(pg_server, db) == {"base": "installed", "standin_no_tests": "installed"}
+
+
+def test_test_tags_select_the_tests(pg_server: PgServer, start_odoo: Path,
+                                    tmp_path: Path) -> None:
+    """``--test-tags`` (no ``--test-enable`` needed): ``/module``, ``:Class``, excludes;
+    dependencies installed in the same run run none of their tests unless selected."""
+    cases = {
+        "/standin_with_dep": (0, ["TestAtInstall.test_attachments_have_their_files",
+                                  "TestAtInstall.test_state_is_to_install",
+                                  "TestPostInstall.test_state_is_installed"]),
+        ":TestPostInstall": (0, ["TestPostInstall.test_state_is_installed"]),
+        "-/standin_dep_failing,-/base": (0, ["TestAtInstall.test_attachments_have_their_files",
+                                             "TestAtInstall.test_state_is_to_install",
+                                             "TestPostInstall.test_state_is_installed"]),
+        "/standin_dep_failing": (1, ["TestDepFailing.test_fails"]),
+        "nightly": (0, []),
+    }
+    for index, (tags, (status, started)) in enumerate(cases.items()):
+        db = _fresh_database(pg_server, f"tags{index}")
+        logfile, log_option = _log_of(tmp_path, f"tags{index}")
+        run = _run(start_odoo, "-d", db, "-i", "standin_with_dep", "--stop-after-init",
+                   "--log-level=test", log_option, f"--test-tags={tags}", server=pg_server)
+        assert run.returncode == status, (tags, run.stderr)
+        text = logfile.read_text()
+        assert re.findall(r": Starting (\S+) \.\.\. ", text) == started, tags
+        assert f"of {len(started)} tests when loading database '{db}'" in text, tags
+        assert _installed(pg_server, db)["standin_with_dep"] == "installed"
+    db = _fresh_database(pg_server, "bad_tag")
+    logfile, log_option = _log_of(tmp_path, "bad_tag")
+    _run(start_odoo, "-d", db, "-i", "standin_no_tests", "--stop-after-init", log_option,
+         "-t", "/not-a-module", server=pg_server)
+    assert f"ERROR {db} odoo.tests.tag_selector: Invalid tag /not-a-module " \
+        in _lines(logfile.read_text())
+
+
+def test_a_dependency_in_no_addons_path_fails_the_registry(pg_server: PgServer,
+                                                           start_odoo: Path,
+                                                           tmp_path: Path) -> None:
+    db = _fresh_database(pg_server, "needs_missing")
+    logfile, log_option = _log_of(tmp_path, "needs_missing")
+    run = _tests(start_odoo, "-d", db, "-i", "standin_needs_missing", log_option,
+                 server=pg_server)
+    assert run.returncode == 255
+    text = logfile.read_text()
+    error = ("odoo.exceptions.UserError: You try to install module 'standin_needs_missing' "
+             "that depends on module 'standin_nowhere'.\nBut the latter module is not "
+             "available in your system.\n")
+    assert text.count(error) == 2  # both tracebacks end with it
+    assert f"WARNING {db} odoo.modules.loading: Transient module states were reset \n" in text
+    assert (f"ERROR {db} odoo.modules.registry: Failed to load registry \n"
+            "Traceback (most recent call last):") in text
+    assert (f"CRITICAL {db} odoo.service.server: Failed to initialize database `{db}`. \n"
+            "Traceback (most recent call last):") in text
+    assert "odoo.tests.result" not in text
+    assert _states(pg_server, db)["standin_needs_missing"] == "uninstalled"
+
+
+def test_an_uninstallable_dependency_leaves_the_module_to_install(
+        pg_server: PgServer, start_odoo: Path, tmp_path: Path) -> None:
+    db = _fresh_database(pg_server, "needs_uninstallable")
+    logfile, log_option = _log_of(tmp_path, "needs_uninstallable")
+    run = _tests(start_odoo, "-d", db, "-i", "standin_needs_uninstallable", log_option,
+                 server=pg_server)
+    assert run.returncode == 0
+    lines = _lines(logfile.read_text())
+    assert (f"INFO {db} odoo.modules.graph: module standin_needs_uninstallable: Unmet "
+            "dependencies: standin_not_installable ") in lines
+    assert (f"ERROR {db} odoo.modules.loading: Some modules have inconsistent states, some "
+            "dependencies may be missing: ['standin_needs_uninstallable'] ") in lines
+    assert f"WARNING {db} odoo.tests.result: 0 failed, 0 error(s) of 1 tests when loading " \
+           f"database '{db}' " not in lines  # base's test ran: 1 test
+    assert _installed(pg_server, db) == {"base": "installed",
+                                         "standin_needs_uninstallable": "to install"}
+
+
+def test_addons_odoo_does_not_install_and_says_nothing_or_warns(
+        pg_server: PgServer, start_odoo: Path, tmp_path: Path) -> None:
+    """``installable: False``: not a word; an unknown name: one WARNING.  Exit 0."""
+    db = _fresh_database(pg_server, "ignored")
+    assert _run(start_odoo, "-d", db, "-i", "base", "--stop-after-init",
+                server=pg_server).returncode == 0
+    expected = {"standin_not_installable": [],
+                "rr_okk": [f"WARNING {db} odoo.modules.loading: invalid module names, "
+                           "ignored: rr_okk "]}
+    for name, warnings in expected.items():
+        logfile, log_option = _log_of(tmp_path, name)
+        run = _tests(start_odoo, "-d", db, "-i", name, log_option, server=pg_server)
+        assert run.returncode == 0
+        lines = _lines(logfile.read_text())
+        loud = [line for line in lines if line.startswith(("WARNING", "ERROR", "CRITICAL"))]
+        assert loud == [*warnings, f"WARNING {db} odoo.tests.result: 0 failed, 0 error(s) of 0 "
+                                   f"tests when loading database '{db}' "], name
+        assert not any(name in line for line in lines if "Loading module" in line)
+    assert _installed(pg_server, db) == {"base": "installed"}
+    assert "rr_okk" not in _states(pg_server, db)
+
+
+def test_auto_install_modules_follow_their_dependencies(pg_server: PgServer, start_odoo: Path,
+                                                        tmp_path: Path) -> None:
+    extra = tmp_path / "extra-addons"
+    for name, manifest in {
+            "auto_on_no_tests": {"depends": ["standin_no_tests"], "auto_install": True},
+            "auto_on_two": {"depends": ["standin_no_tests", "standin_ok"],
+                            "auto_install": ["standin_no_tests"]},
+            "auto_waiting": {"depends": ["standin_no_tests", "standin_ok"],
+                             "auto_install": True}}.items():
+        (extra / name).mkdir(parents=True)
+        (extra / name / "__init__.py").write_text("")
+        (extra / name / "__manifest__.py").write_text(repr({"name": name, **manifest}))
+    db = _fresh_database(pg_server, "auto_install")
+    run = _run(start_odoo, "-d", db, "-i", "standin_no_tests", "--stop-after-init",
+               f"--addons-path={ADDONS_DIR},{extra}", server=pg_server)
+    assert run.returncode == 0, run.stderr
+    # auto_on_two triggers on standin_no_tests only, and brings its other dependency along,
+    # which then triggers auto_waiting (Odoo's button_install loops until none is left)
+    assert _installed(pg_server, db) == {
+        "auto_on_no_tests": "installed", "auto_on_two": "installed", "auto_waiting": "installed",
+        "base": "installed", "standin_no_tests": "installed", "standin_ok": "installed"}
+
+
+def test_each_install_stores_an_attachment_in_the_filestore(
+        pg_server: PgServer, start_odoo: Path, standin_buildout: Path, odoo_data_home: Path,
+        tmp_path: Path) -> None:
+    """``<data_dir>/filestore/<db>/<xx>/<sha1>``; ``createdb -T`` copies rows, not files."""
+    config = (standin_buildout / "etc" / "odoo.cfg").read_text().splitlines()
+    data_dir = odoo_data_home / "Odoo"  # $XDG_DATA_HOME/Odoo, saved by configmanager.save()
+    assert f"data_dir = {data_dir}" in config
+    template = _fresh_database(pg_server, "fs_template")
+    assert _run(start_odoo, "-d", template, "-i", "standin_dep_failing", "--stop-after-init",
+                server=pg_server).returncode == 0
+    rows = pg_server.psql("SELECT name, store_fname, checksum FROM ir_attachment ORDER BY name",
+                          dbname=template).splitlines()
+    assert [row.split("|")[0] for row in rows] == ["base.txt", "standin_dep_failing.txt"]
+    for row in rows:
+        name, fname, checksum = row.split("|")
+        assert fname == f"{checksum[:2]}/{checksum}"
+        path = data_dir / "filestore" / template / fname
+        assert path.read_bytes() == f"Stand-in attachment of module {name[:-4]}\n".encode()
+        assert hashlib.sha1(path.read_bytes()).hexdigest() == checksum
+    for copy_files, status in ((False, 1), (True, 0)):
+        db = f"fs_copy_{copy_files}".lower()
+        pg_server.drop_database(db)
+        made = subprocess.run([str(pg_server.bin_dir / "createdb"), "-O", OS_USER, "-T",
+                               template, db], env=pg_server.client_env(), capture_output=True,
+                              text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        shutil.rmtree(data_dir / "filestore" / db, ignore_errors=True)
+        if copy_files:
+            shutil.copytree(data_dir / "filestore" / template, data_dir / "filestore" / db)
+        logfile, log_option = _log_of(tmp_path, db)
+        run = _run(start_odoo, "-d", db, "-i", "standin_with_dep", "--stop-after-init",
+                   "--test-tags=/standin_with_dep", log_option, server=pg_server)
+        assert run.returncode == status, logfile.read_text()
+        failed = "FAIL: TestAtInstall.test_attachments_have_their_files" in logfile.read_text()
+        assert failed == (not copy_files)
+    other = tmp_path / "other-data-dir"
+    db = _fresh_database(pg_server, "fs_elsewhere")
+    assert _run(start_odoo, "-d", db, "-i", "standin_no_tests", "--stop-after-init",
+                "-D", str(other), server=pg_server).returncode == 0
+    assert len(list((other / "filestore" / db).glob("*/*"))) == 2  # base's and the addon's
+    assert not (data_dir / "filestore" / db).exists()
 
 
 def test_start_script_serves_http_until_sigterm(pg_server: PgServer,
@@ -340,7 +585,7 @@ def test_start_script_serves_http_until_sigterm(pg_server: PgServer,
     assert f"odoo.service.server: HTTP service (werkzeug) running on 0.0.0.0:{port}" in stderr
     assert "odoo.service.server: Initiating shutdown" in stderr
     assert "Starting TestBasic" not in stderr  # no --test-enable for the start script
-    assert _installed(pg_server, db) == {"standin_ok": "installed"}
+    assert _installed(pg_server, db) == {"base": "installed", "standin_ok": "installed"}
 
 
 def _get_when_up(url: str, timeout: float = 20) -> str:

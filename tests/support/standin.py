@@ -30,7 +30,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ODOO_SOURCE = FIXTURES / "odoo17"
 #: The stand-in checkout of OCA/oca.recipe.odoo (distribution oca.recipe.odoo).
 RECIPE_SOURCE = FIXTURES / "oca.recipe.odoo"
-#: Odoo-style addons: standin_ok, standin_failing, standin_erroring, standin_broken.
+#: Odoo-style addons: standin_ok, standin_failing, standin_erroring, standin_broken, and,
+#: written for Odoo 17 too, standin_dep_failing, standin_with_dep, standin_not_installable,
+#: standin_needs_missing, standin_needs_uninstallable, standin_no_tests (tests/fixtures/README.md).
 ADDONS_DIR = FIXTURES / "addons"
 SAMPLE_BUILDOUT = FIXTURES / "buildouts" / "standin.cfg"
 #: The part of the sample buildout: bin/start_odoo, bin/upgrade_odoo (bin/test_odoo
