@@ -14,7 +14,6 @@ addons directory is a private copy, so that a test can change a dependency.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
