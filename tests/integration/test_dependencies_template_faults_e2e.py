@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from buildbot.process.results import FAILURE, RETRY, SUCCESS
+from buildbot.util import bytes2unicode, safeTranslate
 
 from tests.integration.test_faults_e2e import builds_of, finished, kill, release_every_gate
 from tests.support.buildbot_processes import (
@@ -104,7 +105,9 @@ def builder(api: MasterApi, build: str) -> str:
 
 
 def dependencies_log(site: Site, builder_name: str) -> Path:
-    return site.workers[0].directory / builder_name / "build" / "odoo-dependencies.log"
+    """In the builder's directory, named as Buildbot names it (``safeTranslate``)."""
+    directory = bytes2unicode(safeTranslate(builder_name))
+    return site.workers[0].directory / directory / "build" / "odoo-dependencies.log"
 
 
 def wait_held(site: Site, builder_name: str) -> None:
