@@ -138,12 +138,12 @@ def make_site(root: Path, pg: PgServer, odoo_src: Path | None) -> Site:
     return site
 
 
-def run(site: Site, warm: int) -> dict[str, list[dict]]:
+def run(site: Site, warm: int, timeout: float) -> dict[str, list[dict]]:
     names = {b["name"].split("-pg")[0]: b["name"] for b in site.api.builders()}
     made: dict[str, list[int]] = {"addons": [], "whole": []}
     for round_ in range(warm + 1):
         for key in made:
-            build = site.api.build(names[key])
+            build = site.api.build(names[key], timeout=timeout)
             made[key].append(build.data["buildid"])
             verdict = {0: "success", 1: "warnings", 2: "failure"}.get(build.result,
                                                                       build.result)
@@ -205,6 +205,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warm", type=int, default=3, help="warm builds per builder")
     parser.add_argument("--odoo-src", type=Path, help="a real Odoo source tree")
+    parser.add_argument("--timeout", type=float, default=3600,
+                        help="seconds a build may take (a real Odoo's first build compiles its "
+                             "requirements)")
     parser.add_argument("--keep", action="store_true", help="keep the directory, print it")
     parser.add_argument("--max-load", type=float, default=None,
                         help="first wait (30 min at most) for a 1-minute load average below this")
@@ -218,7 +221,7 @@ def main() -> None:
         site = make_site(root, pg, args.odoo_src.resolve() if args.odoo_src else None)
         load = os.getloadavg()[0]
         with site:
-            results = run(site, args.warm)
+            results = run(site, args.warm, args.timeout)
         report(results, args.warm)
         print(f"Odoo: {'real, ' + str(args.odoo_src) if args.odoo_src else 'the stand-in'}; "
               f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before, "

@@ -160,8 +160,8 @@ def find_modules(directories: list) -> dict:
         except OSError:
             continue
         for name in children:
-            if name in found:
-                continue
+            if name in found or not MODULE_NAME.match(name):
+                continue  # taken already, or no name Odoo imports a module by
             for manifest in MANIFESTS:
                 path = os.path.join(directory, name, manifest)
                 if os.path.isfile(path):

@@ -229,3 +229,12 @@ def test_psqls_error_line_is_the_one_told():
     assert script.psql_error(stderr, 3) == (
         'psql:<stdin>:3: ERROR:  relation "ir_module_module" does not exist')
     assert script.psql_error("", 2) == "exit 2"
+
+
+def test_a_directory_no_module_can_be_named_after_is_no_module(tmp_path):
+    """``-x`` would read as an option of Odoo's command line; Odoo imports modules as
+    ``odoo.addons.<name>``: such a directory is not a module to us."""
+    root = tmp_path / "addons"
+    write_module(root, "-x", depends=["base"])
+    write_module(root, "fine_one", depends=["base"])
+    assert sorted(script.find_modules([str(root)])) == ["fine_one"]

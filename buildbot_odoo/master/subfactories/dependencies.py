@@ -144,7 +144,7 @@ def template_steps(options: BuildOptions, environ, timeout: int) -> list:
                "--logfile", in_build_dir(DEPENDENCIES_LOG), "--", build.start_command]
     copy = [worker_python(options), "-", "copy", "--testing", testing_db(),
             "--template", BuilderDb(DEPENDENCIES),
-            "--data-dir", util.Property("odoo_data_dir")]
+            util.Interpolate("--data-dir=%(prop:odoo_data_dir)s")]
     return [
         OdooDependenciesStep(script, command=prepare, env=environ, haltOnFailure=True,
                              timeout=timeout),
