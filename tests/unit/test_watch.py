@@ -227,14 +227,14 @@ def test_a_missing_brz_is_said_where_bazaar_is_watched(tmp_path, monkeypatch):
         """)
     assert not plan.problems.errors
     assert messages(plan) == [
-        f"buildouts/MANIFEST.cfg:3: a: watch: warning: this build watches Bazaar branches, "
-        f"which the master polls with 'brz' (Breezy), and 'brz' is not installed on this "
-        f"master (not on PATH): install it (Debian's package brz, or breezy from the package "
-        f"index); until then these branches are not polled",
-        f"buildouts/MANIFEST.cfg:5: b: buildout: warning: this build watches Bazaar branches, "
-        f"which the master polls with 'brz' (Breezy), and 'brz' is not installed on this "
-        f"master (not on PATH): install it (Debian's package brz, or breezy from the package "
-        f"index); until then these branches are not polled"]
+        "buildouts/MANIFEST.cfg:3: a: watch: warning: this build watches Bazaar branches, "
+        "which the master polls with 'brz' (Breezy), and 'brz' is not installed on this "
+        "master (not on PATH): install it (Debian's package brz, or breezy from the package "
+        "index); until then these branches are not polled",
+        "buildouts/MANIFEST.cfg:5: b: buildout: warning: this build watches Bazaar branches, "
+        "which the master polls with 'brz' (Breezy), and 'brz' is not installed on this "
+        "master (not on PATH): install it (Debian's package brz, or breezy from the package "
+        "index); until then these branches are not polled"]
     assert len(plan.watch.pollers) == 3  # the master still polls what it can
 
 
