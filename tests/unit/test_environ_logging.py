@@ -78,14 +78,14 @@ class EnvironLoggingTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCas
 
 
 def test_source_steps_with_a_rendered_environment_never_log_it():
-    step = secret_free_environ_logging(Git(repourl="https://g/r.git",
-                                           env=CapabilityEnvironment([RABBIT])))
-    assert step.logEnviron is False
+    factory = secret_free_environ_logging(Git(repourl="https://g/r.git",
+                                              env=CapabilityEnvironment([RABBIT])))
+    assert factory.buildStep().logEnviron is False
 
 
 def test_steps_stay_equal_across_reconfigs():
     made = [secret_free_environ_logging(ShellCommand(command=["run"],
                                                      env=CapabilityEnvironment([RABBIT])))
             for _ in range(2)]
-    assert made[0].get_step_factory() == made[1].get_step_factory()
-    assert isinstance(made[0].logEnviron, LogEnvironUnlessSecret)
+    assert made[0] == made[1]
+    assert isinstance(made[0].buildStep().logEnviron, LogEnvironUnlessSecret)
