@@ -104,7 +104,8 @@ _EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Conflict|N
 _VCS_CALL = re.compile(r"call \[(?P<argv>'(?P<vcs>git|hg)'.*)\]$")
 _VCS_FAILED = re.compile(r"^subprocess\.CalledProcessError: Command '\[(?P<argv>'(?P<vcs>git|hg)'"
                          r".*?)\]' returned non-zero exit status (?P<code>-?\d+)\.$")
-_VCS_MESSAGE = re.compile(r"^(?:fatal|abort|error): .+")
+#: git's and hg's own words (not pip's ``error: subprocess-exited-with-error``...)
+_VCS_MESSAGE = re.compile(r"^(?:fatal|abort|error): (?!subprocess-|metadata-generation-).+")
 _URL_ERROR = re.compile(r"^urllib\.error\.(?:URLError|HTTPError): (?P<reason>.*)$")
 _ARCHIVE_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*)$")
 

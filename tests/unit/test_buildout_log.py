@@ -142,6 +142,17 @@ def test_the_first_distribution_that_failed_is_the_one_named():
     assert log.summary().startswith("psycopg2 2.9.5 did not build: pg_config")
 
 
+def test_a_git_checkout_before_a_distribution_that_did_not_build_is_not_blamed():
+    """The recipe clones Odoo (git says things on stderr), then a distribution fails."""
+    git = (DATA / "git-no-such-repository.txt").read_text()
+    checkout = git[git.index("Installing odoo."):git.index("fatal:")]
+    text = (DATA / "psycopg2-no-pg-config.txt").read_text().replace(
+        "Installing tools.\n", f"Installing tools.\n{checkout}")
+    log = BuildoutLog.from_text(text)
+    assert log.problem.kind == "build"
+    assert log.summary().startswith("psycopg2 2.9.5 did not build: pg_config")
+
+
 def test_evidence_is_the_few_lines_the_problem_was_read_from():
     evidence = read("python-ldap-no-headers.txt").evidence()
     assert evidence == [
