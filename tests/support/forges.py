@@ -91,9 +91,12 @@ class Forge:
     dialect: str
     host: str
     ssh_port: int = 22
+    #: where the web pages are, when not ``https://HOST`` (a local ``file:`` URL, for a
+    #: repository a poller of the master also reads)
+    web_base: str | None = None
 
     def web_url(self, full_name: str) -> str:
-        return f"https://{self.host}/{full_name}"
+        return f"{self.web_base or 'https://' + self.host}/{full_name}"
 
     def ssh_url(self, full_name: str) -> str:
         if self.ssh_port == 22:
