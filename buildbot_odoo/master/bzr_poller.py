@@ -9,8 +9,9 @@ of the branch (no working tree) in the poller's ``workdir`` up to date with
 Breezy's ``brz``, reads the tip, and reports every mainline revision since
 the last one seen as a change: author, committer, comments, files,
 revision id, timestamp, ``repository`` = the polled URL and ``branch`` =
-None (a Bazaar branch *is* its URL).  The first poll only records the tip, as
-Buildbot's pollers do.
+``""`` (a Bazaar branch *is* its URL; the builds' change filters match the
+pair ``(URL, "")``, and a change without any branch, None, is no branch push).
+The first poll only records the tip, as Buildbot's pollers do.
 
 The commands and the parsing of their output are plain Python
 (:mod:`buildbot_odoo.watching.bzr_log`): every command is an argument list
@@ -128,7 +129,7 @@ class BzrPoller(base.ReconfigurablePollingChangeSource, StateMixin):
             yield self.master.data.updates.addChange(
                 author=revision.author, committer=revision.committer,
                 revision=revision.revision_id, files=revision.files,
-                comments=revision.comments, when_timestamp=revision.when, branch=None,
+                comments=revision.comments, when_timestamp=revision.when, branch="",
                 category=self.category, project=self.project, repository=self.repourl,
                 src="bzr")
             # after each change, so that none is reported twice nor missed

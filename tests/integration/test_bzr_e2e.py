@@ -89,7 +89,7 @@ def test_a_bzr_commit_schedules_one_build_of_the_bzr_buildout(site):
     wait_for(lambda: api.build_request_counts()["from-bzr"] == 1, "the scheduled build", 90)
     change = api.latest_change()
     assert (change["repository"], change["branch"], change["revision"]) == (
-        addons.url, None, revision)
+        addons.url, "", revision)
     assert change["author"] == "Ann <ann@example.org>"
     assert change["committer"] == "tester <tester@example.com>"
     assert change["comments"] == "sale_x: a first module\n\nwith a body"

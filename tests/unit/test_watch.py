@@ -201,15 +201,16 @@ def test_explicit_bzr_watch_is_polled_as_the_branch_it_names(tmp_path):
     (poller,) = plan.watch.pollers
     assert poller == PolledBranch("bzr", "lp:openobject-addons/7.0", "")
     assert poller.name == "bzr lp:openobject-addons/7.0"
-    # a Bazaar branch is its URL: the poller's changes have no branch name
-    assert poller.repository == ("lp:openobject-addons/7.0", None)
+    # a Bazaar branch is its URL: the poller's changes have an empty branch name
+    assert poller.repository == ("lp:openobject-addons/7.0", "")
+    assert plan.watch.match_of("a").accepts("lp:openobject-addons/7.0", "")
     assert plan.watch.branches_of("a") == (poller,)
 
 
 def test_bzr_buildout_location_is_watched(tmp_path):
     plan = plan_for(tmp_path, "[a]\nbuildout = bzr lp:my-buildout buildout.cfg\n")
     assert not plan.problems.errors and not plan.problems.warnings
-    assert [b.repository for b in plan.watch.branches_of("a")] == [("lp:my-buildout", None)]
+    assert [b.repository for b in plan.watch.branches_of("a")] == [("lp:my-buildout", "")]
     assert plan.watch.unwatched == []
 
 
@@ -353,7 +354,7 @@ def test_bzr_sources_of_auto_watch_are_polled(tmp_path):
     assert not plan.problems.warnings
     assert [(s.vcs, s.url) for s in plan.watch.auto_watch["auto"].sources] == [
         ("bzr", "lp:web-addons")]
-    assert ("lp:web-addons", None) in {b.repository for b in plan.watch.branches_of("auto")}
+    assert ("lp:web-addons", "") in {b.repository for b in plan.watch.branches_of("auto")}
 
 
 def test_auto_watch_with_empty_watch_or_without_buildout_is_warned(tmp_path):
