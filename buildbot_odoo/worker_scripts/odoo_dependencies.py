@@ -410,6 +410,7 @@ def psql(sql: str, database: str = "postgres", **variables: str) -> list:
         raise Failure("psql not found on PATH (the postgresql capability's bin option "
                       "names where it is)") from None
     if done.returncode != 0:
+        sys.stderr.write(done.stderr)  # libpq's own words, whole, in the step's log
         raise Failure("psql: " + psql_error(done.stderr, done.returncode))
     return [line.split("|", 1) for line in done.stdout.splitlines() if line]
 
@@ -418,7 +419,7 @@ def psql_error(stderr: str, returncode: int) -> str:
     """psql's error line (``ERROR:``, ``FATAL:``; not the ``LINE 1:`` and caret after it)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in lines:
-        if re.search(r"\b(ERROR|FATAL|PANIC):", line) or "could not connect" in line:
+        if re.search(r"\b(ERROR|FATAL|PANIC):|\berror: ", line):
             return line
     return lines[-1] if lines else f"exit {returncode}"
 

@@ -180,6 +180,22 @@ class DependenciesStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestC
         yield self.run_step()
 
     @defer.inlineCallbacks
+    def test_an_unreachable_server_is_named_with_libpqs_words(self):
+        self.setup_step(OdooDependenciesStep(SCRIPT, command=PLAN_COMMAND))
+        self.expect_commands(ExpectShell(workdir="wkdir", command=PLAN_COMMAND,
+                                         initial_stdin=SCRIPT)
+            .stderr('psql: error: connection to server on socket "/run/pg/.s.PGSQL.5433" '
+                    "failed: No such file or directory\n\tIs the server running locally and "
+                    "accepting connections on that socket?\n")
+            .stdout(outcome_line(error="psql: psql: error: connection to server ..."))
+            .exit(1))
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "dependencies: could not connect to PostgreSQL at /run/pg (port 5433): "
+            "No such file or directory")})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
     def test_odoo_11_is_said_to_have_no_test_tags(self):
         self._given(outcome_line(dependencies=["base"], odoo_major=11))
         self.expect_outcome(result=SUCCESS)

@@ -23,6 +23,7 @@ from twisted.internet import defer
 from ...reports.addons_install import first_error_message
 from .logs import finish_logs
 from .odoo_tests import STDIO, OdooTestStep
+from .pg_commands import watch_connections
 
 #: the script's own lines start so; its last one carries the JSON outcome
 PREFIX = "odoo-dependencies: "
@@ -143,13 +144,17 @@ class OdooDependenciesStep(_InstallingDependencies):
         if not outcome:
             return super().getResultSummary()
         if outcome.get("error"):
-            return {"step": f"dependencies: {outcome['error']}"}
+            return {"step": f"dependencies: {self.connection_failure() or outcome['error']}"}
         if outcome.get("template") == "failed":
             return {"step": self._failure()}
         text = self._done()
         if self.analyzer.error_records:
             text += f"; errors in the log: {first_error_message(self.analyzer)}"
         return {"step": text}
+
+    def connection_failure(self) -> str | None:
+        failure = next((w.failure for w in self._pg_connection if w.failure), None)
+        return None if failure is None else str(failure)
 
     def _done(self) -> str:
         outcome = self.outcome
@@ -188,6 +193,7 @@ class DependenciesScriptStep(buildstep.ShellMixin, buildstep.BuildStep):
         self.done = done
         self._reader = _OutcomeReader()
         self.addLogObserver(STDIO, logobserver.LineConsumerLogObserver(self._reader.consume))
+        self.pg_connection = watch_connections(self)
 
     @defer.inlineCallbacks
     def run(self):
@@ -199,7 +205,9 @@ class DependenciesScriptStep(buildstep.ShellMixin, buildstep.BuildStep):
     def getResultSummary(self) -> dict[str, str]:
         error = self._reader.outcome.get("error")
         if error:
-            return {"step": str(error)}
+            self.pg_connection.close()
+            failure = self.pg_connection.failure
+            return {"step": f"{self.name}: {failure}" if failure else str(error)}
         if self.results == SUCCESS:
             return {"step": self.done}
         return super().getResultSummary()
