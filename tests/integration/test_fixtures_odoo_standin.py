@@ -523,6 +523,34 @@ def test_auto_install_modules_follow_their_dependencies(pg_server: PgServer, sta
         "base": "installed", "standin_no_tests": "installed", "standin_ok": "installed"}
 
 
+def test_plain_unittest_classes_keep_the_stand_ins_conventions(pg_server: PgServer,
+                                                               start_odoo: Path,
+                                                               tmp_path: Path) -> None:
+    """A plain ``unittest.TestCase`` runs at_install; its own ``test_tags`` with
+    ``post_install`` makes it post-install (real Odoo 17 runs neither: README)."""
+    addon = tmp_path / "extra-addons" / "plain_tests"
+    (addon / "tests").mkdir(parents=True)
+    (addon / "__init__.py").write_text("")
+    (addon / "__manifest__.py").write_text(repr({"name": "plain", "depends": ["base"]}))
+    (addon / "tests" / "test_plain.py").write_text(
+        "import unittest\n\n\n"
+        "class TestAt(unittest.TestCase):\n"
+        "    def test_at(self):\n        pass\n\n\n"
+        "class TestPost(unittest.TestCase):\n"
+        "    test_tags = ('post_install',)\n\n"
+        "    def test_post(self):\n        pass\n")
+    db = _fresh_database(pg_server, "plain_tests")
+    logfile, log_option = _log_of(tmp_path, "plain")
+    run = _run(start_odoo, "-d", db, "-i", "plain_tests", "--stop-after-init", log_option,
+               f"--addons-path={addon.parent}", "--test-tags=/plain_tests", server=pg_server)
+    assert run.returncode == 0, run.stderr
+    lines = _lines(logfile.read_text())
+    post = lines.index(f"INFO {db} odoo.service.server: Starting post tests ")
+    logger = f"INFO {db} odoo.addons.plain_tests.tests.test_plain: "
+    assert lines.index(f"{logger}Starting TestAt.test_at ... ") < post
+    assert lines.index(f"{logger}Starting TestPost.test_post ... ") > post
+
+
 def test_each_install_stores_an_attachment_in_the_filestore(
         pg_server: PgServer, start_odoo: Path, standin_buildout: Path, odoo_data_home: Path,
         tmp_path: Path) -> None:
