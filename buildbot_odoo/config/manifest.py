@@ -736,7 +736,29 @@ class ManifestLoader:
         if ok:
             self._warn_database_options_without_database(build)
             self._warn_unused_subfactory_options(build)
+            self._warn_addons_all(build)
         return build if ok else None
+
+    def _warn_addons_all(self, build: BuildSpec) -> None:
+        """``odoo-addons = all`` written, with Odoo's tests or installs.
+
+        Odoo's ``-i all`` is no list of every module (``odoo/modules/graph.py``,
+        ``add_modules``): it installs nothing new; on a new database, ``base`` and
+        what installs itself with it.  Such a build tests Odoo's own ``base``, not
+        the buildout's addons (seen on a real Odoo 17, tests/fixtures/README.md).
+        The default (no ``odoo-addons``) means the same; it is documented, not
+        warned about at every build of every manifest written before.
+        """
+        running = {"install-modules-test", "install-modules"} & set(build.post_buildout_steps)
+        option = next((o for o in ("odoo-addons", "openerp-addons") if o in build.where), None)
+        if (build.buildout is None or build.odoo_addons != ["all"] or not running
+                or option is None or _without_database(build)):
+            return
+        self.problems.warning(
+            "all: Odoo's -i all installs none of the buildout's addons (on a new database: "
+            "base, and what installs itself with it), so their tests never run: name the "
+            "addons to test, e.g. odoo-addons = sale_custom, stock_custom",
+            **build.location(option))
 
     def _modernise(self, resolved: dict, build: str) -> tuple[dict, bool]:
         """Old spellings (:mod:`.legacy`) replaced, each warned about (or refused) at its line."""

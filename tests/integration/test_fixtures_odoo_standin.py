@@ -334,6 +334,18 @@ def test_update_reruns_tests_of_installed_addons(pg_server: PgServer, start_odoo
                           dbname=db) == "f"
 
 
+def test_install_all_installs_none_of_the_addons(pg_server: PgServer, start_odoo: Path) -> None:
+    """``-i all`` is no list of every module (odoo/modules/graph.py, ``add_modules``): on a new
+    database base and what installs itself with it; on an existing one, the installed
+    modules initialised again.  Seen on a real Odoo 17 (tests/fixtures/README.md)."""
+    db = _fresh_database(pg_server, "install-all")
+    assert _tests(start_odoo, "-d", db, "-i", "all", server=pg_server).returncode == 0
+    assert _installed(pg_server, db) == {"base": "installed"}
+    again = _tests(start_odoo, "-d", db, "-i", "all", server=pg_server)
+    assert again.returncode == 0 and _installed(pg_server, db) == {"base": "installed"}
+    assert "of 1 tests" in again.stderr  # base's own test, base initialised again
+
+
 # --------------------------------------------------------------------------
 # module states, dependencies, test selection and the filestore, as Odoo 17
 # (each checked side by side with a real Odoo 17: tests/fixtures/README.md)

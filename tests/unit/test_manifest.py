@@ -525,3 +525,26 @@ def test_good_bootstrap_values_and_an_empty_one_meaning_the_default(manifest):
     assert builds["child"].bootstrap == {
         "index": "https://pypi.example.com/simple/",
         "find-links": "/srv/wheels\nhttps://example.com/links/"}
+
+
+def test_odoo_addons_all_is_warned_about_where_odoo_runs(manifest):
+    """Odoo's -i all installs none of the buildout's addons (real Odoo 17; the stand-in
+    models it): a build asking for all tests base, not its addons."""
+    _, problems = load(manifest("""
+        [a]
+        buildout = standalone sample.cfg
+        odoo-addons = all
+
+        [b]
+        buildout = standalone sample.cfg
+        odoo-addons = all
+        post-buildout-steps = pytest
+
+        [c]
+        buildout = standalone sample.cfg
+        odoo-addons = sale_x
+        """))
+    (warning,) = problems.warnings
+    assert (warning.section, warning.option, warning.line) == ("a", "odoo-addons", 3)
+    assert warning.message.startswith("all: Odoo's -i all installs none of the buildout's "
+                                      "addons")
