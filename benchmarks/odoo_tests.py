@@ -121,9 +121,15 @@ def write_addons(root: Path, real: bool) -> Path:
     return addons
 
 
-def make_site(root: Path, pg: PgServer, odoo_src: Path | None) -> Site:
-    """The stand-in site, its buildout pointed at the benchmark's addons (and Odoo)."""
+def make_site(root: Path, pg: PgServer, odoo_src: Path | None,
+              caches: Path | None = None) -> Site:
+    """The stand-in site, its buildout pointed at the benchmark's addons (and Odoo);
+    the worker's buildout caches in ``caches`` when given (kept from run to run)."""
     site = standin_site(root / "site", pg, MASTER_CFG, MANIFEST)
+    if caches is not None:
+        caches.mkdir(parents=True, exist_ok=True)
+        site.workers[0].directory.mkdir(parents=True, exist_ok=True)
+        (site.workers[0].directory / "buildout-caches").symlink_to(caches.resolve())
     sources = root / "site" / STANDIN_SOURCES_DIR
     more = ""
     if odoo_src is not None:
@@ -151,6 +157,8 @@ def run(site: Site, warm: int, timeout: float) -> dict[str, list[dict]]:
                           if s["name"] == "odoo-tests"), "")
             print(f"  {key:6} {'cold' if round_ == 0 else 'warm'} {build.wall:6.1f} s "
                   f"{verdict}: {tests}", file=sys.stderr, flush=True)
+            if "odoo-tests" not in [s["name"] for s in build.steps]:
+                raise SystemExit(f"{key} did not reach its tests:\n{build.explain()}")
     clock = wait_clock(site.master.directory / CLOCK_FILE,
                        [b for ids in made.values() for b in ids])
     return {key: [clock[i] for i in ids] for key, ids in made.items()}
@@ -208,6 +216,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600,
                         help="seconds a build may take (a real Odoo's first build compiles its "
                              "requirements)")
+    parser.add_argument("--caches", type=Path,
+                        help="the worker's buildout caches (eggs...), kept from run to run")
     parser.add_argument("--keep", action="store_true", help="keep the directory, print it")
     parser.add_argument("--max-load", type=float, default=None,
                         help="first wait (30 min at most) for a 1-minute load average below this")
@@ -218,7 +228,8 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-odoo-tests-"))
     pg = PgServer(installs[max(installs)], root).start()
     try:
-        site = make_site(root, pg, args.odoo_src.resolve() if args.odoo_src else None)
+        site = make_site(root, pg, args.odoo_src.resolve() if args.odoo_src else None,
+                         args.caches)
         load = os.getloadavg()[0]
         with site:
             results = run(site, args.warm, args.timeout)
