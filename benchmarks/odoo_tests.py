@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from build_steps import CLOCK_FILE, MASTER_CFG, wait_clock, wait_for_load  # noqa: E402
+from packaging.requirements import Requirement  # noqa: E402
 
 from tests.support.buildbot_processes import (  # noqa: E402
     STANDIN_SOURCES_DIR,
@@ -121,6 +122,23 @@ def write_addons(root: Path, real: bool) -> Path:
     return addons
 
 
+def pins(odoo_src: Path) -> list[tuple[str, str]]:
+    """Odoo's requirements.txt as ``[versions]`` pins (markers evaluated here), as a
+    buildout of a real project pins them: without, zc.buildout may pick another version
+    of a distribution first (from its egg cache) and stop at the pin with a conflict."""
+    found = []
+    for line in (odoo_src / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement = Requirement(line)
+        specs = list(requirement.specifier)
+        if (requirement.marker is None or requirement.marker.evaluate()) and len(specs) == 1 \
+                and specs[0].operator == "==":
+            found.append((requirement.name, specs[0].version))
+    return found
+
+
 def make_site(root: Path, pg: PgServer, odoo_src: Path | None,
               caches: Path | None = None) -> Site:
     """The stand-in site, its buildout pointed at the benchmark's addons (and Odoo);
@@ -137,7 +155,8 @@ def make_site(root: Path, pg: PgServer, odoo_src: Path | None,
         shutil.rmtree(target)
         shutil.copytree(odoo_src, target, symlinks=True,
                         ignore=shutil.ignore_patterns("*.pyc", "__pycache__", ".git"))
-        more = "\n[odoo]\napply-requirements-file = true\n"
+        more = ("\n[odoo]\napply-requirements-file = true\n\n[versions]\n"
+                + "".join(f"{name} = {version}\n" for name, version in pins(odoo_src)))
     addons = write_addons(root, real=odoo_src is not None)
     buildouts = site.master.directory / "buildouts"
     (buildouts / "bench.cfg").write_text(build_buildout(sources, more=more, addons_dir=addons))
