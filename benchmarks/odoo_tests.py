@@ -155,8 +155,12 @@ def make_site(root: Path, pg: PgServer, odoo_src: Path | None,
         shutil.rmtree(target)
         shutil.copytree(odoo_src, target, symlinks=True,
                         ignore=shutil.ignore_patterns("*.pyc", "__pycache__", ".git"))
-        more = ("\n[odoo]\napply-requirements-file = true\n\n[versions]\n"
-                + "".join(f"{name} = {version}\n" for name, version in pins(odoo_src)))
+        pinned = pins(odoo_src)
+        # oca.recipe.odoo's apply_odoo_requirements_file skips a requirement that
+        # [versions] pins: the part names those eggs itself
+        more = ("\n[odoo]\napply-requirements-file = true\neggs =\n"
+                + "".join(f"    {name}\n" for name, _ in pinned) + "\n[versions]\n"
+                + "".join(f"{name} = {version}\n" for name, version in pinned))
     addons = write_addons(root, real=odoo_src is not None)
     buildouts = site.master.directory / "buildouts"
     (buildouts / "bench.cfg").write_text(build_buildout(sources, more=more, addons_dir=addons))
