@@ -525,7 +525,10 @@ def install(odoo: list, building: str, template: list, logfile: str,
         os.unlink(logfile)
     say(f"installing {len(template)} modules in {building}: {' '.join(command)}")
     sys.stdout.flush()
-    process = subprocess.Popen(command)
+    try:
+        process = subprocess.Popen(command)
+    except OSError as exc:
+        raise Failure(f"{odoo[0]}: {exc.strerror}") from None
     position = 0
     while True:
         finished = process.poll() is not None

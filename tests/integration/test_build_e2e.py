@@ -31,7 +31,7 @@ pytest_plugins = ["tests.support.pg_fixtures"]
 
 #: step names this build pipeline must show, in this order
 PIPELINE = ["download-buildout", "capabilities", "testing-database", "bootstrap", "buildout",
-            "dropdb", "createdb", "disable-outgoing-mail", "remove-old-odoo-log", "odoo-tests",
+            "odoo-dependencies", "createdb", "remove-old-odoo-log", "odoo-tests",
             "drop-testing-database"]
 
 STANDIN_CFG = "buildouts/standin.cfg"
@@ -123,7 +123,8 @@ def test_buildout_gave_the_recipe_what_a_ci_needs(builds, site):
 def test_tests_ran_with_the_start_script_and_odoos_test_flags(builds):
     log = builds["cold"].log("odoo-tests")
     assert "bin/start_odoo -d odoo_buildbot-green-pg" in log
-    assert "-i standin_ok --test-enable --stop-after-init --log-level=test --no-http" in log
+    assert ("-i standin_ok --test-enable --stop-after-init --log-level=test "
+            "--test-tags=/standin_ok --no-http") in log
 
 
 def test_failing_test_makes_the_build_red_and_is_named(builds):

@@ -7,7 +7,8 @@ the password of the role ``ci`` and the worker's password.  workers.cfg names
 them: ``password = secret:worker-w1`` and a ``postgresql`` capability with
 ``host=127.0.0.1 user=ci password-secret=pg-ci``.
 
-A forced build of the Odoo stand-in succeeds: createdb, the tests and dropdb
+A forced build of the Odoo stand-in succeeds: the dependencies template, its copy, the
+tests and the final drop
 reached the server as ``ci`` with the password (the server's log shows the
 scram-sha-256 authentications), which only the build's password file carried.
 Then neither password may appear anywhere a user or an operator reads: the REST
@@ -157,8 +158,7 @@ def exposed_texts(site: Site, builds: list[FinishedBuild]) -> dict[str, str]:
 def test_build_with_a_password_protected_role_is_green(green: FinishedBuild,
                                                        secured_pg: PgServer):
     assert green.result == SUCCESS, green.explain()
-    for step in ("dropdb", "createdb", "disable-outgoing-mail", "odoo-tests",
-                 "drop-testing-database"):
+    for step in ("odoo-dependencies", "createdb", "odoo-tests", "drop-testing-database"):
         assert green.step(step)["results"] == SUCCESS, green.explain()
     assert "standin_ok" in green.log("odoo-tests", "odoo.log")
     assert not secured_pg.database_exists(green.properties["testing_db"])
@@ -213,7 +213,7 @@ def test_passwords_appear_nowhere(site: Site, green: FinishedBuild,
     # the collection sees the stdio headers and the logs of both builds
     assert any("PGPASSFILE=" in text for text in texts.values())
     for build, step, log in ((green, "createdb", "stdio"), (green, "odoo-tests", "odoo.log"),
-                             (wrong_password, "dropdb", "stdio")):
+                             (wrong_password, "odoo-dependencies", "stdio")):
         assert f"build {build.data['buildid']} step {step} log {log}" in texts, sorted(texts)
     leaks = [(name, where) for name, value in {**passwords, "wrong pg": wrong}.items()
              for where, text in texts.items() if value in text]
@@ -221,11 +221,14 @@ def test_passwords_appear_nowhere(site: Site, green: FinishedBuild,
 
 
 def test_a_wrong_password_fails_at_the_first_database_command(wrong_password: FinishedBuild):
-    """dropdb (``--if-exists``, before createdb) is the first to connect: it stops the build."""
+    """The dependencies step (its psql, before createdb) is the first to connect: it stops
+    the build, naming the server and libpq's reason."""
     build = wrong_password
     assert build.result == FAILURE, build.explain()
-    assert build.step("dropdb")["results"] == FAILURE, build.explain()
+    step = build.step("odoo-dependencies")
+    assert step["results"] == FAILURE, build.explain()
     names = [s["name"] for s in build.steps]
     assert "odoo-tests" not in names, names
-    assert f'password authentication failed for user "{ROLE}"' in build.log("dropdb")
+    assert f'password authentication failed for user "{ROLE}"' in build.log("odoo-dependencies")
+    assert f'password authentication failed for user "{ROLE}"' in step["state_string"]
     assert build.step("remove-capability-secrets")["results"] == SUCCESS

@@ -141,10 +141,10 @@ class OdooDependenciesStep(_InstallingDependencies):
 
     def getResultSummary(self) -> dict[str, str]:
         outcome = self.outcome
-        if not outcome:
-            return super().getResultSummary()
         if outcome.get("error"):
             return {"step": f"dependencies: {self.connection_failure() or outcome['error']}"}
+        if not outcome or self._early_end is not None:  # Odoo died before it logged
+            return super().getResultSummary()
         if outcome.get("template") == "failed":
             return {"step": self._failure()}
         text = self._done()

@@ -85,6 +85,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         ``name|state`` lines, e.g. psql on the testing database).
     :param warn_untested: the addons are under test: when none of them ran a
         test, the step says so (``no test in x, y``) and ends WARNINGS.
+    :param program: the Odoo program the command runs, when the command is a
+        wrapper of ours around it (named when it dies before Odoo logs).
 
     The remaining arguments are those of :class:`~buildbot.steps.shell.ShellCommand`
     (``command``, ``workdir``, ``env``, ``timeout``, ...).
@@ -102,7 +104,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
                  store_test_results: bool = True, follow_logfile: bool = True,
                  empty_summary: str = "no tests run", missing_hint: str = "",
                  addons: Sequence[str] = (), states_command: Any = None,
-                 warn_untested: bool = False, **kwargs: Any) -> None:
+                 warn_untested: bool = False, program: str | None = None,
+                 **kwargs: Any) -> None:
         if kwargs.get("command") is None:
             config.error("OdooTestStep needs a command")
         if odoo_logfile is not None:
@@ -118,6 +121,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self.addons = addons  # a list, or a renderable giving one
         self.states_command = states_command
         self.warn_untested = warn_untested
+        self.program = program
         self._command_failed_rc: int | None = None
         self._early_end: str | None = None
         self._not_installed: list[NotInstalled] = []
@@ -181,7 +185,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         """No Odoo record at all: is the program there?  Else, its last words."""
         command = cmd.args.get("command")
         words = str(command[0] if isinstance(command, list | tuple) else command).split()
-        program = words[0] if words else "the command"
+        program = self.program or (words[0] if words else "the command")
         missing = False
         if "/" in program:  # a bare name is looked up on PATH: nothing to ask the worker
             stat = remotecommand.RemoteCommand(

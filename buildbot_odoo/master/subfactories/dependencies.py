@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
+from buildbot.process.results import SUCCESS, WARNINGS
 from zope.interface import implementer
 
 from ...dbname import BUILDING, DEFAULT_DB_PREFIX, DEPENDENCIES, builder_db_name
@@ -40,6 +41,7 @@ from .base import BuildOptions
 from .bootstrap import uses_postgresql
 from .database import testing_db
 from .manifest_values import boolean, config_error, seconds_option, text
+from .odoo_scripts import missing_hint
 from .retrieval import worker_script
 from .worker_side import in_build_dir, in_builder_dir, odoo_config_file, worker_python
 
@@ -147,7 +149,8 @@ def template_steps(options: BuildOptions, environ, timeout: int) -> list:
             util.Interpolate("--data-dir=%(prop:odoo_data_dir)s")]
     return [
         OdooDependenciesStep(script, command=prepare, env=environ, haltOnFailure=True,
-                             timeout=timeout),
+                             timeout=timeout, program=build.start_command,
+                             missing_hint=missing_hint(options, build.start_command)),
         DependenciesScriptStep(
             script, util.Interpolate("created %(prop:testing_db)s from the dependencies "
                                      "template"),
@@ -201,7 +204,8 @@ def discard_steps(options: BuildOptions, environ) -> list:
     return [DependenciesScriptStep(
         _script(), util.Interpolate("dropped %(prop:testing_db)s"), command=command,
         env=environ, name="drop-testing-database", alwaysRun=True, haltOnFailure=False,
-        flunkOnFailure=False, warnOnFailure=True,
+        decodeRC={0: SUCCESS, 1: WARNINGS}, flunkOnFailure=False, warnOnFailure=True,
+        warnOnWarnings=True,
         doStepIf=lambda step: bool(step.getProperty("testing_db")))]
 
 

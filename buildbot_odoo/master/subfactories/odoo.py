@@ -59,6 +59,7 @@ from .dependencies import (
     uses_template,
 )
 from .manifest_values import accepts, boolean, needs_database, seconds_option
+from .odoo_scripts import missing_hint
 from .ports import http_port_argument, reserves_port
 from .worker_side import in_build_dir
 
@@ -98,23 +99,6 @@ def odoo_timeout(options: BuildOptions, subfactory: str) -> int:
     return timeout or DEFAULT_ODOO_TIMEOUT
 
 
-def missing_hint(options: BuildOptions, program: str) -> str:
-    """What makes ``program`` in a buildout of oca.recipe.odoo, for a step whose program is
-    missing (``<program> not made by the buildout: <hint>``)."""
-    build = options.build
-    part = build.buildout_part
-    if program == f"bin/test_{part}":
-        return ("oca.recipe.odoo writes it only when the part sets with_devtools = true "
-                "(buildout.with-devtools), and on Python 3 it cannot run: leave test-command "
-                "unset to test with the start script")
-    if program == f"bin/upgrade_{part}":
-        return "oca.recipe.odoo writes it unless the part sets upgrade_script to nothing"
-    if program == f"bin/start_{part}":
-        return (f"is the buildout's Odoo part [{part}] (buildout-part) made by "
-                "oca.recipe.odoo or anybox.recipe.odoo? see the buildout step's log")
-    return "check the command in the manifest and the buildout step's log"
-
-
 def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
                 subfactory: str, step_name: str, log_option: str = "--logfile",
                 **step_kwargs) -> list:
@@ -125,9 +109,6 @@ def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
     """
     logfile = odoo_logfile(log_name)
     step_kwargs.setdefault("missing_hint", missing_hint(options, command[0]))
-    # a step ending WARNINGS (no test at all, warnings in Odoo's log) makes the build
-    # WARNINGS too, as Odoo's runbot shows such builds: Buildbot's default would keep it green
-    step_kwargs.setdefault("warnOnWarnings", True)
     command = [*command, util.Interpolate(f"{log_option}=%(kw:log)s", log=logfile)]
     return [
         steps.ShellCommand(command=["rm", "-f", log_name],
@@ -176,7 +157,10 @@ def install_modules_test(configurator, options: BuildOptions, buildout_path: str
     return made + _odoo_steps(options, environ, command=command, log_name=ODOO_TEST_LOG,
                               subfactory=SUBFACTORY, step_name="odoo-tests",
                               addons=build.odoo_addons, states_command=states_command(),
-                              warn_untested=True)
+                              # a test step ending WARNINGS (no test at all, warnings in
+                              # Odoo's log) makes the build WARNINGS, as Odoo's runbot
+                              # shows it: Buildbot's default would keep the build green
+                              warn_untested=True, warnOnWarnings=True)
 
 
 def _start_script_steps(configurator, options: BuildOptions, environ, *, flag: str,
