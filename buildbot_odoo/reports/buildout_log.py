@@ -110,6 +110,14 @@ _URL_ERROR = re.compile(r"^urllib\.error\.(?:URLError|HTTPError): (?P<reason>.*)
 _ARCHIVE_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*)$")
 
 
+def _progress_line(line: str) -> bool:
+    """A line of zc.buildout's progress: stdout and stderr reach the log in whatever order
+    the pipes deliver them, so one may land right after ``Error:`` without being part of
+    its message (seen: ``Getting distribution for 'x'.`` after the not-found error)."""
+    return any(p.match(line) for p in (_GETTING, _DEVELOP, _INSTALLING_PART, _SECTION,
+                                        _RECIPE, _RECIPE_ENTRY, _WHILE))
+
+
 @dataclass(frozen=True)
 class BuildoutProblem:
     """Why a buildout failed: what kind of cause, about what, and the tool's words.
@@ -263,7 +271,7 @@ class BuildoutLog:
             return True
         if self._error_open:
             if line and not line.startswith((" ", "\t")) and len(self._error) < ERROR_LINES \
-                    and not _EXCEPTION.match(line):
+                    and not _EXCEPTION.match(line) and not _progress_line(line):
                 self._error.append(line)
                 return True
             self._error_open = False
@@ -418,7 +426,7 @@ class BuildoutLog:
         return None
 
     def _not_found_problem(self) -> BuildoutProblem | None:
-        match = _NOT_FOUND.match(self.error_text)
+        match = _NOT_FOUND.match(self._error[0]) if self._error else None
         if match is None:
             return None
         detail = ""

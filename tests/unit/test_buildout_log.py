@@ -177,6 +177,15 @@ def test_an_unknown_error_is_quoted():
     assert log.summary() == "buildout failed (part odoo): The directory '/srv/x' does not exist"
 
 
+def test_a_progress_line_delivered_after_the_error_is_not_part_of_it():
+    # stdout and stderr reach Buildbot's log in the order the pipes deliver them: seen in
+    # an integration run, "Getting distribution" came right after zc.buildout's error.
+    text = (DATA / "not-found-pypi.txt").read_text()
+    text += "Getting distribution for 'buildbot-odoo-no-such-distribution'.\n"
+    assert BuildoutLog.from_text(text).summary() == (
+        "distribution not found: buildbot-odoo-no-such-distribution")
+
+
 def test_nothing_to_say_gives_the_default():
     assert BuildoutLog.from_text("Killed\n").summary("buildout") == "buildout"
 
