@@ -47,6 +47,36 @@ class BuilderPlan:
 
 
 @dataclass
+class BuildBuilders:
+    """A build's builders, one per version combination: what one shared factory serves.
+
+    Everything here is the same for each of them (the build, what it does
+    without, the capabilities it uses, which of them split it); what differs
+    -- name, workers, versions -- is each builder's own, given to its builds
+    as builder properties.
+    """
+
+    build: BuildSpec
+    builders: list[BuilderPlan]
+
+    @property
+    def not_used(self) -> frozenset[str]:
+        return self.builders[0].not_used
+
+    @property
+    def tags(self) -> list[str]:
+        return self.build.tags
+
+    def used_capabilities(self) -> list[str]:
+        return self.builders[0].used_capabilities()
+
+    @property
+    def split_by(self) -> list[str]:
+        """The capabilities whose version is each builder's own (build-for lines)."""
+        return list(self.builders[0].versions)
+
+
+@dataclass
 class Unassigned:
     build: BuildSpec
     reason: str
@@ -70,6 +100,25 @@ class DispatchResult:
     builders: list[BuilderPlan]
     unassigned: list[Unassigned]
     excluded: list[Excluded] = field(default_factory=list)
+
+    def by_build(self) -> list[BuildBuilders]:
+        """The builders grouped by build, in the order of :attr:`builders`.
+
+        >>> from ..config.manifest import BuildSpec
+        >>> sale, stock = BuildSpec('sale', 'M.cfg', 1), BuildSpec('stock', 'M.cfg', 4)
+        >>> result = DispatchResult([BuilderPlan('sale-pg15', sale, ['w1']),
+        ...     BuilderPlan('sale-pg16', sale, ['w2']), BuilderPlan('stock', stock, ['w1'])], [])
+        >>> [(g.build.name, [b.name for b in g.builders]) for g in result.by_build()]
+        [('sale', ['sale-pg15', 'sale-pg16']), ('stock', ['stock'])]
+        """
+        groups: dict[str, BuildBuilders] = {}  # build names are unique across manifests
+        for builder in self.builders:
+            group = groups.get(builder.build.name)
+            if group is None:
+                groups[builder.build.name] = BuildBuilders(builder.build, [builder])
+            else:
+                group.builders.append(builder)
+        return list(groups.values())
 
 
 @dataclass(frozen=True)

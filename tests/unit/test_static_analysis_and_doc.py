@@ -198,10 +198,14 @@ def test_doc_builds_then_publishes_per_builder():
     assert not sphinx.haltOnFailure and sphinx.env is ENV
     upload = steps["upload-doc"]
     assert isinstance(upload, DirectoryUpload) and upload.workersrc == "doc/_build/html"
-    assert upload.masterdest == "/srv/master/docs/sale-pg15.uploading"
-    assert upload.url == "https://docs.example.com/ci/sale-pg15/"
-    assert steps["publish-doc"].published == "/srv/master/docs/sale-pg15"
-    assert steps["publish-doc"].staging == "/srv/master/docs/sale-pg15.uploading"
+    # per builder: the one running the build (the build's builders share the steps)
+    assert render(upload.masterdest) == "/srv/master/docs/sale-pg15.uploading"
+    assert render(upload.url) == "https://docs.example.com/ci/sale-pg15/"
+    assert render(steps["publish-doc"].published) == "/srv/master/docs/sale-pg15"
+    assert render(steps["publish-doc"].staging) == "/srv/master/docs/sale-pg15.uploading"
+    assert render(steps["clear-doc-staging"].path) == "/srv/master/docs/sale-pg15.uploading"
+    assert render(steps["publish-doc"].published, buildername="sale-pg16") == (
+        "/srv/master/docs/sale-pg16")
 
 
 def test_doc_options():
@@ -211,7 +215,7 @@ def test_doc_options():
                        "doc.outdir": "out"})
     assert steps["sphinx"].command == ["venv/bin/sphinx-build", "-b", "dirhtml", "-W",
                                        "docs/source", "out"]
-    assert steps["publish-doc"].published == "/var/www/doc/sale-pg15"
+    assert render(steps["publish-doc"].published) == "/var/www/doc/sale-pg15"
     assert steps["upload-doc"].url is None
 
 

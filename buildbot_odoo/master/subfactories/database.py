@@ -25,6 +25,7 @@ from zope.interface import implementer
 
 from ...capability.versions import InvalidVersion, Version
 from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
+from ..steps.running_builder import BuilderName
 from .base import BuildOptions
 from .manifest_values import arguments, config_error, executable, seconds_option
 
@@ -51,14 +52,20 @@ $$;
 
 @implementer(IRenderable)
 class BuilderTestingDb:
-    """The testing database of ``builder`` on the worker running the build."""
+    """The testing database of ``builder`` on the worker running the build.
 
-    def __init__(self, builder: str):
+    Without ``builder``, of the builder running the build (its builders share
+    the build's factory): its name is read from the builder itself, never from
+    a property a worker could set (:mod:`..steps.running_builder`).
+    """
+
+    def __init__(self, builder: str | None = None):
         self.builder = builder
 
     def getRenderingFor(self, props):
         prefix = props.getProperty("db_prefix", DEFAULT_DB_PREFIX)
-        return testing_db_name(str(prefix) if prefix is not None else None, self.builder)
+        builder = self.builder or BuilderName().getRenderingFor(props)
+        return testing_db_name(str(prefix) if prefix is not None else None, builder)
 
 
 def testing_db() -> util.Property:
@@ -68,7 +75,7 @@ def testing_db() -> util.Property:
 
 def testing_db_steps(options: BuildOptions) -> list:
     """Set ``testing_db`` early, before anything needs it."""
-    name = BuilderTestingDb(options.plan.name)
+    name = BuilderTestingDb()
     return [steps.SetProperty(property=TESTING_DB_PROPERTY, value=name,
                               name="testing-database", descriptionDone=["testing db", name],
                               haltOnFailure=True)]

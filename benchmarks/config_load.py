@@ -1,0 +1,284 @@
+"""Benchmark: loading the configuration of a large fleet, against a hand-written master.cfg.
+
+The fleet of issue 16: 1,000 workers and 500 builds, about 3,841 builders
+(each build split by PostgreSQL, six in ten by Python too).  Printed side by
+side, every figure made in the same run:
+
+* ``populate``: ``BuildoutsConfigurator.populate`` (both files read and
+  checked, dispatch, workers, builders, factories, schedulers, pollers), with
+  its ``load`` part (files to a checked plan: plain Python) apart;
+* ``reference``: what a hand-written master.cfg costs for the same workers
+  and builders, the way Buildbot intends it -- one ``BuildFactory`` per build,
+  holding as many ``ShellCommand`` steps as ours, shared by the build's
+  builders, and ``Worker``/``BuilderConfig`` objects with the same names,
+  worker lists, properties and tags (the data is made before the clock starts,
+  as a master.cfg holds it literally).  Target: ``populate`` at most 3x this;
+* linearity: the same with twice the workers, twice the builds, and both;
+  the ratios against the first fleet (target: about 2 for each doubling, 4 for
+  both -- the builders' worker lists alone grow as workers x builders);
+* ``buildbot checkconfig``: the real command on a generated master directory
+  (master.cfg calling ``configure_from_buildouts``), next to the same command
+  on the hand-written master.cfg (the reference above, reading its data from a
+  JSON file) and on a master.cfg making one worker and one builder (Buildbot's own start-up).
+  Target: under 3 s.
+
+Run: ``.venv/bin/python benchmarks/config_load.py [--repeat N] [--no-checkconfig]``.
+``--profile`` prints cProfile's top functions of one ``populate`` instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import pstats
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from buildbot.config import BuilderConfig
+from buildbot.plugins import steps, util, worker
+from dispatch import write_fleet  # the sibling benchmark's fleet generator
+
+from buildbot_odoo import BuildoutsConfigurator
+
+BUILDBOT = Path(sys.executable).parent / "buildbot"
+TARGET_RATIO = 3.0
+TARGET_CHECKCONFIG = 3.0
+#: builds also split by Python: gives the issue's fleet about 3,841 builders
+PYTHON_SPLIT = 0.58
+
+MASTER_CFG = """\
+from buildbot_odoo import configure_from_buildouts
+
+c = BuildmasterConfig = {}
+c["protocols"] = {"pb": {"port": "tcp:0:interface=127.0.0.1"}}
+c["db"] = {"db_url": "sqlite:///state.sqlite"}
+c["buildbotURL"] = "http://localhost:8010/"
+configure_from_buildouts(basedir, c)
+"""
+
+#: the reference as a master.cfg: the same objects, one factory per build, from literal data
+REFERENCE_CFG = """\
+import json
+from buildbot.config import BuilderConfig
+from buildbot.plugins import schedulers, steps, util, worker
+
+c = BuildmasterConfig = {}
+c["protocols"] = {"pb": {"port": "tcp:0:interface=127.0.0.1"}}
+c["db"] = {"db_url": "sqlite:///state.sqlite"}
+c["buildbotURL"] = "http://localhost:8010/"
+with open("reference.json") as data:
+    fleet = json.load(data)
+c["workers"] = [worker.Worker(w["name"], w["password"], properties=w["properties"])
+                for w in fleet["workers"]]
+c["builders"] = []
+for build in fleet["builds"]:
+    factory = util.BuildFactory([steps.ShellCommand(command=["true", str(n)], name=f"s{n}")
+                                 for n in range(build["steps"])])
+    for b in build["builders"]:
+        c["builders"].append(BuilderConfig(
+            name=b["name"], workernames=b["workers"], factory=factory, tags=b["tags"] or None,
+            properties=b["properties"], description=b["description"]))
+c["schedulers"] = [schedulers.ForceScheduler(
+    name="force", builderNames=[b.name for b in c["builders"]])]
+"""
+
+#: one worker, one builder: what Buildbot itself costs to start checking a configuration
+MINIMAL_CFG = """\
+from buildbot.plugins import schedulers, steps, util, worker
+
+c = BuildmasterConfig = {}
+c["protocols"] = {"pb": {"port": "tcp:0:interface=127.0.0.1"}}
+c["db"] = {"db_url": "sqlite:///state.sqlite"}
+c["workers"] = [worker.Worker("w", "p")]
+c["builders"] = [util.BuilderConfig(name="b", workernames=["w"],
+                                    factory=util.BuildFactory([steps.ShellCommand(command=["true"])]))]
+c["schedulers"] = [schedulers.ForceScheduler(name="force", builderNames=["b"])]
+"""
+
+
+def split_by_python(directory: Path, fraction: float = PYTHON_SPLIT, seed: int = 7) -> None:
+    """About ``fraction`` of the builds also split by the workers' Python versions."""
+    rng = random.Random(seed)
+    path = directory / "buildouts" / "MANIFEST.cfg"
+    sections = path.read_text().split("\n[")
+    for i in range(1, len(sections)):
+        if rng.random() >= fraction:
+            continue
+        if "build-for" in sections[i]:
+            sections[i] = sections[i].replace("build-for = postgresql >= 15\n",
+                                              "build-for = postgresql >= 15\n    python\n")
+        else:
+            sections[i] += "build-for = postgresql >= 12\n    python\n"
+    path.write_text("\n[".join(sections))
+
+
+def write_master(directory: Path, n_workers: int, n_builds: int) -> None:
+    write_fleet(directory, n_workers, n_builds)
+    split_by_python(directory)
+    (directory / "master.cfg").write_text(MASTER_CFG)
+
+
+def reference_data(directory: Path) -> dict:
+    """What a hand-written master.cfg would hold for the fleet: names, worker lists,
+    properties, and each build's number of steps (as many as ours)."""
+    conf = BuildoutsConfigurator(directory)
+    config: dict = {}
+    conf.populate(config)
+    assert conf.plan is not None
+    made = {b.name: b for b in config["builders"]}
+    workers = [{"name": w.name, "password": w.password,
+                "properties": {k: v for k, (v, _) in w.properties.asDict().items()}}
+               for w in config["workers"]]
+    builds: dict[str, dict] = {}
+    for plan in conf.plan.dispatch.builders:
+        b = made[plan.name]
+        entry = builds.setdefault(plan.build.name, {"steps": len(b.factory.steps),
+                                                    "builders": []})
+        entry["builders"].append({"name": b.name, "workers": list(b.workernames),
+                                  "tags": list(b.tags or []), "properties": dict(b.properties),
+                                  "description": b.description})
+    return {"workers": workers, "builds": list(builds.values())}
+
+
+def make_reference(data: dict) -> tuple[list, list]:
+    """The reference's objects: what REFERENCE_CFG makes, in this process."""
+    workers = [worker.Worker(w["name"], w["password"], properties=w["properties"])
+               for w in data["workers"]]
+    builders = []
+    for build in data["builds"]:
+        factory = util.BuildFactory([steps.ShellCommand(command=["true", str(n)], name=f"s{n}")
+                                     for n in range(build["steps"])])
+        for b in build["builders"]:
+            builders.append(BuilderConfig(
+                name=b["name"], workernames=b["workers"], factory=factory,
+                tags=b["tags"] or None, properties=b["properties"],
+                description=b["description"]))
+    return workers, builders
+
+
+def timed(action: Callable[[], object]) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def populate(directory: Path) -> dict:
+    config: dict = {}
+    BuildoutsConfigurator(directory).populate(config)
+    return config
+
+
+def measure_fleet(n_workers: int, n_builds: int, repeat: int) -> dict:
+    """Median seconds of populate, its load part and the reference, in alternation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        write_master(directory, n_workers, n_builds)
+        data = reference_data(directory)
+        runs = []
+        for _ in range(repeat):
+            runs.append((timed(lambda: populate(directory)),
+                         timed(lambda: BuildoutsConfigurator(directory).load()),
+                         timed(lambda: make_reference(data))))
+        config = populate(directory)
+    factories = {id(b.factory) for b in config["builders"]}
+    return {
+        "workers": n_workers, "builds": n_builds, "builders": len(config["builders"]),
+        "factories": len(factories),
+        "steps": sum(len(b.factory.steps) for b in {id(b.factory): b for b in
+                                                     config["builders"]}.values()),
+        "populate": statistics.median(r[0] for r in runs),
+        "load": statistics.median(r[1] for r in runs),
+        "reference": statistics.median(r[2] for r in runs),
+    }
+
+
+def checkconfig_seconds(directory: Path, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run = subprocess.run([str(BUILDBOT), "checkconfig", str(directory)],
+                             capture_output=True, text=True, cwd=directory, timeout=600)
+        times.append(time.perf_counter() - start)
+        if run.returncode != 0:
+            output = (run.stdout + run.stderr)[-3000:]
+            raise SystemExit(f"checkconfig failed in {directory}:\n{output}")
+    return statistics.median(times)
+
+
+def measure_checkconfig(n_workers: int, n_builds: int, repeat: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, reference, minimal = (Path(tmp) / name for name in ("ours", "reference", "minimal"))
+        for directory in (ours, reference, minimal):
+            directory.mkdir()
+        write_master(ours, n_workers, n_builds)
+        (reference / "reference.json").write_text(json.dumps(reference_data(ours)))
+        (reference / "master.cfg").write_text(REFERENCE_CFG)
+        (minimal / "master.cfg").write_text(MINIMAL_CFG)
+        return {"buildbot-odoo": checkconfig_seconds(ours, repeat),
+                "hand-written": checkconfig_seconds(reference, repeat),
+                "one builder": checkconfig_seconds(minimal, repeat)}
+
+
+def profile(n_workers: int, n_builds: int, top: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        write_master(directory, n_workers, n_builds)
+        populate(directory)  # imports and caches warm, as on a reconfig
+        profiler = cProfile.Profile()
+        profiler.enable()
+        populate(directory)
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1000)
+    parser.add_argument("--builds", type=int, default=500)
+    parser.add_argument("--no-checkconfig", action="store_true")
+    parser.add_argument("--profile", type=int, metavar="TOP", default=0,
+                        help="print cProfile's TOP functions of one populate, nothing else")
+    args = parser.parse_args()
+    w, b = args.workers, args.builds
+    if args.profile:
+        profile(w, b, args.profile)
+        return
+    print(f"{'workers':>7} {'builds':>6} {'builders':>8} {'factories':>9} {'steps':>6} "
+          f"{'populate s':>10} {'load s':>7} {'reference s':>11} {'ratio':>6}")
+    fleets = [measure_fleet(nw, nb, args.repeat)
+              for nw, nb in ((w, b), (2 * w, b), (w, 2 * b), (2 * w, 2 * b))]
+    for f in fleets:
+        print(f"{f['workers']:>7} {f['builds']:>6} {f['builders']:>8} {f['factories']:>9} "
+              f"{f['steps']:>6} {f['populate']:>10.3f} {f['load']:>7.3f} "
+              f"{f['reference']:>11.3f} {f['populate'] / f['reference']:>6.2f}")
+    first = fleets[0]
+    ratio = first["populate"] / first["reference"]
+    print(f"populate / reference at {w} workers x {b} builds: {ratio:.2f} "
+          f"(target <= {TARGET_RATIO:g}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})")
+    for f, label in zip(fleets[1:], ("2x workers", "2x builds", "2x both"), strict=True):
+        print(f"{label:>10}: populate x{f['populate'] / first['populate']:.2f}, "
+              f"load x{f['load'] / first['load']:.2f}, "
+              f"reference x{f['reference'] / first['reference']:.2f}, "
+              f"builders x{f['builders'] / first['builders']:.2f}")
+    if args.no_checkconfig:
+        return
+    seconds = measure_checkconfig(w, b, args.repeat)
+    print("buildbot checkconfig: " + ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items())
+          + f" (target for buildbot-odoo < {TARGET_CHECKCONFIG:g} s: "
+          + ("met)" if seconds["buildbot-odoo"] < TARGET_CHECKCONFIG else "NOT met)"))
+
+
+if __name__ == "__main__":
+    main()
