@@ -214,6 +214,10 @@ class BuildSpec:
 class ParseContext:
     manifest_dir: Path
     post_buildout_steps: Collection[str]
+    #: (directory, conf) -> the standalone file and its problem, shared by a load's builds:
+    #: hundreds of builds send the same file, which is resolved and checked once
+    standalone_files: dict[tuple[Path, str], tuple[Path | None, str | None]] = field(
+        default_factory=dict)
 
 
 # --- value parsers: (context, text) -> value, raising ValueError with a message
@@ -348,13 +352,12 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
             values.branch_name(fields["branch"], vcs)
     source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
-        local = _standalone_file(ctx, text, source.conf)
-        if not local.exists():
-            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
-        try:
-            check_regular_file(local)
-        except UnreadableFile as exc:
-            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r}: {exc}") from None
+        key = (ctx.manifest_dir, source.conf)
+        if key not in ctx.standalone_files:
+            ctx.standalone_files[key] = _standalone_file(ctx.manifest_dir, source.conf)
+        local, problem = ctx.standalone_files[key]
+        if problem is not None:
+            raise ValueError(f"{text!r}: {problem}")
         source = BuildoutSource(kind, source.conf, local_path=local)
     return source
 
@@ -367,14 +370,24 @@ def _check_relative(text: str, path: str) -> None:
         raise ValueError(f"{text!r}: {exc}") from None
 
 
-def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
-    """The master file a standalone build sends to its workers: inside the manifest's
-    directory, symbolic links resolved, so that no manifest can have the master send
-    its ``secrets/`` (zc.buildout prints a bad file's first line in the step log)."""
+def _standalone_file(directory: Path, conf: str) -> tuple[Path | None, str | None]:
+    """The master file a standalone build sends to its workers, or what is wrong with it.
+
+    It is inside the manifest's directory, symbolic links resolved, so that no
+    manifest can have the master send its ``secrets/`` (zc.buildout prints a bad
+    file's first line in the step log), and a regular file that exists.
+    """
     try:
-        return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
+        local = values.path_inside(directory, conf, what="standalone buildout file")
     except values.InvalidValue as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
+        return None, str(exc)
+    if not local.exists():
+        return local, f"standalone buildout file {str(local)!r} does not exist"
+    try:
+        check_regular_file(local)
+    except UnreadableFile as exc:
+        return local, f"standalone buildout file {str(local)!r}: {exc}"
+    return local, None
 
 
 def _buildout_sections(path: Path) -> set[str]:
@@ -544,6 +557,9 @@ class ManifestLoader:
         self.referenced: dict[str, set[str]] = {}
         #: the sections being loaded, for what their ``%(name)s`` references read
         self._sections: Mapping[str, tuple[IniSection, IniDocument, Path]] = {}
+        #: what the builds' standalone buildout files are (see ParseContext), read once
+        self._standalone_files: dict[tuple[Path, str], tuple[Path | None, str | None]] = {}
+        self._buildout_parts: dict[Path, set[str]] = {}
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
@@ -718,7 +734,7 @@ class ManifestLoader:
             resolved = self._legacy_part(resolved, directory)
         build.options = {k: v[0] for k, v in resolved.items()}
         build.where = {k: v[1:] for k, v in resolved.items()}
-        ctx = ParseContext(directory, self.post_buildout_steps)
+        ctx = ParseContext(directory, self.post_buildout_steps, self._standalone_files)
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         self._warn_bootstrap(build)
@@ -778,7 +794,10 @@ class ManifestLoader:
         words = value.split()
         if len(words) != 2 or words[0] != "standalone":
             return resolved
-        parts = _buildout_sections(directory / words[1])
+        path = directory / words[1]
+        if path not in self._buildout_parts:  # builds sharing a file: read once per load
+            self._buildout_parts[path] = _buildout_sections(path)
+        parts = self._buildout_parts[path]
         if DEFAULT_PART in parts or LEGACY_PART not in parts:
             return resolved
         self.problems.warning(

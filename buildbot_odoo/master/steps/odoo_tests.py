@@ -106,6 +106,10 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self._early_end: str | None = None
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._analyzers: dict[str, OdooLogAnalyzer] | None = None  # made when the step runs
+
+    def _observe_logs(self) -> None:
+        """Read the logs as they stream: attached when the step runs (the configuration
+        makes the step too, once for all the builds of its builders, to check it)."""
         for logname in (STDIO, ODOO_LOG):
             self.addLogObserver(logname, logobserver.LineConsumerLogObserver(
                 functools.partial(self._consume, logname)))
@@ -145,6 +149,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     @defer.inlineCallbacks
     def run(self):
         analyzers = self._log_analyzers()
+        self._observe_logs()
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield self._finish_logs()

@@ -18,6 +18,8 @@ every command is an argument list.
 
 from __future__ import annotations
 
+import functools
+
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
 from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
@@ -68,8 +70,10 @@ class BuilderTestingDb:
         return testing_db_name(str(prefix) if prefix is not None else None, builder)
 
 
+@functools.cache
 def testing_db() -> util.Property:
-    """The ``testing_db`` build property, for commands of later steps."""
+    """The ``testing_db`` build property, for commands of later steps (one renderable,
+    shared by every build's steps)."""
     return util.Property(TESTING_DB_PROPERTY)
 
 
@@ -81,6 +85,7 @@ def testing_db_steps(options: BuildOptions) -> list:
                               haltOnFailure=True)]
 
 
+@functools.lru_cache(maxsize=256)
 def _done(text: str) -> util.Interpolate:
     """A step summary naming the testing database (empty when not set yet)."""
     return util.Interpolate(text.replace("%s", f"%(prop:{TESTING_DB_PROPERTY})s"))
@@ -200,8 +205,11 @@ def drop_testing_db(configurator, options: BuildOptions, environ) -> list:
     return [_dropdb(
         environ, name="drop-testing-database", alwaysRun=True, haltOnFailure=False,
         decodeRC={0: SUCCESS, 1: WARNINGS}, flunkOnFailure=False, warnOnFailure=True,
-        warnOnWarnings=True,
-        doStepIf=lambda step: bool(step.getProperty(TESTING_DB_PROPERTY)))]
+        warnOnWarnings=True, doStepIf=_testing_db_named)]
+
+
+def _testing_db_named(step) -> bool:
+    return bool(step.getProperty(TESTING_DB_PROPERTY))
 
 
 simple_create.final_cleanup_steps = drop_testing_db  # type: ignore[attr-defined]
