@@ -10,9 +10,10 @@ side, every figure made in the same run:
 * ``reference``: what a hand-written master.cfg costs for the same workers
   and builders, the way Buildbot intends it -- one ``BuildFactory`` per build,
   holding as many ``ShellCommand`` steps as ours, shared by the build's
-  builders, and ``Worker``/``BuilderConfig`` objects with the same names,
-  worker lists, properties and tags (the data is made before the clock starts,
-  as a master.cfg holds it literally).  Target: ``populate`` at most 3x this;
+  builders, ``Worker``/``BuilderConfig`` objects with the same names, worker
+  lists, properties and tags, and a force scheduler for them all (Buildbot
+  refuses builders nothing schedules); the data is made before the clock
+  starts, as a master.cfg holds it literally.  Target: ``populate`` at most 3x this;
 * linearity: the same with twice the workers, twice the builds, and both,
   as ratios to the first fleet: linear means at most 2 for each doubling
   (the builders' worker lists grow as workers x builders: both doubled, up to 4);
@@ -51,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from buildbot.config import BuilderConfig
-from buildbot.plugins import steps, util, worker
+from buildbot.plugins import schedulers, steps, util, worker
 from dispatch import write_fleet  # the sibling benchmark's fleet generator
 
 from buildbot_odoo import BuildoutsConfigurator
@@ -156,7 +157,7 @@ def reference_data(directory: Path) -> dict:
     return {"workers": workers, "builds": list(builds.values())}
 
 
-def make_reference(data: dict) -> tuple[list, list]:
+def make_reference(data: dict) -> tuple[list, list, list]:
     """The reference's objects: what REFERENCE_CFG makes, in this process."""
     workers = [worker.Worker(w["name"], w["password"], properties=w["properties"])
                for w in data["workers"]]
@@ -169,7 +170,9 @@ def make_reference(data: dict) -> tuple[list, list]:
                 name=b["name"], workernames=b["workers"], factory=factory,
                 tags=b["tags"] or None, properties=b["properties"],
                 description=b["description"]))
-    return workers, builders
+    # Buildbot refuses builders no scheduler drives
+    force = [schedulers.ForceScheduler(name="force", builderNames=[b.name for b in builders])]
+    return workers, builders, force
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,11 +249,17 @@ def _git_depth(text: str) -> int:
     return values.whole_number(text, minimum=1, maximum=1_000_000, what="a git depth")
 
 
+@functools.lru_cache(maxsize=1024)
+def _requirement(line: str) -> VersionFilter:
+    """A requirement line, parsed once: builds inheriting one line share it (immutable)."""
+    return VersionFilter.parse(line)
+
+
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
     filters = []
     for line in _lines(text):
         try:
-            filters.append(VersionFilter.parse(line))
+            filters.append(_requirement(line))
         except InvalidRequirement as exc:
             raise ValueError(str(exc)) from None
     names = [f.name for f in filters]

@@ -7,6 +7,7 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -190,10 +191,18 @@ def parse_capability_line(line: str, offset: int = 0) -> CapabilityDecl:
     ``offset``: the line of the ``capability`` value it is on (0: the option's own).
 
     >>> parse_capability_line('postgresql 9.1 port=5433')
-    CapabilityDecl(name='postgresql', version=<Version('9.1')>)
+    CapabilityDecl(name='postgresql', version=<Version('9.1')>, options={'port': '5433'})
     >>> parse_capability_line('selenium-server').version is None
     True
     """
+    name, version, options = _parsed_capability_line(line)
+    return CapabilityDecl(name, version, dict(options), offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_capability_line(line: str) -> tuple[str, Version | None, tuple[tuple[str, str], ...]]:
+    """:func:`parse_capability_line`'s work, once per distinct line: a fleet's workers
+    repeat theirs (``postgresql 16 port=5432``).  A bad line raises each time."""
     tokens = line.split()
     name, rest = tokens[0], tokens[1:]
     if not CAPABILITY_NAME_RE.match(name) or "=" in name:
@@ -211,7 +220,7 @@ def parse_capability_line(line: str, offset: int = 0) -> CapabilityDecl:
             check_option_value(name, key, value)
         except values.InvalidValue as exc:
             raise ValueError(f"{values.quoted(line)}: option {key}: {exc}") from None
-    return CapabilityDecl(name, version, options, offset)
+    return name, version, tuple(options.items())
 
 
 def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
