@@ -18,7 +18,7 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from ..watching.files import WATCH_DIR
 from . import compat
-from .builders import PriorityNextWorker, make_builder
+from .builders import PriorityNextWorker, make_builders
 from .buildsteps import build_steps as assemble_build_steps
 from .clashes import clashes
 from .config_errors import BuildbotConfigError, as_buildbot_error
@@ -237,7 +237,7 @@ class BuildoutsConfigurator:
                 problems.extend(exc.problems)
                 continue
             warnings.extend(told)
-            builders.extend(make_builder(b, factory, next_worker) for b, factory in made)
+            builders.extend(make_builders(made, next_worker))
         problems.extend(area_clashes(self.master_areas))
         if problems:  # builders of one build share its problems: each is told once
             raise ConfigError(list(dict.fromkeys(problems)))
