@@ -305,7 +305,7 @@ def checked_watch(vcs: str, url: str, branch: str | None) -> WatchSpec:
     """
     values.vcs_url(url, vcs)
     if branch is not None:
-        values.branch_name(branch, vcs)
+        values.used_branch_name(branch, vcs)
     return WatchSpec(vcs, url, branch)
 
 
@@ -356,7 +356,7 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
         vcs = {"hgtag": "hg", "gittag": "git"}.get(kind, kind)
         values.vcs_url(fields["url"], vcs)
         if "branch" in fields:
-            values.branch_name(fields["branch"], vcs)
+            values.used_branch_name(fields["branch"], vcs)
     source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
         key = (ctx.manifest_dir, source.conf)

@@ -34,6 +34,7 @@ from twisted.internet import defer
 from ...reports.odoo_log import OdooLogAnalyzer, TestOutcome
 from ...reports.startup import explain_early_end
 from .logs import finish_logs
+from .pg_commands import watch_connections
 
 ODOO_LOG = "odoo.log"
 STDIO = "stdio"
@@ -114,6 +115,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
             self.addLogObserver(logname, logobserver.LineConsumerLogObserver(
                 functools.partial(self._consume, logname)))
         self.addLogObserver(STDIO, logobserver.LineConsumerLogObserver(self._keep_stderr))
+        # an unreachable PostgreSQL, in libpq's words, rather than "Failed to load registry"
+        self._pg_connection = [watch_connections(self, STDIO), watch_connections(self, ODOO_LOG)]
 
     def _log_analyzers(self) -> dict[str, OdooLogAnalyzer]:
         """This run's analysers, one per observed log: made when the step runs (the
@@ -216,6 +219,9 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
             summary = self.analyzer.summary(self.empty_summary)
             if self._command_failed_rc is not None and not self.analyzer.is_failure():
                 summary += f" (exit code {self._command_failed_rc})"
+        failure = next((w.failure for w in self._pg_connection if w.failure), None)
+        if failure is not None and self.results not in (None, SUCCESS):
+            summary = f"{failure} ({summary})"
         if self.timed_out:
             summary += " (timed out)"
         if self.build is not None:
