@@ -107,6 +107,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self._early_end: str | None = None
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
         self._analyzers: dict[str, OdooLogAnalyzer] | None = None  # made when the step runs
+        self._pg_connection: list = []  # watchers, made when the step runs
 
     def _observe_logs(self) -> None:
         """Read the logs as they stream: attached when the step runs (the configuration

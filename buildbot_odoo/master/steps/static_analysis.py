@@ -46,7 +46,6 @@ class LintStep(buildstep.ShellMixin, buildstep.BuildStep):
         self._report: LintReport | None = None  # made when the step runs
         self._problem = ""
         self._setid: int | None = None
-        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
 
     @property
     def report(self) -> LintReport:
@@ -75,6 +74,8 @@ class LintStep(buildstep.ShellMixin, buildstep.BuildStep):
 
     @defer.inlineCallbacks
     def run(self):
+        # observed from here: the configuration makes the step too, to check it
+        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield finish_logs(self)
