@@ -24,7 +24,7 @@ from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusi
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import legacy, values
-from .bootstrap import bootstrap_problems
+from .bootstrap import BootstrapProblem, bootstrap_problems
 from .ini import DEFAULT, IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
 from .textfile import UnreadableFile, check_regular_file, read_text
@@ -566,7 +566,7 @@ class ManifestLoader:
         self._sections: Mapping[str, tuple[IniSection, IniDocument, Path]] = {}
         #: what the builds' standalone buildout files are (see ParseContext), read once
         self._standalone_files: dict[tuple[Path, str], tuple[Path | None, str | None]] = {}
-        self._buildout_parts: dict[Path, set[str]] = {}
+        self._buildout_parts: dict[tuple[Path, str], set[str]] = {}
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
@@ -801,10 +801,10 @@ class ManifestLoader:
         words = value.split()
         if len(words) != 2 or words[0] != "standalone":
             return resolved
-        path = directory / words[1]
-        if path not in self._buildout_parts:  # builds sharing a file: read once per load
-            self._buildout_parts[path] = _buildout_sections(path)
-        parts = self._buildout_parts[path]
+        key = (directory, words[1])
+        if key not in self._buildout_parts:  # builds sharing a file: read once per load
+            self._buildout_parts[key] = _buildout_sections(directory / words[1])
+        parts = self._buildout_parts[key]
         if DEFAULT_PART in parts or LEGACY_PART not in parts:
             return resolved
         self.problems.warning(
@@ -908,7 +908,7 @@ class ManifestLoader:
     def _warn_bootstrap(self, build: BuildSpec) -> None:
         """``bootstrap-*`` pins known to break together (each value is checked on its own
         by BOOTSTRAP_CHECKS)."""
-        for problem in bootstrap_problems(build.bootstrap):
+        for problem in _bootstrap_problems(tuple(sorted(build.bootstrap.items()))):
             self.problems.warning(problem.message, **build.location(problem.option))
 
     def _known_subfactory_option(self, key: str) -> bool:
@@ -974,12 +974,21 @@ def _merge(merged: dict[str, tuple[str, str, int, str]],
     merged.update(layer)
 
 
-def _alias_group(key: str) -> set[str]:
-    """``key`` and every name of the same setting (aliases, old names)."""
+@functools.lru_cache(maxsize=256)
+def _bootstrap_problems(options: tuple[tuple[str, str], ...]) -> tuple[BootstrapProblem, ...]:
+    """:func:`~.bootstrap.bootstrap_problems`, once per set of ``bootstrap-*`` values
+    (most builds share one)."""
+    return tuple(bootstrap_problems(dict(options)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _alias_group(key: str) -> frozenset[str]:
+    """``key`` and every name of the same setting (aliases, old names); the tables are
+    constants, so each key's group is worked out once."""
     option = canonical_option(key)
-    return {option, *(alias for alias, target in (*OPTION_ALIASES.items(),
-                                                   *LEGACY_RENAMES.items())
-                      if target == option)}
+    return frozenset({option, *(alias for alias, target in (*OPTION_ALIASES.items(),
+                                                             *LEGACY_RENAMES.items())
+                                if target == option)})
 
 
 def canonical_option(key: str) -> str:
