@@ -7,9 +7,13 @@ objects), next to two baselines made in the same run:
 
 * ``1-step``: the same number of ``BuilderConfig`` objects, each with a
   one-step factory -- the cheapest builders Buildbot can have;
-* ``N-step``: the same number of ``BuilderConfig`` objects whose factories have
-  as many ``ShellCommand`` steps as ours -- what writing these builders by hand
-  in a master.cfg would cost.
+* ``N-step``: the same number of ``BuilderConfig`` objects sharing as many
+  factories as ours (one per build), each of as many ``ShellCommand`` steps
+  as ours -- what writing these builders by hand in a master.cfg would cost.
+
+``benchmarks/config_load.py`` compares with a hand-written master.cfg in
+more detail (same names, worker lists and properties), at the fleet of
+issue 16, and times ``buildbot checkconfig``.
 
 The ratio against ``N-step`` is the overhead of the package itself; the load
 column shows dispatch is not quadratic in workers x builds.
@@ -56,8 +60,8 @@ def write_fleet(directory: Path, n_workers: int, n_builds: int, seed: int = 42) 
     (directory / "buildouts" / "MANIFEST.cfg").write_text("\n".join(builds))
 
 
-def time_populate(directory: Path) -> tuple[float, float, int, int]:
-    """(populate seconds, load seconds, builders made, steps per builder)."""
+def time_populate(directory: Path) -> tuple[float, float, int, int, int]:
+    """(populate seconds, load seconds, builders made, steps per builder, factories)."""
     start = time.perf_counter()
     BuildoutsConfigurator(directory).load()
     load = time.perf_counter() - start
@@ -66,15 +70,19 @@ def time_populate(directory: Path) -> tuple[float, float, int, int]:
     BuildoutsConfigurator(directory).populate(config)
     populate = time.perf_counter() - start
     builders = config["builders"]
-    return populate, load, len(builders), len(builders[0].factory.steps)
+    factories = len({id(b.factory) for b in builders})
+    return populate, load, len(builders), len(builders[0].factory.steps), factories
 
 
-def time_baseline(n_builders: int, n_steps: int, workernames: list[str]) -> float:
+def time_baseline(n_builders: int, n_steps: int, workernames: list[str],
+                  n_factories: int) -> float:
+    """``n_builders`` builders sharing ``n_factories`` factories of ``n_steps`` steps."""
     start = time.perf_counter()
+    factories = [util.BuildFactory([steps.ShellCommand(command=["true", str(n)])
+                                    for n in range(n_steps)]) for _ in range(n_factories)]
     for i in range(n_builders):
-        factory = util.BuildFactory([steps.ShellCommand(command=["true", str(n)])
-                                     for n in range(n_steps)])
-        BuilderConfig(name=f"b{i}", workernames=workernames, factory=factory)
+        BuilderConfig(name=f"b{i}", workernames=workernames,
+                      factory=factories[i % n_factories])
     return time.perf_counter() - start
 
 
@@ -85,10 +93,12 @@ def measure(n_workers: int, n_builds: int, repeat: int) -> None:
         runs = [time_populate(directory) for _ in range(repeat)]
     populate = statistics.median(r[0] for r in runs)
     load = statistics.median(r[1] for r in runs)
-    n_builders, n_steps = runs[0][2], runs[0][3]
+    n_builders, n_steps, n_factories = runs[0][2], runs[0][3], runs[0][4]
     names = [f"w{i}" for i in range(min(n_workers, 50))]
-    one = statistics.median(time_baseline(n_builders, 1, names) for _ in range(repeat))
-    same = statistics.median(time_baseline(n_builders, n_steps, names) for _ in range(repeat))
+    one = statistics.median(time_baseline(n_builders, 1, names, n_builders)
+                            for _ in range(repeat))
+    same = statistics.median(time_baseline(n_builders, n_steps, names, n_factories)
+                             for _ in range(repeat))
     print(f"{n_workers:>5} workers {n_builds:>4} builds -> {n_builders:>5} builders "
           f"({n_steps} steps): populate {populate * 1000:7.1f} ms (load {load * 1000:6.1f} ms) | "
           f"1-step {one * 1000:6.1f} ms, ratio {populate / one:5.1f} | "

@@ -163,16 +163,25 @@ def _check_unique_workers(workers: Sequence[WorkerSpec], problems: Problems) -> 
 def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mapping[str, Mapping],
                               problems: Problems) -> None:
     """Options of the built-in capabilities that nothing reads: a typo, most likely
-    (``password_secret=`` would silently leave the build without its password)."""
+    (``password_secret=`` would silently leave the build without its password).
+
+    What a definition reads is worked out once per capability, not per declaration."""
+    paths: dict[str, frozenset[str]] = {}
+    knowns: dict[str, list[str]] = {}
     for worker in workers:
         for decl in worker.capabilities:
-            _check_path_options(worker, decl, path_options(capabilities.get(decl.name)),
-                                problems)
+            if decl.name not in paths:
+                paths[decl.name] = path_options(capabilities.get(decl.name))
+            _check_path_options(worker, decl, paths[decl.name], problems)
+            if decl.name not in knowns:
+                knowns[decl.name] = sorted(
+                    known_options(BUILTIN_CAPABILITIES.get(decl.name))
+                    | known_options(capabilities.get(decl.name)))
+            known = knowns[decl.name]
             if decl.name not in BUILTIN_CAPABILITIES:
-                _check_unread_secrets(worker, decl, capabilities.get(decl.name), problems)
+                if capabilities.get(decl.name) is not None:
+                    _check_unread_secrets(worker, decl, known, problems)
                 continue
-            known = sorted(known_options(BUILTIN_CAPABILITIES[decl.name])
-                           | known_options(capabilities.get(decl.name)))
             for option in decl.options:
                 if option in known:
                     continue
@@ -184,14 +193,12 @@ def _check_capability_options(workers: Sequence[WorkerSpec], capabilities: Mappi
                                  section=worker.name, option="capability")
 
 
-def _check_unread_secrets(worker: WorkerSpec, decl, definition: object,
+def _check_unread_secrets(worker: WorkerSpec, decl, known: Collection[str],
                           problems: Problems) -> None:
     """``OPTION-secret=NAME`` on a capability master.cfg defines, whose templates never read
-    ``cap(OPTION)``: the build would silently go without the value (a typo, most likely).
-    Without a definition, options are the user's own properties: nothing to say."""
-    if definition is None:
-        return
-    known = known_options(definition)
+    ``cap(OPTION)`` (``known``: the options its definition reads): the build would silently
+    go without the value (a typo, most likely).  Without a definition, options are the
+    user's own properties: nothing to say (the caller does not ask)."""
     for option in decl.options:
         if option.endswith(SECRET_SUFFIX) and option not in known:
             plain = option[:-len(SECRET_SUFFIX)]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..config.manifest import BuildSpec
-from ..config.workers import WorkerSpec
+from ..config.workers import CapabilityDecl, WorkerSpec
 from .definitions import CapabilityDef, default_definition
 from .exclusions import Exclusion, first_match
 from .versions import Version, VersionFilter
@@ -47,6 +47,36 @@ class BuilderPlan:
 
 
 @dataclass
+class BuildBuilders:
+    """A build's builders, one per version combination: what one shared factory serves.
+
+    Everything here is the same for each of them (the build, what it does
+    without, the capabilities it uses, which of them split it); what differs
+    -- name, workers, versions -- is each builder's own, given to its builds
+    as builder properties.
+    """
+
+    build: BuildSpec
+    builders: list[BuilderPlan]
+
+    @property
+    def not_used(self) -> frozenset[str]:
+        return self.builders[0].not_used
+
+    @property
+    def tags(self) -> list[str]:
+        return self.build.tags
+
+    def used_capabilities(self) -> list[str]:
+        return self.builders[0].used_capabilities()
+
+    @property
+    def split_by(self) -> list[str]:
+        """The capabilities whose version is each builder's own (build-for lines)."""
+        return list(self.builders[0].versions)
+
+
+@dataclass
 class Unassigned:
     build: BuildSpec
     reason: str
@@ -71,6 +101,25 @@ class DispatchResult:
     unassigned: list[Unassigned]
     excluded: list[Excluded] = field(default_factory=list)
 
+    def by_build(self) -> list[BuildBuilders]:
+        """The builders grouped by build, in the order of :attr:`builders`.
+
+        >>> from ..config.manifest import BuildSpec
+        >>> sale, stock = BuildSpec('sale', 'M.cfg', 1), BuildSpec('stock', 'M.cfg', 4)
+        >>> result = DispatchResult([BuilderPlan('sale-pg15', sale, ['w1']),
+        ...     BuilderPlan('sale-pg16', sale, ['w2']), BuilderPlan('stock', stock, ['w1'])], [])
+        >>> [(g.build.name, [b.name for b in g.builders]) for g in result.by_build()]
+        [('sale', ['sale-pg15', 'sale-pg16']), ('stock', ['stock'])]
+        """
+        groups: dict[str, BuildBuilders] = {}  # build names are unique across manifests
+        for builder in self.builders:
+            group = groups.get(builder.build.name)
+            if group is None:
+                groups[builder.build.name] = BuildBuilders(builder.build, [builder])
+            else:
+                group.builders.append(builder)
+        return list(groups.values())
+
 
 @dataclass(frozen=True)
 class _Variant:
@@ -93,10 +142,21 @@ class Dispatcher:
         self.workers = list(workers)
         self.definitions = definitions
         self._by_capability: dict[str, set[int]] = {}
+        #: per worker, its declarations by capability name
+        self._declared: list[dict[str, list[CapabilityDecl]]] = []
+        #: capability -> version -> the workers declaring it, each with the form it wrote
+        self._holders: dict[str, dict[Version, dict[int, str]]] = {}
         for index, worker in enumerate(self.workers):
+            declared: dict[str, list[CapabilityDecl]] = {}
             for decl in worker.capabilities:
                 self._by_capability.setdefault(decl.name, set()).add(index)
+                declared.setdefault(decl.name, []).append(decl)
+                if decl.version is not None:
+                    self._holders.setdefault(decl.name, {}).setdefault(
+                        decl.version, {})[index] = str(decl.version)
+            self._declared.append(declared)
         self._cache: dict[tuple, list[_Variant] | str | _Refusal] = {}
+        self._meeting_cache: dict[VersionFilter, set[int]] = {}
 
     def definition(self, name: str) -> CapabilityDef:
         return self.definitions.get(name) or default_definition(name)
@@ -169,10 +229,11 @@ class Dispatcher:
                             f"limit of {MAX_BUILDERS_PER_BUILD} per build: narrow the "
                             "build-for lines with version criteria, or split the build")
         variants = []
+        among = set(eligible)
         for combo in itertools.product(*axes):
-            workers = [i for i in eligible
-                       if all(self._has(i, f.name, v) for f, (v, _) in zip(splitting, combo,
-                                                                          strict=True))]
+            holders = [self._holders[f.name][v].keys()
+                       for f, (v, _) in zip(splitting, combo, strict=True)]
+            workers = sorted(among.intersection(*holders))
             if workers:
                 variants.append(self._variant(splitting, combo, workers, not_used))
         return variants or self._why_no_variant(splitting, axes)
@@ -191,33 +252,48 @@ class Dispatcher:
 
     def _eligible(self, filters: Sequence[VersionFilter], names: frozenset[str]) -> list[int]:
         if filters:
-            sets = [self._by_capability.get(f.name, set()) for f in filters]
-            candidates = set.intersection(*sets)
+            candidates = set.intersection(*(self._meeting(f) for f in filters))
         else:
             candidates = set(range(len(self.workers)))
-        return sorted(i for i in candidates
-                      if self.workers[i].build_only_if_requires <= names
-                      and all(self._meets(i, f) for f in filters))
+        return sorted(i for i in candidates if self.workers[i].build_only_if_requires <= names)
+
+    def _meeting(self, requirement: VersionFilter) -> set[int]:
+        """The workers meeting ``requirement``, worked out once per distinct requirement
+        from the versions declared (each matched once), not per worker."""
+        found = self._meeting_cache.get(requirement)
+        if found is None:
+            found = set()
+            for version, holders in self._holders.get(requirement.name, {}).items():
+                if requirement.match(version):
+                    found.update(holders)
+            if requirement.match(None):  # a bare requirement: version-less declarations too
+                found.update(i for i in self._by_capability.get(requirement.name, ())
+                             if any(d.version is None
+                                    for d in self._declared[i][requirement.name]))
+            self._meeting_cache[requirement] = found
+        return found
 
     def _meets(self, index: int, requirement: VersionFilter) -> bool:
         return any(requirement.match(d.version)
-                   for d in self.workers[index].declarations(requirement.name))
-
-    def _has(self, index: int, name: str, version: Version) -> bool:
-        return any(d.version == version for d in self.workers[index].declarations(name))
+                   for d in self._declared[index].get(requirement.name, ()))
 
     def _versions(self, requirements: Sequence[VersionFilter],
                   eligible: Iterable[int]) -> list[tuple[Version, str]]:
         """Distinct versions matching every requirement (all on one capability), ascending,
-        each with the form used in names."""
-        forms: dict[Version, set[str]] = {}
-        name = requirements[0].name
-        for index in eligible:
-            for decl in self.workers[index].declarations(name):
-                if decl.version is not None and all(r.match(decl.version)
-                                                    for r in requirements):
-                    forms.setdefault(decl.version, set()).add(str(decl.version))
-        return [(v, min(forms[v], key=lambda s: (len(s), s))) for v in sorted(forms)]
+        each with the form used in names.
+
+        Each version is looked at once, with the workers declaring it: the cost grows
+        with the fleet's declarations, not with versions times workers.
+        """
+        among = set(eligible)
+        found = []
+        for version, holders in self._holders.get(requirements[0].name, {}).items():
+            if not all(r.match(version) for r in requirements):
+                continue
+            forms = {holders[i] for i in among.intersection(holders)}
+            if forms:
+                found.append((version, min(forms, key=lambda s: (len(s), s))))
+        return sorted(found)
 
     @staticmethod
     def _why_no_variant(splitting: Sequence[VersionFilter],

@@ -9,7 +9,7 @@ out, so the step at the edge stays thin.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .versions import InvalidVersion, Version, VersionFilter
 
@@ -20,11 +20,26 @@ class CapabilityResolutionError(ValueError):
 
 @dataclass(frozen=True)
 class CapabilityUse:
-    """How a builder uses a capability: a fixed version (build-for) or a requirement."""
+    """How a builder uses a capability: a fixed version (build-for) or a requirement.
+
+    ``from_builder``: the build is split by the capability and the version is
+    the builder's own, known when a build runs (a factory shared by the
+    build's builders); :meth:`with_version` fixes it before :func:`resolve`.
+    """
 
     name: str
     version: Version | None = None
     requirement: VersionFilter | None = None
+    from_builder: bool = False
+
+    def with_version(self, version: Version) -> CapabilityUse:
+        """This use, for the builder targeting ``version``.
+
+        >>> use = CapabilityUse('postgresql', from_builder=True).with_version(Version('15'))
+        >>> use.version, use.from_builder
+        (<Version('15')>, False)
+        """
+        return replace(self, version=version, from_builder=False)
 
 
 @dataclass
@@ -42,6 +57,8 @@ def resolve(worker_capabilities: Mapping | None, use: CapabilityUse,
     >>> resolve(caps, CapabilityUse('postgresql', Version('18'))).options
     {'port': '5434'}
     """
+    if use.from_builder:
+        raise ValueError(f"{use.name}: the builder's version must be fixed first (with_version)")
     declared = dict((worker_capabilities or {}).get(use.name) or {})
     if not declared:
         raise CapabilityResolutionError(f"{worker_name} does not declare capability {use.name!r}")

@@ -26,6 +26,8 @@ from collections.abc import Collection
 
 from ..config.values import SECRET_SUFFIX
 
+_NOT_IN_PROPERTY_NAME_RE = re.compile(r"[^A-Za-z0-9_]")
+
 _CAP_RE = re.compile(r"%\(cap\((?P<option>[^()]*)\)(?P<rest>[^()]*)\)s")
 _BARE_RE = re.compile(r"%\((?P<name>[A-Za-z_][A-Za-z0-9_.-]*)(?P<rest>:[-~+?#][^()]*)?\)s")
 _ANY_RE = re.compile(r"%\(([^()]|\([^()]*\))*\)s|%%")
@@ -44,7 +46,7 @@ def property_name(capability: str, option: str) -> str:
     >>> property_name('postgresql', 'password-secret')
     'cap_postgresql_password_secret'
     """
-    return "cap_" + re.sub(r"[^A-Za-z0-9_]", "_", f"{capability}_{option}")
+    return "cap_" + _NOT_IN_PROPERTY_NAME_RE.sub("_", f"{capability}_{option}")
 
 
 def secret_option(option: str) -> str:

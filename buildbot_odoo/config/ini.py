@@ -25,6 +25,9 @@ from ..errors import Problems
 from . import values
 from .textfile import UnreadableFile, read_text
 
+#: where the first word of a line (an option's name) ends
+_FIRST_WORD_END = re.compile(r"[\s=:]")
+
 DEFAULT = "DEFAULT"
 _NO_DEFAULT = "\0no-default-section"
 _SECTION_RE = re.compile(r"^\[(?P<name>[^\]]+)\]")
@@ -134,11 +137,11 @@ class _Shown:
         self.secret_options = frozenset(secret_options)
 
     def hides(self, line: str) -> bool:
-        first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+        first = _FIRST_WORD_END.split(line.strip(), maxsplit=1)[0]
         return first in self.secret_options or values.is_secret_line(line)
 
     def __call__(self, line: str) -> str:
-        first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+        first = _FIRST_WORD_END.split(line.strip(), maxsplit=1)[0]
         if first in self.secret_options:
             return f"the {first!r} line (not shown: it may hold a secret)"
         return values.quoted(line.strip())
@@ -227,7 +230,7 @@ def _continued(line: str, lineno: int, continued: tuple[str, int] | None, shown:
         return continued, line
     if continued is not None and indent > continued[1]:
         if shown.hides(line):
-            first = re.split(r"[\s=:]", line.strip(), maxsplit=1)[0]
+            first = _FIRST_WORD_END.split(line.strip(), maxsplit=1)[0]
             problems.error(f"this indented line continues {continued[0]} but looks like a "
                            f"{first!r} option, so it is not read (not shown: it may hold a "
                            "secret); remove its indentation", line=lineno,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ..capability.exclusions import Exclusion, exclusion_problems, parse_exclusi
 from ..capability.versions import InvalidRequirement, VersionFilter
 from ..errors import Problems
 from . import legacy, values
-from .bootstrap import bootstrap_problems
+from .bootstrap import BootstrapProblem, bootstrap_problems
 from .ini import DEFAULT, IniDocument, IniSection, read_ini
 from .spelling import LOOSE_CUTOFF, closest_name
 from .textfile import UnreadableFile, check_regular_file, read_text
@@ -215,6 +216,10 @@ class BuildSpec:
 class ParseContext:
     manifest_dir: Path
     post_buildout_steps: Collection[str]
+    #: (directory, conf) -> the standalone file and its problem, shared by a load's builds:
+    #: hundreds of builds send the same file, which is resolved and checked once
+    standalone_files: dict[tuple[Path, str], tuple[Path | None, str | None]] = field(
+        default_factory=dict)
 
 
 # --- value parsers: (context, text) -> value, raising ValueError with a message
@@ -245,11 +250,17 @@ def _git_depth(text: str) -> int:
     return values.whole_number(text, minimum=1, maximum=1_000_000, what="a git depth")
 
 
+@functools.lru_cache(maxsize=1024)
+def _requirement(line: str) -> VersionFilter:
+    """A requirement line, parsed once: builds inheriting one line share it (immutable)."""
+    return VersionFilter.parse(line)
+
+
 def _parse_requirements(_ctx: ParseContext, text: str) -> list[VersionFilter]:
     filters = []
     for line in _lines(text):
         try:
-            filters.append(VersionFilter.parse(line))
+            filters.append(_requirement(line))
         except InvalidRequirement as exc:
             raise ValueError(str(exc)) from None
     names = [f.name for f in filters]
@@ -349,13 +360,12 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
             values.used_branch_name(fields["branch"], vcs)
     source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
-        local = _standalone_file(ctx, text, source.conf)
-        if not local.exists():
-            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r} does not exist")
-        try:
-            check_regular_file(local)
-        except UnreadableFile as exc:
-            raise ValueError(f"{text!r}: standalone buildout file {str(local)!r}: {exc}") from None
+        key = (ctx.manifest_dir, source.conf)
+        if key not in ctx.standalone_files:
+            ctx.standalone_files[key] = _standalone_file(ctx.manifest_dir, source.conf)
+        local, problem = ctx.standalone_files[key]
+        if problem is not None:
+            raise ValueError(f"{text!r}: {problem}")
         source = BuildoutSource(kind, source.conf, local_path=local)
     return source
 
@@ -368,14 +378,24 @@ def _check_relative(text: str, path: str) -> None:
         raise ValueError(f"{text!r}: {exc}") from None
 
 
-def _standalone_file(ctx: ParseContext, text: str, conf: str) -> Path:
-    """The master file a standalone build sends to its workers: inside the manifest's
-    directory, symbolic links resolved, so that no manifest can have the master send
-    its ``secrets/`` (zc.buildout prints a bad file's first line in the step log)."""
+def _standalone_file(directory: Path, conf: str) -> tuple[Path | None, str | None]:
+    """The master file a standalone build sends to its workers, or what is wrong with it.
+
+    It is inside the manifest's directory, symbolic links resolved, so that no
+    manifest can have the master send its ``secrets/`` (zc.buildout prints a bad
+    file's first line in the step log), and a regular file that exists.
+    """
     try:
-        return values.path_inside(ctx.manifest_dir, conf, what="standalone buildout file")
+        local = values.path_inside(directory, conf, what="standalone buildout file")
     except values.InvalidValue as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
+        return None, str(exc)
+    if not local.exists():
+        return local, f"standalone buildout file {str(local)!r} does not exist"
+    try:
+        check_regular_file(local)
+    except UnreadableFile as exc:
+        return local, f"standalone buildout file {str(local)!r}: {exc}"
+    return local, None
 
 
 def _buildout_sections(path: Path) -> set[str]:
@@ -547,6 +567,9 @@ class ManifestLoader:
         self.referenced: dict[str, set[str]] = {}
         #: the sections being loaded, for what their ``%(name)s`` references read
         self._sections: Mapping[str, tuple[IniSection, IniDocument, Path]] = {}
+        #: what the builds' standalone buildout files are (see ParseContext), read once
+        self._standalone_files: dict[tuple[Path, str], tuple[Path | None, str | None]] = {}
+        self._buildout_parts: dict[tuple[Path, str], set[str]] = {}
 
     def load(self, paths: Iterable[tuple[Path, str]]) -> list[BuildSpec]:
         """``paths``: (file on disk, name shown in messages) pairs."""
@@ -721,7 +744,7 @@ class ManifestLoader:
             resolved = self._legacy_part(resolved, directory)
         build.options = {k: v[0] for k, v in resolved.items()}
         build.where = {k: v[1:] for k, v in resolved.items()}
-        ctx = ParseContext(directory, self.post_buildout_steps)
+        ctx = ParseContext(directory, self.post_buildout_steps, self._standalone_files)
         for key, value in build.options.items():
             ok = self._parse_option(build, ctx, key, value) and ok
         self._warn_bootstrap(build)
@@ -803,7 +826,10 @@ class ManifestLoader:
         words = value.split()
         if len(words) != 2 or words[0] != "standalone":
             return resolved
-        parts = _buildout_sections(directory / words[1])
+        key = (directory, words[1])
+        if key not in self._buildout_parts:  # builds sharing a file: read once per load
+            self._buildout_parts[key] = _buildout_sections(directory / words[1])
+        parts = self._buildout_parts[key]
         if DEFAULT_PART in parts or LEGACY_PART not in parts:
             return resolved
         self.problems.warning(
@@ -907,7 +933,7 @@ class ManifestLoader:
     def _warn_bootstrap(self, build: BuildSpec) -> None:
         """``bootstrap-*`` pins known to break together (each value is checked on its own
         by BOOTSTRAP_CHECKS)."""
-        for problem in bootstrap_problems(build.bootstrap):
+        for problem in _bootstrap_problems(tuple(sorted(build.bootstrap.items()))):
             self.problems.warning(problem.message, **build.location(problem.option))
 
     def _known_subfactory_option(self, key: str) -> bool:
@@ -973,12 +999,21 @@ def _merge(merged: dict[str, tuple[str, str, int, str]],
     merged.update(layer)
 
 
-def _alias_group(key: str) -> set[str]:
-    """``key`` and every name of the same setting (aliases, old names)."""
+@functools.lru_cache(maxsize=256)
+def _bootstrap_problems(options: tuple[tuple[str, str], ...]) -> tuple[BootstrapProblem, ...]:
+    """:func:`~.bootstrap.bootstrap_problems`, once per set of ``bootstrap-*`` values
+    (most builds share one)."""
+    return tuple(bootstrap_problems(dict(options)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _alias_group(key: str) -> frozenset[str]:
+    """``key`` and every name of the same setting (aliases, old names); the tables are
+    constants, so each key's group is worked out once."""
     option = canonical_option(key)
-    return {option, *(alias for alias, target in (*OPTION_ALIASES.items(),
-                                                   *LEGACY_RENAMES.items())
-                      if target == option)}
+    return frozenset({option, *(alias for alias, target in (*OPTION_ALIASES.items(),
+                                                             *LEGACY_RENAMES.items())
+                                if target == option)})
 
 
 def canonical_option(key: str) -> str:

@@ -26,6 +26,7 @@ may hold a secret (:func:`vcs_url` hides a URL's password itself).
 from __future__ import annotations
 
 import configparser
+import functools
 import ipaddress
 import math
 import re
@@ -754,10 +755,14 @@ SECRET_WORDS = ("pass", "pwd", "pw", "passwd", "passphrase", "secret", "token", 
 SECRET_SUFFIX = "-secret"
 
 
+_KEY_SEPARATORS_RE = re.compile(r"[_.\s]+")
+
+
 def _normalised_key(key: str) -> str:
-    return re.sub(r"[_.\s]+", "-", key.strip().lower())
+    return _KEY_SEPARATORS_RE.sub("-", key.strip().lower())
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Whether an option named ``key`` holds a secret, as its user would write it.
 

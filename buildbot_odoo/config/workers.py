@@ -7,7 +7,7 @@ worker property (SPEC 2).  Nothing here knows Buildbot: the edge turns a
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ _OPTION_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 #: worker properties are identifiers (letters, digits, '_', '-', '.'), never phrases
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _EMAIL_RE = re.compile(r"^[^@\s,]+@[^@\s,]+$")
+_NOT_IN_PROPERTY_NAME_RE = re.compile(r"[^A-Za-z0-9_]")
 #: Buildbot's own rule for worker names (``buildbot.util.identifiers.ident_re``, at most
 #: 50 characters, not a reserved name), checked here so that the error names the file and
 #: line instead of surfacing from Buildbot's loader without either
@@ -124,7 +125,7 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
         if not line or line.startswith(("#", ";")):
             continue
         try:
-            decl = parse_capability_line(line)
+            decl = parse_capability_line(line, offset)
         except ValueError as exc:
             errors.append(LineValueError(str(exc), offset))
             continue
@@ -136,7 +137,7 @@ def _set_capabilities(spec: WorkerSpec, text: str) -> None:
                 f"{values.quoted(line)}", offset))
             continue
         seen[key] = line
-        spec.capabilities.append(dataclasses.replace(decl, offset=offset))
+        spec.capabilities.append(decl)
     if errors:
         raise LineValueErrors(errors)
 
@@ -184,14 +185,24 @@ REQUIRED_WORKER_OPTIONS = ("password",)
 SECRET_OPTIONS = ("password", "passwd")
 
 
-def parse_capability_line(line: str) -> CapabilityDecl:
+def parse_capability_line(line: str, offset: int = 0) -> CapabilityDecl:
     """Parse ``NAME [VERSION] [KEY=VALUE ...]``; tabs and spaces both separate tokens.
 
+    ``offset``: the line of the ``capability`` value it is on (0: the option's own).
+
     >>> parse_capability_line('postgresql 9.1 port=5433')
-    CapabilityDecl(name='postgresql', version=<Version('9.1')>)
+    CapabilityDecl(name='postgresql', version=<Version('9.1')>, options={'port': '5433'})
     >>> parse_capability_line('selenium-server').version is None
     True
     """
+    name, version, options = _parsed_capability_line(line)
+    return CapabilityDecl(name, version, dict(options), offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_capability_line(line: str) -> tuple[str, Version | None, tuple[tuple[str, str], ...]]:
+    """:func:`parse_capability_line`'s work, once per distinct line: a fleet's workers
+    repeat theirs (``postgresql 16 port=5432``).  A bad line raises each time."""
     tokens = line.split()
     name, rest = tokens[0], tokens[1:]
     if not CAPABILITY_NAME_RE.match(name) or "=" in name:
@@ -209,7 +220,7 @@ def parse_capability_line(line: str) -> CapabilityDecl:
             check_option_value(name, key, value)
         except values.InvalidValue as exc:
             raise ValueError(f"{values.quoted(line)}: option {key}: {exc}") from None
-    return CapabilityDecl(name, version, options)
+    return name, version, tuple(options.items())
 
 
 def _capability_options(line: str, tokens: Iterable[str]) -> dict[str, str]:
@@ -242,7 +253,7 @@ def _check_secret_pairs(line: str, options: dict[str, str]) -> None:
                              f"by a secret's name as {key}=, not both")
     seen: dict[str, str] = {}
     for key in options:
-        same = seen.setdefault(re.sub(r"[^A-Za-z0-9_]", "_", key), key)
+        same = seen.setdefault(_NOT_IN_PROPERTY_NAME_RE.sub("_", key), key)
         if same != key:
             raise ValueError(f"{values.quoted(line)}: options {same!r} and {key!r} would be the "
                              "same build property: give one of them")

@@ -37,23 +37,44 @@ class PriorityNextWorker:
 BUILD_REQUIRES_PROPERTY = "build_requires"
 
 
-def builder_properties(plan: BuilderPlan) -> dict[str, object]:
+def builder_properties(plan: BuilderPlan,
+                       requires: list[str] | None = None) -> dict[str, object]:
     """The version properties, and ``build_requires`` (the requirement lines) when the
-    build has some: users' own steps of anybox.buildbot.odoo's time read it."""
+    build has some: users' own steps of anybox.buildbot.odoo's time read it.
+
+    ``requires``: those lines as text, when the caller made them once for the build."""
     properties: dict[str, object] = dict(plan.properties)
     if plan.build.build_requires:
-        properties[BUILD_REQUIRES_PROPERTY] = [str(r) for r in plan.build.build_requires]
+        properties[BUILD_REQUIRES_PROPERTY] = list(
+            requires if requires is not None else (str(r) for r in plan.build.build_requires))
     return properties
 
 
 def make_builder(plan: BuilderPlan, factory: BuildFactory,
-                 next_worker: Callable | None = None) -> BuilderConfig:
+                 next_worker: Callable | None = None, *, tags: list[str] | None = None,
+                 requires: list[str] | None = None) -> BuilderConfig:
+    """``tags`` and ``requires`` (the build's, as text) may be given when made once for
+    the build's builders."""
+    tags = plan.tags if tags is None else tags
     return BuilderConfig(
         name=plan.name,
         workernames=list(plan.workers),
         factory=factory,
-        tags=plan.tags or None,
-        properties=builder_properties(plan),
+        tags=list(tags) or None,
+        properties=builder_properties(plan, requires),
         nextWorker=next_worker,
         description=f"{plan.build.name} on {', '.join(plan.workers)}",
     )
+
+
+def make_builders(made: list[tuple[BuilderPlan, BuildFactory]],
+                  next_worker: Callable | None = None) -> list[BuilderConfig]:
+    """The ``BuilderConfig`` of each builder of one build, with its factory: what they
+    share (tags, requirement lines) is worked out once."""
+    if not made:
+        return []
+    build = made[0][0].build
+    tags = build.tags
+    requires = [str(r) for r in build.build_requires]
+    return [make_builder(plan, factory, next_worker, tags=tags, requires=requires)
+            for plan, factory in made]

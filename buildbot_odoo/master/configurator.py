@@ -18,11 +18,11 @@ from ..errors import ConfigError, Problem
 from ..planning import DEFAULT_TREE_STABLE_TIMER, Plan, make_plan
 from ..watching.files import WATCH_DIR
 from . import compat
-from .builders import PriorityNextWorker, make_builder
+from .builders import PriorityNextWorker, make_builders
 from .buildsteps import build_steps as assemble_build_steps
 from .clashes import clashes
 from .config_errors import BuildbotConfigError, as_buildbot_error
-from .factory import make_factory, secret_declarations
+from .factory import make_build_factories, secret_declarations
 from .fleet_page import add_fleet_page, check_fleet_page
 from .hooks import add_change_hooks, check_change_hooks
 from .rest_writes import install as install_rest_writes
@@ -228,18 +228,20 @@ class BuildoutsConfigurator:
         """Buildbot objects for a checked plan; ConfigError lists every builder's problems."""
         next_worker = PriorityNextWorker({w.name: w.worker_priority for w in plan.workers})
         secrets = secret_declarations(plan.workers, plan.definitions)
-        builders, problems = [], []
+        builders, problems, warnings = [], [], []
         self.master_areas: list[MasterArea] = []  # filled by the subfactories
-        for builder_plan in plan.dispatch.builders:
+        for group in plan.dispatch.by_build():  # one factory per build, shared by its builders
             try:
-                factory = make_factory(self, builder_plan, plan.definitions, secrets)
+                made, told = make_build_factories(self, group, plan.definitions, secrets)
             except ConfigError as exc:  # one bad build must not hide the others' problems
                 problems.extend(exc.problems)
                 continue
-            builders.append(make_builder(builder_plan, factory, next_worker))
+            warnings.extend(told)
+            builders.extend(make_builders(made, next_worker))
         problems.extend(area_clashes(self.master_areas))
         if problems:  # builders of one build share its problems: each is told once
             raise ConfigError(list(dict.fromkeys(problems)))
+        plan.problems.extend(warnings)
         schedulers, change_sources = self.make_scheduling(plan)
         return {
             "workers": [make_worker(w) for w in plan.workers],

@@ -6,7 +6,7 @@ import doctest
 
 import pytest
 
-from buildbot_odoo.capability import definitions, resolve, templates
+from buildbot_odoo.capability import definitions, dispatch, resolve, templates
 from buildbot_odoo.capability.definitions import (
     builtin_capabilities,
     validate_definition,
@@ -23,7 +23,7 @@ from buildbot_odoo.capability.templates import TemplateError, translate_template
 from buildbot_odoo.capability.versions import Version, VersionFilter
 
 
-@pytest.mark.parametrize("module", [templates, definitions, resolve])
+@pytest.mark.parametrize("module", [templates, definitions, resolve, dispatch])
 def test_doctests(module):
     failures, _ = doctest.testmod(module)
     assert failures == 0

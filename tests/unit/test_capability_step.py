@@ -69,6 +69,51 @@ class CapabilityStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCas
         self.expect_property("rabbitmq_version", "2.8.4", "Capability")
         yield self.run_step()
 
+    def _shared_step(self, builder: str, own_properties: dict):
+        """The step of a factory shared by a build's builders, run by ``builder``."""
+        step = self._step(CapabilityUse("postgresql", from_builder=True),
+                          CapabilityUse("rabbitmq", requirement=None))
+        self.build.builder.name = builder
+        self.build.builder.config.properties = own_properties
+        return step
+
+    @defer.inlineCallbacks
+    def test_shared_step_takes_the_version_of_the_builder_running_the_build(self):
+        self._shared_step("sale-pg18", {"pg_version": "18"})
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("pg_version", "18", "Capability")
+        self.expect_property("cap_postgresql_port", "5434", "Capability")
+        self.expect_result_summary({"step": "postgresql 18, rabbitmq 2.8.4"})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_shared_step_serves_each_builder_its_own_version(self):
+        self._shared_step("sale-pg15", {"pg_version": "15"})
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("pg_version", "15", "Capability")
+        self.expect_property("cap_postgresql_port", "5433", "Capability")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_a_worker_property_cannot_change_the_builders_version(self):
+        # worker properties come after the builder's: pg_version=18 in workers.cfg must not
+        # make a pg15 builder use, and drop databases on, the worker's PostgreSQL 18
+        self._shared_step("sale-pg15", {"pg_version": "15"})
+        self.build.setProperty("pg_version", "18", "Worker")
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("cap_postgresql_port", "5433", "Capability")
+        self.expect_property("pg_version", "15", "Capability")
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_shared_step_on_a_builder_without_version_fails_saying_so(self):
+        self._shared_step("sale", {})
+        self.expect_outcome(result=FAILURE)
+        self.expect_result_summary({"step": (
+            "builder sale has no property 'pg_version': its builds are split by postgresql, "
+            "and it names no version")})
+        yield self.run_step()
+
     @defer.inlineCallbacks
     def test_ambiguous_version_fails_with_a_clear_message(self):
         self._step(CapabilityUse("postgresql",

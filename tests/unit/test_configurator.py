@@ -96,6 +96,7 @@ def test_password_secret_adds_the_secret_file_steps_where_used(master_dir):
     workers.write_text(workers.read_text().replace(
         "lib=/opt/pg18/lib", "lib=/opt/pg18/lib user=ci password-secret=pg18-ci"))
     _, config = populate(master_dir)
+    builders = {b.name: b for b in config["builders"]}
     names = {b.name: [f.kwargs.get("name") or f.step_class.name for f in b.factory.steps]
              for b in config["builders"]}
     for builder in ("base-pg18", "sale-pg18"):  # alpha's pg18 line names a secret
@@ -103,9 +104,15 @@ def test_password_secret_adds_the_secret_file_steps_where_used(master_dir):
         assert steps[steps.index("capabilities") + 1] == "capability-secrets", steps
         # removed last: the final clean-ups (drop-testing-database) need the password
         assert steps[-2:] == ["drop-testing-database", "remove-capability-secrets"], steps
-        remove = next(b for b in config["builders"] if b.name == builder).factory.steps[-1]
+        remove = builders[builder].factory.steps[-1]
         assert remove.kwargs["alwaysRun"] is True
-    for builder in ("base-pg15", "sale-pg15", "queue-pg15", "ui"):  # no secret for them
+        # the build's pg15 builder shares the factory: there the steps skip themselves,
+        # hidden, as on any worker of the builder whose capability line names no secret
+        sibling = builders[builder.replace("pg18", "pg15")]
+        assert sibling.factory is builders[builder].factory
+        write = sibling.factory.steps[steps.index("capability-secrets")]
+        assert write.kwargs["hideStepIf"] and write.kwargs["doStepIf"]
+    for builder in ("queue-pg15", "ui"):  # no secret for their builds
         assert not {"capability-secrets", "remove-capability-secrets"} & set(names[builder])
 
 
@@ -114,8 +121,10 @@ def test_factory_resolves_capabilities(master_dir):
     queue = next(b for b in config["builders"] if b.name == "queue-pg15")
     step = next(s for s in queue.factory.steps if s.step_class is SetCapabilityProperties)
     uses = step.kwargs.get("uses") or step.args[0]
-    assert [(u.name, str(u.version) if u.version else None, str(u.requirement or ""))
-            for u in uses] == [("postgresql", "15", ""), ("rabbitmq", None, "rabbitmq >= 2.8")]
+    # postgresql: the version of the builder running the build, 15 for this one
+    assert [(u.name, u.from_builder, str(u.requirement or "")) for u in uses] == [
+        ("postgresql", True, ""), ("rabbitmq", False, "rabbitmq >= 2.8")]
+    assert queue.properties["pg_version"] == "15"
 
 
 def test_errors_leave_config_untouched(master_dir):

@@ -48,9 +48,11 @@ def test_dropdb_ends_lost_sessions_where_postgresql_can(pg_version, forced):
 
 
 def test_testing_db_is_set_from_the_worker_prefix_at_build_time():
+    # the builder too is known at build time: the build's builders share the step
     [step] = database.testing_db_steps(options_for(builder="Sale-pg9.2devel"))
     assert isinstance(step, SetProperty) and step.property == "testing_db"
-    assert Properties(db_prefix="ci").render(step.value).result == "ci-sale-pg9_2devel-35b47e3a1780"
+    props = Properties(db_prefix="ci", buildername="Sale-pg9.2devel")
+    assert props.render(step.value).result == "ci-sale-pg9_2devel-35b47e3a1780"
     assert Properties().render(BuilderTestingDb("sale")).result == "odoo_buildbot-sale"
 
 
@@ -134,10 +136,24 @@ class DatabaseStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
     def test_testing_db_property_step(self):
         [step] = database.testing_db_steps(options_for(builder="sale-pg15"))
         self.setup_step(step)
+        self.build.builder.name = "sale-pg15"  # the builder running the build
         self.build.setProperty("db_prefix", "alpha", "Worker")
         self.expect_outcome(result=SUCCESS)
         self.expect_property("testing_db", "alpha-sale-pg15")
         self.expect_result_summary({"step": "testing db alpha-sale-pg15"})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_testing_db_is_the_running_builders_whatever_a_worker_property_says(self):
+        # one step for the build's builders: the name is the builder's, never a worker's
+        # property (a workers.cfg option), or two builders would drop one database
+        [step] = database.testing_db_steps(options_for(builder="sale-pg15"))
+        self.setup_step(step)
+        self.build.builder.name = "sale-pg16"
+        self.build.setProperty("buildername", "sale-pg15", "Worker")
+        self.build.setProperty("db_prefix", "alpha", "Worker")
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("testing_db", "alpha-sale-pg16")
         yield self.run_step()
 
     @defer.inlineCallbacks

@@ -20,7 +20,7 @@ from buildbot_odoo.master.subfactories import retrieval
 from buildbot_odoo.master.subfactories.doc import doc
 from buildbot_odoo.master.subfactories.packaging import packaging
 
-from .subfactory_support import ENV, by_name
+from .subfactory_support import ENV, by_name, render
 from .test_retrieval import options_for
 
 OWN = ["secrets", "watch", "pollers", "master.cfg", "state.sqlite", "twistd.log",
@@ -74,11 +74,11 @@ def test_a_symbolic_link_cannot_lead_an_area_into_the_master_files(master):
 
 
 def test_areas_of_their_own_are_fine(master, tmp_path):
-    assert doc_steps(master, "docs")["publish-doc"].published == str(
+    assert render(doc_steps(master, "docs")["publish-doc"].published) == str(
         master / "docs" / "sale-pg15")
-    assert doc_steps(master, "public/doc//")["publish-doc"].published == str(
+    assert render(doc_steps(master, "public/doc//")["publish-doc"].published) == str(
         master / "public" / "doc" / "sale-pg15")
-    assert doc_steps(master, str(tmp_path / "www"))["publish-doc"].published == str(
+    assert render(doc_steps(master, str(tmp_path / "www"))["publish-doc"].published) == str(
         tmp_path / "www" / "sale-pg15")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from buildbot import config
+from buildbot.process import buildstep
 from buildbot.process.properties import Interpolate
 from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
@@ -232,7 +233,8 @@ class OdooTestStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase)
                          ("odoo-tests", ["testing"], ["tests"]))
 
     def test_summary_while_running(self):
-        step = OdooTestStep(command=COMMAND)
+        # the instance a build makes from the factory's (which holds no analyser)
+        step = buildstep.create_step_from_step_or_factory(OdooTestStep(command=COMMAND))
         self.assertEqual(step.getCurrentSummary(), {"step": "testing"})
         first_lines = odoo_log("odoo17_failures.log").splitlines()[:12]  # up to test_crash
         step.analyzer.feed_lines(first_lines)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import doctest
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -198,10 +200,14 @@ def test_doc_builds_then_publishes_per_builder():
     assert not sphinx.haltOnFailure and sphinx.env is ENV
     upload = steps["upload-doc"]
     assert isinstance(upload, DirectoryUpload) and upload.workersrc == "doc/_build/html"
-    assert upload.masterdest == "/srv/master/docs/sale-pg15.uploading"
-    assert upload.url == "https://docs.example.com/ci/sale-pg15/"
-    assert steps["publish-doc"].published == "/srv/master/docs/sale-pg15"
-    assert steps["publish-doc"].staging == "/srv/master/docs/sale-pg15.uploading"
+    # per builder: the one running the build (the build's builders share the steps)
+    assert render(upload.masterdest) == "/srv/master/docs/sale-pg15.uploading"
+    assert render(upload.url) == "https://docs.example.com/ci/sale-pg15/"
+    assert render(steps["publish-doc"].published) == "/srv/master/docs/sale-pg15"
+    assert render(steps["publish-doc"].staging) == "/srv/master/docs/sale-pg15.uploading"
+    assert render(steps["clear-doc-staging"].path) == "/srv/master/docs/sale-pg15.uploading"
+    assert render(steps["publish-doc"].published, buildername="sale-pg16") == (
+        "/srv/master/docs/sale-pg16")
 
 
 def test_doc_options():
@@ -211,7 +217,7 @@ def test_doc_options():
                        "doc.outdir": "out"})
     assert steps["sphinx"].command == ["venv/bin/sphinx-build", "-b", "dirhtml", "-W",
                                        "docs/source", "out"]
-    assert steps["publish-doc"].published == "/var/www/doc/sale-pg15"
+    assert render(steps["publish-doc"].published) == "/var/www/doc/sale-pg15"
     assert steps["upload-doc"].url is None
 
 
@@ -285,7 +291,9 @@ class DocStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_clearing_the_staging_directory_on_the_master(self):
-        staging = Path(self.mktemp()) / "docs" / "b.uploading"
+        root = Path(tempfile.mkdtemp())  # not trial's mktemp(): inside the repository
+        self.addCleanup(shutil.rmtree, root)
+        staging = root / "docs" / "b.uploading"
         staging.mkdir(parents=True)
         (staging / "leftover.html").write_text("x")
         self.setup_step(ClearMasterDirectory(str(staging)))
@@ -293,3 +301,21 @@ class DocStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
         yield self.run_step()
         self.assertFalse(staging.exists())
         self.assertTrue(staging.parent.is_dir())
+
+    @defer.inlineCallbacks
+    def test_the_doc_steps_clear_the_staging_directory_of_the_running_builder(self):
+        # the build's builders share the step: the directory is the one of the builder
+        # running the build, and its sibling's is left alone
+        root = Path(tempfile.mkdtemp())  # not trial's mktemp(): inside the repository
+        self.addCleanup(shutil.rmtree, root)
+        upload_dir = root / "docs"
+        for builder in ("sale-pg15", "sale-pg16"):
+            (upload_dir / f"{builder}.uploading").mkdir(parents=True)
+        step = made(doc, {"doc.upload-dir": str(upload_dir)})["clear-doc-staging"]
+        self.setup_step(step)
+        self.build.builder.name = "sale-pg16"
+        self.build.setProperty("doc_built", True, "Sphinx")
+        self.expect_outcome(result=SUCCESS)
+        self.expect_result_summary({"step": f"cleared {upload_dir}/sale-pg16.uploading"})
+        yield self.run_step()
+        self.assertEqual(sorted(p.name for p in upload_dir.iterdir()), ["sale-pg15.uploading"])

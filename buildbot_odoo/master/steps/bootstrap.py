@@ -35,7 +35,6 @@ class BootstrapStep(buildstep.ShellMixin, buildstep.BuildStep):
         kwargs = self.setupShellMixin({**kwargs, "initialStdin": script})
         super().__init__(**kwargs)
         self._summary = ""
-        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
 
     def _consume(self):
         while True:
@@ -45,6 +44,8 @@ class BootstrapStep(buildstep.ShellMixin, buildstep.BuildStep):
 
     @defer.inlineCallbacks
     def run(self):
+        # observed from here: the configuration makes the step too, to check it
+        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield finish_logs(self)

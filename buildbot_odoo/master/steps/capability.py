@@ -42,13 +42,21 @@ from ...capability.secret_files import (
     secret_file_name,
 )
 from ...capability.templates import property_name, secret_option
+from ...capability.versions import InvalidVersion, Version
+from .running_builder import builder_name, builder_property
 from .secret_lookup import first_missing_secret
 
 PROPERTY_SOURCE = "Capability"
 
 
 class SetCapabilityProperties(buildstep.BuildStep):
-    """Resolve the builder's capabilities on this build's worker into properties."""
+    """Resolve the builder's capabilities on this build's worker into properties.
+
+    A use ``from_builder`` (a factory shared by the build's builders) takes
+    the version of the builder running the build, from its own version
+    property (:mod:`.running_builder`: never a worker's property of the same
+    name).
+    """
 
     name = "capabilities"
     description = ["resolving", "capabilities"]
@@ -70,7 +78,8 @@ class SetCapabilityProperties(buildstep.BuildStep):
         secrets = []
         for use in self.uses:
             try:
-                resolved = resolve(worker_caps, use, f"worker {worker_name}")
+                resolved = resolve(worker_caps, self._for_this_builder(use),
+                                   f"worker {worker_name}")
             except CapabilityResolutionError as exc:
                 self._summary = str(exc)
                 yield self.addCompleteLog("capabilities", "\n".join([*lines, str(exc)]) + "\n")
@@ -89,6 +98,25 @@ class SetCapabilityProperties(buildstep.BuildStep):
             f"{u.name} {self.getProperty(self._definition(u.name).version_prop) or ''}".strip()
             for u in self.uses) or "none used"
         return SUCCESS
+
+    def _for_this_builder(self, use: CapabilityUse) -> CapabilityUse:
+        """``use`` with the version of the builder running the build, when it is the
+        builder's (the factory is shared by the build's builders)."""
+        if not use.from_builder:
+            return use
+        prop = self._definition(use.name).version_prop
+        value = builder_property(self.build.getProperties(), prop)
+        builder = builder_name(self.build.getProperties()) or "this builder"
+        if value is None:
+            raise CapabilityResolutionError(
+                f"builder {builder} has no property {prop!r}: its builds are split by "
+                f"{use.name}, and it names no version")
+        try:
+            return use.with_version(Version(str(value)))
+        except InvalidVersion:
+            raise CapabilityResolutionError(
+                f"builder {builder}: property {prop}={value!r} is not a {use.name} "
+                "version") from None
 
     def _definition(self, name: str) -> CapabilityDef:
         return self.definitions.get(name) or default_definition(name)

@@ -63,7 +63,6 @@ class JUnitStep(buildstep.ShellMixin, buildstep.BuildStep):
         self._xml_lines: list[str] = []
         self.report: JUnitReport | None = None
         self._problem = ""
-        self.addLogObserver(JUNIT_LOG, logobserver.LineConsumerLogObserver(self._collect))
 
     def _collect(self):
         while True:
@@ -73,6 +72,8 @@ class JUnitStep(buildstep.ShellMixin, buildstep.BuildStep):
 
     @defer.inlineCallbacks
     def run(self):
+        # observed from here: the configuration makes the step too, to check it
+        self.addLogObserver(JUNIT_LOG, logobserver.LineConsumerLogObserver(self._collect))
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield finish_logs(self, ("stdio", JUNIT_LOG))

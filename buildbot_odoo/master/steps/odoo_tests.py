@@ -127,15 +127,28 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
         self._not_installed: list[NotInstalled] = []
         self._untested: list[str] = []
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL)
-        self._analyzers = {STDIO: OdooLogAnalyzer(), ODOO_LOG: OdooLogAnalyzer()}
-        for logname, analyzer in self._analyzers.items():
+        self._analyzers: dict[str, OdooLogAnalyzer] | None = None  # made when the step runs
+        self._pg_connection: list = []  # watchers, made when the step runs
+
+    def _observe_logs(self) -> None:
+        """Read the logs as they stream: attached when the step runs (the configuration
+        makes the step too, once for all the builds of its builders, to check it)."""
+        for logname in (STDIO, ODOO_LOG):
             self.addLogObserver(logname, logobserver.LineConsumerLogObserver(
-                functools.partial(self._consume, analyzer)))
+                functools.partial(self._consume, logname)))
         self.addLogObserver(STDIO, logobserver.LineConsumerLogObserver(self._keep_stderr))
         # an unreachable PostgreSQL, in libpq's words, rather than "Failed to load registry"
         self._pg_connection = [watch_connections(self, STDIO), watch_connections(self, ODOO_LOG)]
 
-    def _consume(self, analyzer: OdooLogAnalyzer) -> Generator[None, tuple[str, str], None]:
+    def _log_analyzers(self) -> dict[str, OdooLogAnalyzer]:
+        """This run's analysers, one per observed log: made when the step runs (the
+        configuration makes the step, once for all the builds of its builders)."""
+        if self._analyzers is None:
+            self._analyzers = {STDIO: OdooLogAnalyzer(), ODOO_LOG: OdooLogAnalyzer()}
+        return self._analyzers
+
+    def _consume(self, logname: str) -> Generator[None, tuple[str, str], None]:
+        analyzer = self._log_analyzers()[logname]
         try:
             while True:
                 stream, line = yield
@@ -155,15 +168,18 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     @property
     def analyzer(self) -> OdooLogAnalyzer:
         """The analyzer of the log Odoo wrote to: its logfile if it wrote any record there."""
-        logfile = self._analyzers[ODOO_LOG]
-        return logfile if logfile.records else self._analyzers[STDIO]
+        analyzers = self._log_analyzers()
+        logfile = analyzers[ODOO_LOG]
+        return logfile if logfile.records else analyzers[STDIO]
 
     @defer.inlineCallbacks
     def run(self):
+        analyzers = self._log_analyzers()
+        self._observe_logs()
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield self._finish_logs()
-        if cmd.didFail() and not any(a.records for a in self._analyzers.values()):
+        if cmd.didFail() and not any(a.records for a in analyzers.values()):
             yield self._explain_early_end(cmd)
         elif self.addons and self.addons != ["all"]:
             yield self._check_addons(cmd)
@@ -177,7 +193,7 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
     def _finish_logs(self):
         """Finish the observed logs now, so their observers have seen every line."""
         yield finish_logs(self, (STDIO, ODOO_LOG))
-        for analyzer in self._analyzers.values():
+        for analyzer in self._log_analyzers().values():
             analyzer.close()
 
     @defer.inlineCallbacks

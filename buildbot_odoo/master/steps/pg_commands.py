@@ -15,6 +15,7 @@ from collections.abc import Generator
 from buildbot.process import logobserver
 from buildbot.process.results import SKIPPED, SUCCESS
 from buildbot.steps.shell import ShellCommand
+from twisted.internet import defer
 
 from ...reports.pg_connection import PgConnectionWatcher
 
@@ -39,15 +40,25 @@ def watch_connections(step, logname: str = STDIO) -> PgConnectionWatcher:
 
 
 class PgCommand(ShellCommand):
-    """``ShellCommand`` whose failure summary names an unreachable PostgreSQL server."""
+    """``ShellCommand`` whose failure summary names an unreachable PostgreSQL server.
+
+    The watcher is made when the step runs: the configuration makes the step
+    too, once for all the builds of a build's builders, only to check it.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.pg_connection: PgConnectionWatcher | None = None
+
+    @defer.inlineCallbacks
+    def run(self):
         self.pg_connection = watch_connections(self)
+        result = yield super().run()
+        return result
 
     def connection_failure(self) -> str | None:
         """libpq's reason, with the server, when the step failed after one."""
-        if self.results in (None, SUCCESS, SKIPPED):
+        if self.results in (None, SUCCESS, SKIPPED) or self.pg_connection is None:
             return None
         self.pg_connection.close()
         failure = self.pg_connection.failure

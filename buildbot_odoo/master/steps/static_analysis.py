@@ -43,10 +43,16 @@ class LintStep(buildstep.ShellMixin, buildstep.BuildStep):
         super().__init__(**kwargs)
         self.tool = tool
         self.max_issues = max_issues
-        self.report = LintReport()
+        self._report: LintReport | None = None  # made when the step runs
         self._problem = ""
         self._setid: int | None = None
-        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
+
+    @property
+    def report(self) -> LintReport:
+        """This run's report: made when the step runs, not with the configuration."""
+        if self._report is None:
+            self._report = LintReport()
+        return self._report
 
     def _consume(self):
         while True:
@@ -68,6 +74,8 @@ class LintStep(buildstep.ShellMixin, buildstep.BuildStep):
 
     @defer.inlineCallbacks
     def run(self):
+        # observed from here: the configuration makes the step too, to check it
+        self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
         cmd = yield self.makeRemoteShellCommand()
         yield self.runCommand(cmd)
         yield finish_logs(self)

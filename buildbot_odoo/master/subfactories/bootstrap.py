@@ -29,6 +29,7 @@ never prompts.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 
 from buildbot.interfaces import IRenderable
@@ -90,13 +91,24 @@ def _assignment(key: str, value: object) -> util.Transform:
     return util.Transform(lambda rendered: f"{key}={rendered}", value)
 
 
+@functools.lru_cache(maxsize=64)
+def _cache_assignment(key: str, kind: str) -> util.Transform:
+    """``KEY=<worker's cache directory KIND>``, one renderable shared by every build."""
+    return _assignment(key, CacheDir(kind))
+
+
+_CACHES_ACCESS = BUILDOUT_CACHES_LOCK.access("exclusive")
+
+
 def caches_lock() -> list:
-    return [BUILDOUT_CACHES_LOCK.access("exclusive")]
+    return [_CACHES_ACCESS]
 
 
+@functools.lru_cache(maxsize=64)
 def venv_path(*parts: str) -> util.Interpolate:
     """Absolute path in the build virtualenv: right from any working directory, and
-    when ``build`` is a link into a checkout (``subdir=``)."""
+    when ``build`` is a link into a checkout (``subdir=``).  One renderable per path,
+    shared by every build's steps."""
     return util.Interpolate(posixpath.join("%(prop:builddir)s", VENV_DIR, *parts))
 
 
@@ -114,20 +126,31 @@ def bootstrap_command(options: BuildOptions) -> list:
     so that none can be taken for an option of its own.
     """
     boot = options.build.bootstrap
-    command: list = [boot.get("python", DEFAULT_PYTHON), "-"]
-    command += [util.Transform(lambda path: f"--make-dir={path}", CacheDir(kind))
-                for kind in CACHE_KINDS]
+    command: list = [boot.get("python", DEFAULT_PYTHON), "-", *_MAKE_DIRS]
     if not options.build.virtualenv:
         return [*command, "--no-virtualenv"]
-    command += [util.Transform(lambda path: f"--venv={path}", venv_path()),
-                f"--python={boot.get('python', DEFAULT_PYTHON)}",
-                util.Transform(lambda path: f"--pip-cache={path}", CacheDir("pip"))]
+    command += [_VENV_ARGUMENT, f"--python={boot.get('python', DEFAULT_PYTHON)}",
+                _PIP_CACHE_ARGUMENT]
     if boot.get("index"):
         command.append(f"--index-url={boot['index']}")
     command += [f"--find-links={location}" for location in boot.get("find-links", "").split()]
     if not reuse(boot):
         command.append("--no-reuse")
-    return [*command, "--", *requirements(boot)]
+    return [*command, "--", *_requirements(tuple(sorted(boot.items())))]
+
+
+@functools.lru_cache(maxsize=256)
+def _requirements(boot: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """:func:`~buildbot_odoo.config.bootstrap.requirements`, worked out once per set of
+    ``bootstrap-*`` values (most builds share one)."""
+    return tuple(requirements(dict(boot)))
+
+
+#: the arguments of every bootstrap command, made once: builds share the renderables
+_MAKE_DIRS = tuple(util.Transform(lambda path: f"--make-dir={path}", CacheDir(kind))
+                   for kind in CACHE_KINDS)
+_VENV_ARGUMENT = util.Transform(lambda path: f"--venv={path}", venv_path())
+_PIP_CACHE_ARGUMENT = util.Transform(lambda path: f"--pip-cache={path}", CacheDir("pip"))
 
 
 def bootstrap_steps(configurator, options: BuildOptions, buildout_path: str,
@@ -137,10 +160,15 @@ def bootstrap_steps(configurator, options: BuildOptions, buildout_path: str,
     No ``buildout caches`` lock: the script takes the pip cache's own file lock
     around pip, the only part of it that touches a shared cache.
     """
-    with open(worker_script(BOOTSTRAP_SCRIPT)) as script:
-        text = script.read()
-    return [BootstrapStep(text, command=bootstrap_command(options), env=environ,
-                          haltOnFailure=True)]
+    return [BootstrapStep(script_text(BOOTSTRAP_SCRIPT), command=bootstrap_command(options),
+                          env=environ, haltOnFailure=True)]
+
+
+@functools.lru_cache(maxsize=16)
+def script_text(name: str) -> str:
+    """A worker script's text, read once (it is installed with the package)."""
+    with open(worker_script(name)) as script:
+        return script.read()
 
 
 def buildout_command(options: BuildOptions, buildout_path: str) -> list:
@@ -148,8 +176,8 @@ def buildout_command(options: BuildOptions, buildout_path: str) -> list:
     testing database settings."""
     command: list = [
         buildout_executable(options), "-c", buildout_path,
-        _assignment("buildout:eggs-directory", CacheDir("eggs")),
-        _assignment("buildout:download-cache", CacheDir("downloads")),
+        _cache_assignment("buildout:eggs-directory", "eggs"),
+        _cache_assignment("buildout:download-cache", "downloads"),
     ]
     command += recipe_settings(options)
     if uses_postgresql(options):
@@ -200,7 +228,7 @@ def recipe_settings(options: BuildOptions) -> list:
     if build.unzip:
         settings.append("buildout:unzip=true")
     if build.odoo_downloads_cache:
-        settings += [_assignment(f"buildout:{name}", CacheDir(ODOO_DOWNLOADS))
+        settings += [_cache_assignment(f"buildout:{name}", ODOO_DOWNLOADS)
                      for name in ODOO_DOWNLOADS_OPTIONS]
     return settings
 
@@ -217,12 +245,18 @@ def buildout_environ(options: BuildOptions, environ):
 
 def database_settings(part: str) -> list:
     """The part's ``options.db_*`` (and mail) settings, rendered at build time."""
+    return list(_database_settings(part))
+
+
+@functools.lru_cache(maxsize=64)
+def _database_settings(part: str) -> tuple:
+    """:func:`database_settings`, made once per part: builds share the renderables."""
     settings: list = [util.Interpolate(f"{part}:options.db_name=%(prop:{TESTING_DB_PROPERTY})s")]
     for name in DB_SETTINGS:
         prop = property_name(POSTGRESQL, name)
         settings.append(util.Interpolate(f"{part}:options.db_{name}=%(prop:{prop}:~False)s"))
     settings += [f"{part}:options.{key}={value}" for key, value in MAIL_SETTINGS]
-    return settings
+    return tuple(settings)
 
 
 def uses_postgresql(options: BuildOptions) -> bool:

@@ -18,6 +18,8 @@ every command is an argument list.
 
 from __future__ import annotations
 
+import functools
+
 from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
 from buildbot.process.results import SKIPPED, SUCCESS, WARNINGS
@@ -26,6 +28,7 @@ from zope.interface import implementer
 from ...capability.versions import InvalidVersion, Version
 from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
 from ..steps.pg_commands import PgCommand
+from ..steps.running_builder import BuilderName
 from .base import BuildOptions
 from .manifest_values import arguments, config_error, executable, seconds_option
 
@@ -52,29 +55,38 @@ $$;
 
 @implementer(IRenderable)
 class BuilderTestingDb:
-    """The testing database of ``builder`` on the worker running the build."""
+    """The testing database of ``builder`` on the worker running the build.
 
-    def __init__(self, builder: str):
+    Without ``builder``, of the builder running the build (its builders share
+    the build's factory): its name is read from the builder itself, never from
+    a property a worker could set (:mod:`..steps.running_builder`).
+    """
+
+    def __init__(self, builder: str | None = None):
         self.builder = builder
 
     def getRenderingFor(self, props):
         prefix = props.getProperty("db_prefix", DEFAULT_DB_PREFIX)
-        return testing_db_name(str(prefix) if prefix is not None else None, self.builder)
+        builder = self.builder or BuilderName().getRenderingFor(props)
+        return testing_db_name(str(prefix) if prefix is not None else None, builder)
 
 
+@functools.cache
 def testing_db() -> util.Property:
-    """The ``testing_db`` build property, for commands of later steps."""
+    """The ``testing_db`` build property, for commands of later steps (one renderable,
+    shared by every build's steps)."""
     return util.Property(TESTING_DB_PROPERTY)
 
 
 def testing_db_steps(options: BuildOptions) -> list:
     """Set ``testing_db`` early, before anything needs it."""
-    name = BuilderTestingDb(options.plan.name)
+    name = BuilderTestingDb()
     return [steps.SetProperty(property=TESTING_DB_PROPERTY, value=name,
                               name="testing-database", descriptionDone=["testing db", name],
                               haltOnFailure=True)]
 
 
+@functools.lru_cache(maxsize=256)
 def _done(text: str) -> util.Interpolate:
     """A step summary naming the testing database (empty when not set yet)."""
     return util.Interpolate(text.replace("%s", f"%(prop:{TESTING_DB_PROPERTY})s"))
@@ -197,8 +209,11 @@ def drop_testing_db(configurator, options: BuildOptions, environ) -> list:
     return [_dropdb(
         environ, name="drop-testing-database", alwaysRun=True, haltOnFailure=False,
         decodeRC={0: SUCCESS, 1: WARNINGS}, flunkOnFailure=False, warnOnFailure=True,
-        warnOnWarnings=True,
-        doStepIf=lambda step: bool(step.getProperty(TESTING_DB_PROPERTY)))]
+        warnOnWarnings=True, doStepIf=_testing_db_named)]
+
+
+def _testing_db_named(step) -> bool:
+    return bool(step.getProperty(TESTING_DB_PROPERTY))
 
 
 simple_create.final_cleanup_steps = drop_testing_db  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@
    master, then ``publish-doc`` swaps it with ``<doc.upload-dir>/<builder>``:
    the published tree is always one whole build's output, files removed from
    the project disappear, and a failed build leaves the last good one online.
+   ``<builder>`` is the builder running the build, known when it runs (the
+   build's builders share its factory).
 
 ``doc.upload-dir`` is relative to the master's base directory (or absolute), an
 area of its own: not the base directory, nor the master's own files
@@ -20,6 +22,7 @@ link on the build page.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 
@@ -28,6 +31,7 @@ from buildbot.process.results import SUCCESS, WARNINGS
 from twisted.internet import defer
 
 from ..steps.master_files import ClearMasterDirectory, PublishMasterDirectory
+from ..steps.running_builder import BuilderName
 from .base import BuildOptions
 from .manifest_values import (
     accepts,
@@ -75,9 +79,9 @@ def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> lis
     mode = text(options, "doc.mode", "full")
     if mode not in ("full", "incremental"):
         config_error(options, "doc.mode", f"{mode!r} is not 'full' or 'incremental'")
-    published = str(master_area(configurator, options, "doc.upload-dir", DEFAULT_UPLOAD_DIR)
-                    / options.plan.name)
-    staging = published + STAGING_SUFFIX
+    area = master_area(configurator, options, "doc.upload-dir", DEFAULT_UPLOAD_DIR)
+    published = BuilderName(os.path.join(area, ""))
+    staging = BuilderName(os.path.join(area, ""), STAGING_SUFFIX)
     base_url = text(options, "doc.base-url")
     if base_url and not _WEB_URL_RE.match(base_url):  # a link on the build page
         config_error(options, "doc.base-url", f"{base_url!r} is not an http:// or https:// URL")
@@ -94,7 +98,7 @@ def doc(configurator, options: BuildOptions, buildout_path: str, environ) -> lis
                   **({} if timeout is None else {"timeout": timeout})),
         ClearMasterDirectory(staging, name="clear-doc-staging", doStepIf=_built),
         steps.DirectoryUpload(workersrc=outdir, masterdest=staging, compress="gz",
-                              url=f"{base_url}/{options.plan.name}/" if base_url else None,
+                              url=BuilderName(f"{base_url}/", "/") if base_url else None,
                               name="upload-doc", haltOnFailure=True, doStepIf=_built),
         PublishMasterDirectory(staging, published, name="publish-doc", doStepIf=_built),
     ]

@@ -43,6 +43,8 @@ it): builds running tests concurrently on one worker need ``odoo.use-port``.
 
 from __future__ import annotations
 
+import functools
+
 from buildbot.plugins import steps, util
 
 from ..steps.odoo_tests import OdooTestStep
@@ -109,7 +111,7 @@ def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
     """
     logfile = odoo_logfile(log_name)
     step_kwargs.setdefault("missing_hint", missing_hint(options, command[0]))
-    command = [*command, util.Interpolate(f"{log_option}=%(kw:log)s", log=logfile)]
+    command = [*command, _logfile_argument(log_option, log_name)]
     return [
         steps.ShellCommand(command=["rm", "-f", log_name],
                            name=("remove-old-odoo-log" if step_name == "odoo-tests"
@@ -120,6 +122,12 @@ def _odoo_steps(options: BuildOptions, environ, *, command: list, log_name: str,
                      name=step_name, timeout=odoo_timeout(options, subfactory),
                      **step_kwargs),
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def _logfile_argument(log_option: str, log_name: str) -> util.Interpolate:
+    """``--logfile=<absolute path>``, one renderable shared by every build's steps."""
+    return util.Interpolate(f"{log_option}=%(kw:log)s", log=odoo_logfile(log_name))
 
 
 def test_command(options: BuildOptions) -> list:

@@ -23,6 +23,7 @@ URLs are used as written: the master's rewrite rules are for its pollers only.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -52,8 +53,10 @@ WORKER_SCRIPTS = Path(__file__).resolve().parent.parent.parent / "worker_scripts
 _PROPERTY_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
+@functools.lru_cache(maxsize=64)
 def worker_script(name: str) -> str:
-    """Path, on the master, of a script of ``buildbot_odoo/worker_scripts`` to send."""
+    """Path, on the master, of a script of ``buildbot_odoo/worker_scripts`` to send
+    (looked for once: the scripts are installed with the package)."""
     path = WORKER_SCRIPTS / name
     if not path.is_file():
         raise FileNotFoundError(f"worker script {name!r} is missing from {WORKER_SCRIPTS}")

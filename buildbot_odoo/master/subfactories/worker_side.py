@@ -10,6 +10,7 @@ the interpreter the build already relies on.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 
 from buildbot.plugins import steps, util
@@ -37,16 +38,20 @@ def worker_python(options: BuildOptions) -> str:
     return options.build.bootstrap.get("python", DEFAULT_PYTHON)
 
 
+@functools.lru_cache(maxsize=256)
 def in_build_dir(*parts: str) -> util.Interpolate:
     """Absolute path of ``parts`` in the build (buildout) directory, rendered at build time.
 
-    Odoo wants absolute paths (``--logfile``); only the worker knows its own.
+    Odoo wants absolute paths (``--logfile``); only the worker knows its own.  One
+    renderable per path, shared by every build's steps (rendering never changes it).
     """
     return util.Interpolate(posixpath.join("%(prop:builddir)s", BUILD_DIR, *parts))
 
 
+@functools.lru_cache(maxsize=256)
 def in_builder_dir(*parts: str) -> util.Interpolate:
-    """Absolute path of ``parts`` in the builder's directory (beside ``build``)."""
+    """Absolute path of ``parts`` in the builder's directory (beside ``build``); shared
+    like :func:`in_build_dir`'s."""
     return util.Interpolate(posixpath.join("%(prop:builddir)s", *parts))
 
 
