@@ -39,6 +39,7 @@ from ..steps.odoo_dependencies import (
 )
 from .base import BuildOptions
 from .bootstrap import uses_postgresql
+from ..steps.running_builder import BuilderName
 from .database import testing_db
 from .manifest_values import boolean, config_error, seconds_option, text
 from .odoo_scripts import missing_hint
@@ -86,7 +87,9 @@ def uses_template(options: BuildOptions) -> bool:
 
 @implementer(IRenderable)
 class BuilderDb:
-    """One of the builder's own databases (``kind``), on the worker running the build."""
+    """One of the builder's own databases (``kind``), on the worker running the build;
+    the builder's name read from the builder itself, as for the testing database (a
+    worker property ``buildername`` must not choose which template a build drops)."""
 
     def __init__(self, kind: str):
         self.kind = kind
@@ -94,7 +97,7 @@ class BuilderDb:
     def getRenderingFor(self, props):
         prefix = props.getProperty("db_prefix", DEFAULT_DB_PREFIX)
         return builder_db_name(str(prefix) if prefix is not None else None,
-                               str(props.getProperty("buildername")), self.kind)
+                               BuilderName().getRenderingFor(props), self.kind)
 
 
 @implementer(IRenderable)
