@@ -35,6 +35,7 @@ from .settings import misspelled_settings
 from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
+from .wamp_subscriptions import install as install_wamp_subscriptions
 from .workers import make_worker
 
 DEFAULT_MANIFESTS = ("buildouts/MANIFEST.cfg",)
@@ -144,7 +145,9 @@ class BuildoutsConfigurator:
         anything is added when the input is invalid; it is also Buildbot's own
         ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
         problem once (:mod:`.config_errors`).  On a Buildbot whose REST
-        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`);
+        on one whose WAMP queue does not wait for its subscriptions, that method
+        is (:mod:`.wamp_subscriptions`).
         ``config`` may be left out when it was given to the constructor
         (anybox.buildbot.odoo's form).
         """
@@ -154,6 +157,7 @@ class BuildoutsConfigurator:
             raise TypeError("populate() needs the BuildmasterConfig: "
                             "conf.populate(BuildmasterConfig)")
         install_rest_writes()
+        install_wamp_subscriptions()
         plan, made = self._checked_objects()
         if made is not None:
             plan.problems.extend(clashes(config, made, plan))
