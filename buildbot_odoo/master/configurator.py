@@ -103,6 +103,9 @@ class BuildoutsConfigurator:
         self.post_buildout_steps: dict = dict(POST_BUILDOUT_SUBFACTORIES)
         #: (prefix, replacement) pairs for the URLs the master polls (docs/scheduling.md)
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
+        #: where auto-watch builds upload and the master reads back: relative to basedir, or
+        #: absolute; in a cluster, a directory every master mounts (docs/scale-out.md)
+        self.watch_directory: str | Path = WATCH_DIR
         #: seconds without commit before a build is scheduled, unless tree-stable-timer says
         self.tree_stable_timer = DEFAULT_TREE_STABLE_TIMER
         #: seconds between two polls of a watched branch, or ``-1`` (no polling), or
@@ -132,7 +135,8 @@ class BuildoutsConfigurator:
         plan = make_plan(self.basedir, manifest_path_list(self.manifest_paths), workers_path,
                          self.capabilities, list(dict.fromkeys(names)), options,
                          rewrite_rules=self.vcs_master_url_rewrite_rules,
-                         tree_stable_timer=self.tree_stable_timer)
+                         tree_stable_timer=self.tree_stable_timer,
+                         watch_directory=self.watch_directory)
         plan.problems.extend([*self._legacy_problems, *([renamed] if renamed else [])])
         if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
             plan.problems.extend(misspelled_settings(self))
@@ -190,10 +194,11 @@ class BuildoutsConfigurator:
             self._make_watch_directory(plan)
 
     def _make_watch_directory(self, plan: Plan) -> None:
-        """``watch/``, where auto-watch builds upload, made when the master configures
-        (as anybox.buildbot.odoo did), so that it is there to look at from the start."""
+        """``watch/`` (``watch_directory``), where auto-watch builds upload, made when the
+        master configures (as anybox.buildbot.odoo did), so that it is there to look at
+        from the start."""
         if any(b.auto_watch and b.buildout is not None for b in plan.builds):
-            (self.basedir / WATCH_DIR).mkdir(exist_ok=True)
+            (self.basedir / self.watch_directory).mkdir(parents=True, exist_ok=True)
 
     def check(self) -> Plan:
         """Everything :meth:`populate` would refuse, all at once, without touching a config.
