@@ -32,6 +32,7 @@ from .scheduling import (
     watched_branches_filter,
 )
 from .settings import misspelled_settings
+from .stop_retry import install as install_stop_retry
 from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
@@ -151,7 +152,8 @@ class BuildoutsConfigurator:
         problem once (:mod:`.config_errors`).  On a Buildbot whose REST
         API cuts responses short, its writer is replaced (:mod:`.rest_writes`);
         on one whose WAMP queue does not wait for its subscriptions, that method
-        is (:mod:`.wamp_subscriptions`).
+        is (:mod:`.wamp_subscriptions`); on one where a build stopped for RETRY
+        (``buildbot stop``) ends CANCELLED, it keeps RETRY (:mod:`.stop_retry`).
         ``config`` may be left out when it was given to the constructor
         (anybox.buildbot.odoo's form).
         """
@@ -162,6 +164,7 @@ class BuildoutsConfigurator:
                             "conf.populate(BuildmasterConfig)")
         install_rest_writes()
         install_wamp_subscriptions()
+        install_stop_retry()
         plan, made = self._checked_objects()
         if made is not None:
             plan.problems.extend(clashes(config, made, plan))

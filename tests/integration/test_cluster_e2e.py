@@ -345,12 +345,6 @@ def test_the_fleet_page_of_either_master_shows_the_whole_fleet(fleet):
         assert set(results) == BUILDERS
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Buildbot 4.3.0: `buildbot stop` (SIGTERM: BotMaster.cleanShutdown(quickMode=True)) calls "
-    "Build.stopBuild(reason, RETRY), which interrupts the running step and sets RETRY only "
-    "once that interruption returns; the step ends CANCELLED first, the build finishes as "
-    "worst(RETRY, CANCELLED) = CANCELLED and its request is completed, not rebuilt "
-    "(docs/scale-out.md); no workaround yet"))
 def test_stopping_master_a_retries_its_running_build_on_master_b(fleet):
     api_b = fleet.api("b")
     a, b = fleet.masterid("a"), fleet.masterid("b")

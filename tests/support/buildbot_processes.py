@@ -256,6 +256,17 @@ class MasterProcess:
         """``buildbot stop`` if it runs; a failure to stop is not one of the test's."""
         stop_twistd(self.program, self.directory, "the master")
 
+    def pid(self) -> int | None:
+        """The master's process id while its ``twistd.pid`` names a live process."""
+        with contextlib.suppress(ValueError, OSError):
+            pid = int((self.directory / "twistd.pid").read_text().strip())
+            if _alive(pid):
+                return pid
+        return None
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
 
 @dataclass
 class WorkerProcess:

@@ -38,6 +38,7 @@ from pathlib import Path
 from tests.support.buildbot_processes import (
     BIN,
     CONNECT_TIMEOUT,
+    MasterApi,
     MasterProcess,
     ProcessError,
     StartStop,
@@ -357,10 +358,16 @@ class Cluster(StartStop):
                 return master["masterid"]
         raise ProcessError(f"no master named after {directory}")
 
+    def api(self) -> MasterApi:
+        """The REST API of a running master (any: they read one database)."""
+        for master in self.masters.values():
+            if master.running():
+                return master.api
+        raise ProcessError("no master of the cluster runs")
+
     def connected_to(self, worker: str) -> set[int]:
-        """The masters ``worker`` is connected to, by id."""
-        api = next(iter(self.masters.values())).api
-        data = api.one("workers", f"/workers/{worker}")
+        """The masters ``worker`` is connected to, by id, as a running master says."""
+        data = self.api().one("workers", f"/workers/{worker}")
         return {c["masterid"] for c in data["connected_to"]}
 
     def wait_connected(self, timeout: float = CONNECT_TIMEOUT) -> None:
