@@ -11,6 +11,9 @@ as one of several only when
   ``watch_directory`` outside the master directory (a directory of one master
   otherwise), when a build has ``auto-watch = true``.
 
+``master_expiry`` (:mod:`.heartbeat`) set on a master that is not meant for a
+cluster changes nothing: that is said too.
+
 Each is a warning (the master itself starts: it is a configuration that
 cannot do what it is meant for), naming what to set.  Plain data in, plain
 problems out: it reads the final ``BuildmasterConfig`` dict and the
@@ -48,7 +51,11 @@ def _warning(message: str, option: str | None = None) -> Problem:
 def cluster_problems(config: Mapping, configurators: Sequence) -> list[Problem]:
     """Warnings for a cluster master.cfg that cannot work as one; nothing otherwise."""
     if not meant_for_cluster(config):
-        return []
+        return [_warning("only a master of a cluster expires other masters; this one is "
+                         "not (no c['multiMaster'], no WAMP message queue): it changes nothing",
+                         "master_expiry")
+                for configurator in configurators
+                if getattr(configurator, "master_expiry", None) is not None][:1]
     problems = []
     if database_url(config).startswith("sqlite"):
         problems.append(_warning(

@@ -22,8 +22,10 @@ from .builders import PriorityNextWorker, make_builder
 from .buildsteps import build_steps as assemble_build_steps
 from .clashes import clashes
 from .config_errors import BuildbotConfigError, as_buildbot_error
+from .deactivated_masters import install as install_deactivated_masters
 from .factory import make_factory, secret_declarations
 from .fleet_page import add_fleet_page, check_fleet_page
+from .heartbeat import add_services, heartbeat_services
 from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
@@ -107,6 +109,9 @@ class BuildoutsConfigurator:
         #: where auto-watch builds upload and the master reads back: relative to basedir, or
         #: absolute; in a cluster, a directory every master mounts (docs/scale-out.md)
         self.watch_directory: str | Path = WATCH_DIR
+        #: seconds after which the other masters of a cluster take a silent master for dead
+        #: and build its builds again; None: Buildbot's own 10 minutes (docs/scale-out.md)
+        self.master_expiry: float | None = None
         #: seconds without commit before a build is scheduled, unless tree-stable-timer says
         self.tree_stable_timer = DEFAULT_TREE_STABLE_TIMER
         #: seconds between two polls of a watched branch, or ``-1`` (no polling), or
@@ -154,6 +159,10 @@ class BuildoutsConfigurator:
         on one whose WAMP queue does not wait for its subscriptions, that method
         is (:mod:`.wamp_subscriptions`); on one where a build stopped for RETRY
         (``buildbot stop``) ends CANCELLED, it keeps RETRY (:mod:`.stop_retry`).
+        On one where the masters of a cluster leave a dead master's build
+        requests claimed, they free them (:mod:`.deactivated_masters`); with
+        ``master_expiry``, a master of a cluster beats that often
+        (:mod:`.heartbeat`).
         ``config`` may be left out when it was given to the constructor
         (anybox.buildbot.odoo's form).
         """
@@ -165,9 +174,11 @@ class BuildoutsConfigurator:
         install_rest_writes()
         install_wamp_subscriptions()
         install_stop_retry()
+        install_deactivated_masters()
         plan, made = self._checked_objects()
         if made is not None:
             plan.problems.extend(clashes(config, made, plan))
+        services = heartbeat_services(self, config, plan.problems)
         add_page = made is not None and check_fleet_page(self, config, plan.problems)
         if plan.problems.errors:
             made = None
@@ -191,6 +202,7 @@ class BuildoutsConfigurator:
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
+        add_services(config, services)
         if add_page:
             add_fleet_page(self, config)
         if collector is None:  # the master itself, not ``check``: nothing written then

@@ -19,8 +19,13 @@ What must hold (issue 16, point 2), one test each:
   the pollers poll what it names, wherever they run;
 * the Fleet page of either master shows every worker's live state and every
   builder's last result;
-* master a stopped during a build of ``wa``: that build ends as RETRY, ``wa``
-  reaches master b through the proxy, and master b builds the request again.
+* master a stopped (``buildbot stop``) during a build of ``wa``: that build
+  ends as RETRY, ``wa`` reaches master b through the proxy, and master b
+  builds the request again;
+* the master running a build of ``wa`` killed (SIGKILL: a crash, a lost
+  host): ``wa`` reaches the other master through the proxy, which expires the
+  dead one after ``conf.master_expiry`` (:data:`EXPIRY` seconds here), ends
+  its build as RETRY and builds the request again.
 
 The moment to stop master a is never guessed: the ``held`` build's ``hold``
 step (a test-only post-buildout subfactory, as in test_faults_e2e.py) waits
@@ -86,6 +91,7 @@ conf.post_buildout_steps["hold"] = hold
 conf.poll_interval = 1
 conf.tree_stable_timer = 0
 conf.watch_directory = {shared!r}
+conf.master_expiry = {expiry!r}
 conf.populate(c)
 '''
 
@@ -145,6 +151,8 @@ addons = local ${{buildout:addons-directory}}
 """
 
 BUILDERS = {"on-a", "on-b", "held", "watcher", "sentinel", "auto"}
+#: conf.master_expiry: seconds after which a silent master is taken for dead
+EXPIRY = 60
 
 
 class Fleet:
@@ -178,7 +186,8 @@ def fleet(tmp_path_factory, pg_server: PgServer) -> Iterator[Fleet]:
     repos["deploy"].commit("buildout.cfg", build_buildout(
         standin, more=AUTO_BUILDOUT_ODOO.format(addons=repos["addons"].url,
                                                 hg=repos["hg"].url)))
-    config = MASTER_CFG.format(program=HOLD_PROGRAM, gates=str(gates), shared=str(shared))
+    config = MASTER_CFG.format(program=HOLD_PROGRAM, gates=str(gates), shared=str(shared),
+                               expiry=EXPIRY)
     files = {"workers.cfg": WORKERS_CFG, "buildouts/empty.cfg": "[buildout]\nparts =\n",
              "buildouts/MANIFEST.cfg": MANIFEST.format(watched=repos["watched"].url,
                                                        deploy=repos["deploy"].url)}
@@ -365,3 +374,37 @@ def test_stopping_master_a_retries_its_running_build_on_master_b(fleet):
         stream.write("released\n")
     api_b.wait_complete(brid, "the request built again on master b")
     assert api_b.one("builds", f"/builds/{second['buildid']}")["results"] == SUCCESS
+
+
+def test_killing_the_master_of_a_running_build_retries_it_on_the_other(fleet):
+    cluster = fleet.cluster
+    for master in cluster.masters.values():  # the test before stopped master a
+        if not master.running():
+            master.start()
+    api = cluster.api()
+    brid = api.force("held")  # held requires site-a: wa, wherever it is connected
+    first, _gate = held_build(fleet, api, brid, 1)
+    ids = {name: fleet.masterid(name) for name in cluster.masters}
+    [dead] = [name for name, masterid in ids.items() if masterid == first["masterid"]]
+    [survivor] = [name for name in cluster.masters if name != dead]
+    api = fleet.api(survivor)
+
+    cluster.master(dead).kill()
+    # the worker comes through the proxy at once; the dead master's claim on it (and on
+    # the build and its request) goes when the survivor expires it
+    wait_for(lambda: cluster.connected_to("wa") == {ids[survivor]},
+             f"wa on master {survivor} alone", 3 * EXPIRY + CONNECT_TIMEOUT)
+    wait_for(lambda: api.one("builds", f"/builds/{first['buildid']}")["complete"],
+             "the killed master's build to be ended", 3 * EXPIRY)
+    assert api.one("builds", f"/builds/{first['buildid']}")["results"] == RETRY
+    hold = next(s for s in api.steps(first["buildid"]) if s["name"] == "hold")
+    assert hold["results"] == RETRY
+    assert not api.one("masters", f"/masters/{ids[dead]}")["active"]
+
+    second, gate = held_build(fleet, api, brid, 2)
+    assert second["masterid"] == ids[survivor]
+    with open(gate, "w") as stream:
+        stream.write("released\n")
+    api.wait_complete(brid, f"the request built again on master {survivor}")
+    assert api.one("builds", f"/builds/{second['buildid']}")["results"] == SUCCESS
+    assert [b["results"] for b in builds_of(api, brid)] == [RETRY, SUCCESS]

@@ -267,6 +267,14 @@ class MasterProcess:
     def running(self) -> bool:
         return self.pid() is not None
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a lost host would end it: nothing of it runs afterwards."""
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not _alive(pid), f"master process {pid} to end", 60)
+
 
 @dataclass
 class WorkerProcess:
