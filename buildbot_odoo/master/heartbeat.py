@@ -129,9 +129,9 @@ class MasterHeartbeat(service.BuildbotService):
         """
         master = self.master
         own = getattr(master, "masterHeartbeatService", None)
-        botmaster = getattr(master, "botmaster", None)
+        botmaster = getattr(master, "botmaster", None)  # shuttingDown: a clean shutdown began
         if master.masterid is None or own is None or not own.running \
-                or botmaster is None or botmaster.shuttingDown:
+                or getattr(botmaster, "shuttingDown", True):
             return
         try:
             yield master.data.updates.masterActive(name=master.name, masterid=master.masterid)

@@ -85,3 +85,23 @@ def test_a_watch_directory_that_is_no_path_is_an_error(tmp_path, capsys):
     assert main(["check", str(directory)]) == 1
     assert ("master.cfg: watch_directory: '' is not a directory (a path, relative to the "
             "master directory or absolute)") in capsys.readouterr().out.splitlines()
+
+
+def test_master_expiry_on_a_single_master_changes_nothing_and_is_said(tmp_path, capsys):
+    directory = master(tmp_path, SQLITE, manifest=PLAIN_MANIFEST)
+    text = (directory / "master.cfg").read_text()
+    (directory / "master.cfg").write_text(text.replace("conf.populate(c)",
+                                                       "conf.master_expiry = 60\nconf.populate(c)"))
+    [found] = warnings_of(capsys, directory)
+    assert found.startswith("master.cfg: master_expiry: warning: only a master of a cluster "
+                            "expires other masters")
+
+
+def test_a_bad_master_expiry_is_an_error_of_check(tmp_path, capsys):
+    directory = master(tmp_path, MULTI + POSTGRES + WAMP, manifest=PLAIN_MANIFEST)
+    text = (directory / "master.cfg").read_text()
+    (directory / "master.cfg").write_text(text.replace("conf.populate(c)",
+                                                       "conf.master_expiry = 5\nconf.populate(c)"))
+    assert main(["check", str(directory)]) != 0
+    assert "master.cfg: master_expiry: 5 is not a number of seconds of at least 30" in \
+        capsys.readouterr().out
