@@ -210,11 +210,14 @@ def plan_as_data(loaded: Loaded) -> dict:
 
 def _watch_data(plans: Sequence[Plan]) -> dict:
     """What the master polls and which builds each branch schedules (docs/scheduling.md)."""
-    merged: dict[str, list] = {"pollers": [], "schedulers": [], "unwatched": []}
+    merged: dict = {"pollers": [], "schedulers": [], "unwatched": [], "pushed": []}
+    hooks: dict = {}
     for plan in plans:
         data = plan.watch.as_data()
         for key in merged:
             merged[key].extend(data[key])
+        hooks.update(data["change_hooks"])
+    merged["change_hooks"] = hooks
     return merged
 
 
@@ -311,7 +314,8 @@ def print_plan(data: dict) -> None:
 
 
 def _print_watch(watch: dict) -> None:
-    """Each polled branch with the builds it schedules, then the builds no commit schedules."""
+    """Each polled branch with the builds it schedules, then the pushed ones, how each
+    build is triggered, and the builds no commit schedules."""
     watchers: dict[tuple[str, str, str], list[str]] = {}
     for scheduler in watch["schedulers"]:
         for branch in scheduler["watch"]:
@@ -324,6 +328,16 @@ def _print_watch(watch: dict) -> None:
             (f"{p['vcs']} {p['url']} {p['branch']}",
              ", ".join(watchers.get((p["vcs"], p["url"], p["branch"]), [])) or "-")
             for p in watch["pollers"]])
+    if watch["pushed"]:
+        print()
+        _print_columns(("PUSHED BRANCH", "HOOK", "SCHEDULES (tree-stable timer)"), [
+            (f"{p['vcs']} {p['url']} {p['branch']}", f"{p['forge']} (/change_hook/"
+             f"{p['forge']})", ", ".join(watchers.get((p["vcs"], p["url"], p["branch"]), []))
+             or "-") for p in watch["pushed"]])
+    if watch["schedulers"]:
+        print()
+        _print_columns(("BUILD", "TRIGGERED BY"), [
+            (s["build"], s["trigger"]) for s in watch["schedulers"]])
     if watch["unwatched"]:
         print("\nBuilds no commit schedules (force them): " + ", ".join(watch["unwatched"]))
 

@@ -26,6 +26,7 @@ from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
 from .testing_dbs import check_testing_databases
 from .watching.files import WATCH_DIR, check_watch_directory
+from .watching.hooks import ChangeHooks
 from .watching.plan import RewriteRules, WatchPlan, check_default_timer, plan_watches
 
 DEFAULT_TREE_STABLE_TIMER = 600
@@ -71,14 +72,15 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
               subfactory_options: Mapping[str, Collection[str] | None] | None = None,
               rewrite_rules: object = (),
               tree_stable_timer: object = DEFAULT_TREE_STABLE_TIMER,
-              watch_directory: object = WATCH_DIR) -> Plan:
+              watch_directory: object = WATCH_DIR,
+              change_hooks: object = None) -> Plan:
     """Load and check everything; problems are collected in ``plan.problems``.
 
-    ``rewrite_rules`` and ``tree_stable_timer`` are the configurator's
-    ``vcs_master_url_rewrite_rules`` and ``tree_stable_timer``, checked here;
-    the auto-watch files of ``watch_directory`` (the configurator's: ``watch/``
-    by default) are read here too, so that ``buildbot-odoo check`` and
-    ``plan`` see what the master will poll.
+    ``rewrite_rules``, ``tree_stable_timer`` and ``change_hooks`` are the
+    configurator's ``vcs_master_url_rewrite_rules``, ``tree_stable_timer`` and
+    ``change_hooks``, checked here; the auto-watch files of ``watch_directory``
+    (the configurator's: ``watch/`` by default) are read here too, so that
+    ``buildbot-odoo check`` and ``plan`` see what the master will poll.
     """
     base = Path(basedir)
     problems = Problems()
@@ -109,7 +111,9 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
     rules = RewriteRules.parse(rewrite_rules, problems)
     timer = check_default_timer(tree_stable_timer, problems)
     directory = check_watch_directory(watch_directory, problems)
-    watch = plan_watches(builds, result.builders, base, rules, timer, problems, directory)
+    hooks = ChangeHooks.parse(change_hooks, problems)
+    watch = plan_watches(builds, result.builders, base, rules, timer, problems, hooks,
+                         watch_directory=directory)
     return Plan(base, workers, builds, definitions, result, problems, watch)
 
 

@@ -42,6 +42,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--with-failure", action="store_true",
                         help="add a build whose tests fail on purpose (the stand-in's "
                              "standin_failing addon)")
+    parser.add_argument("--push", action="store_true",
+                        help="after the forced builds, run the printed curl line (a push as "
+                             "GitHub sends it) and report the builds it triggers")
     parser.add_argument("--keep", action="store_true",
                         help="keep the directory (logs, master, workers) after stopping")
     return parser.parse_args(argv)
@@ -65,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if failed:
             say(f"failed: {', '.join(failed)} (their logs: {fleet.url}#/builders)")
         say(f"Fleet page (workers, capabilities, the build matrix): {fleet.url}#/fleet")
+        hook = fleet.push_hook()
+        say(f"push hook (GitHub's dialect): {hook.url} (its secret: {hook.secret_file})")
+        say("a push to the demo's addons repository, as GitHub sends it, builds standin "
+            f"at once:\n  {hook.curl}")
+        if args.push:
+            pushed = fleet.run_push(hook)
+            print("\n" + format_reports(pushed) + "\n", flush=True)
+            failed += [r.builder for r in pushed if not r.ok]
         if args.once:
             return 1 if failed else 0
         say(f"web UI: {fleet.url}  (Ctrl-C stops the workers, the master and PostgreSQL)")

@@ -31,6 +31,7 @@ import contextlib
 import getpass
 import os
 import re
+import shlex
 import shutil
 import signal
 import string
@@ -51,13 +52,16 @@ from tests.support.buildbot_processes import (
     Site,
     StartStop,
     run,
+    wait_for,
     worker_environ,
 )
+from tests.support.forges import GITHUB
 from tests.support.postgres import (
     PgServer,
     find_pg_installations,
     one_install_per_major,
 )
+from tests.support.repos import GitRepo
 from tests.support.standin import FIXTURES, copy_standin_source
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,6 +77,14 @@ BUILD_TIMEOUT = 900
 #: capability is declared and its options reach the build's environment
 RABBITMQ = {"base_uri": "amqp://localhost:5672/", "binary": "rabbitmqctl",
             "sudo": "False"}
+#: the repository the standin build watches (demo/master/MANIFEST.cfg), brought by
+#: GitHub's push hook; its commits are those of the local repository ``addons``
+HOOKED_REPOSITORY = "buildbot-odoo-demo/addons"
+HOOK_SECRET = "github-webhook"
+#: the build a push to it schedules
+HOOKED_BUILD = re.compile(r"^standin-pg[0-9]+$")
+#: the headers of GitHub's deliveries the master reads
+CURL_HEADERS = ("Content-Type", "X-GitHub-Event", "X-Hub-Signature", "X-Hub-Signature-256")
 
 
 class FleetError(ProcessError):
@@ -167,6 +179,20 @@ def demo_workers(old: PgServer, new: PgServer) -> list[DemoWorker]:
                    {"build-only-if-requires": "selenium-server", "max_builds": "1",
                     "db_prefix": "selenium"}),
     ]
+
+
+@dataclass
+class PushHook:
+    """What the demo prints: the hook's URL and a curl line posting a push as GitHub does."""
+
+    url: str
+    secret_file: Path
+    payload: Path
+    command: list[str]
+
+    @property
+    def curl(self) -> str:
+        return shlex.join(self.command)
 
 
 @dataclass
@@ -294,6 +320,7 @@ class Fleet(StartStop):
             + "\n".join(w.section() for w in self.workers))
         for worker in self.workers:
             write_secret(self.master_dir / "secrets", worker.name)
+        write_secret(self.master_dir / "secrets", HOOK_SECRET)
         (self.master_dir / "secrets" / "local-worker").unlink(missing_ok=True)
         check = run([BIN / "buildbot-odoo", "check", self.master_dir],
                     what="buildbot-odoo check")
@@ -343,6 +370,55 @@ class Fleet(StartStop):
             env_shown = self.api.step_output(steps["show-env"]["stepid"])
         return BuildReport(builder, worker, build["results"], build["buildid"],
                            build["number"], version, tests, env_shown)
+
+    def push_hook(self) -> PushHook:
+        """A push of a new commit of the local ``addons`` repository, as GitHub sends it.
+
+        Its body is written to ``push.json`` and signed with the hook's secret;
+        the curl line posts it to the master (the watch line names the
+        repository ``https://github.com/...addons.git``, GitHub's push its web
+        page: the master takes one for the other).
+        """
+        repo_dir = self.root / "addons"
+        repo = GitRepo(repo_dir) if not repo_dir.exists() else None
+        before = (repo.head() if repo is not None else
+                  run(["git", "-C", repo_dir, "rev-parse", "HEAD"], what="git").strip())
+        if repo is not None:
+            after = repo.commit("standin_demo/README", "pushed by the demo\n")
+        else:
+            after = before
+            before = run(["git", "-C", repo_dir, "rev-parse", "HEAD~1"], what="git").strip()
+        secret_file = self.master_dir / "secrets" / HOOK_SECRET
+        delivery = GITHUB.push(repo_dir, HOOKED_REPOSITORY, "main", before, after,
+                               secret_file.read_text().strip())
+        payload = self.root / "push.json"
+        payload.write_bytes(delivery.body)
+        url = self.url.rstrip("/") + delivery.path
+        command = ["curl", "-sS"]
+        for name in CURL_HEADERS:
+            command += ["-H", f"{name}: {delivery.headers[name]}"]
+        command += ["--data-binary", f"@{payload}", url]
+        return PushHook(url, secret_file, payload, command)
+
+    def run_push(self, hook: PushHook) -> list[BuildReport]:
+        """Run the hook's curl line; wait for the builds it schedules and report them."""
+        builders = {b["builderid"]: b["name"] for b in self.api.builders()
+                    if HOOKED_BUILD.match(b["name"])}
+        newest = self.api.get("/buildrequests?order=-buildrequestid&limit=1")["buildrequests"]
+        last = newest[0]["buildrequestid"] if newest else 0
+        answer = run(hook.command, what="curl (the push hook)")
+        self.say(f"the master answered: {answer.strip()}")
+
+        def scheduled() -> dict[str, int]:
+            found = self.api.get(f"/buildrequests?buildrequestid__gt={last}")["buildrequests"]
+            return {builders[r["builderid"]]: r["buildrequestid"] for r in found
+                    if r["builderid"] in builders}
+
+        wait_for(lambda: len(scheduled()) == len(builders), "the builds of the push", 120)
+        requests = scheduled()
+        self.say(f"the push scheduled {len(requests)} builds: {', '.join(sorted(requests))}")
+        self.wait(requests)
+        return [self.report(brid) for brid in requests.values()]
 
     def run_all(self, reason: str = "demo") -> list[BuildReport]:
         """Force every builder, wait for all, and report each build."""

@@ -144,6 +144,8 @@ class Row:
     line: int
     cells: list[Cell]
     note: str | None = None  # why the build made no builder at all
+    #: how commits reach it: ``push (github)``, ``poll``, both joined by `` + ``, or ``-``
+    trigger: str = "-"
 
 
 @dataclass
@@ -280,7 +282,8 @@ class _PageBuilder:
                 cells.append(Cell("no-worker", self.unassigned_of.get(id(build), "no builder")))
             else:
                 cells.append(Cell("not-targeted", self._not_targeted_reason(build, column.key)))
-        return Row(build.name, build.file, build.line, cells, self.unassigned_of.get(id(build)))
+        return Row(build.name, build.file, build.line, cells, self.unassigned_of.get(id(build)),
+                   self.plan.watch.trigger_of(build.name))
 
     def _builder_cell(self, builder: BuilderPlan) -> Cell:
         return Cell("builder", builder=builder.name,

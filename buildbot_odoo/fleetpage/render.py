@@ -115,6 +115,9 @@ def _row(out: list[str], row: Row, columns: list[Column]) -> None:
                f'<span class="bbo-where">{_e(row.file)}:{row.line}</span>')
     if row.note:
         out.append(f'<span class="bbo-why">no builder: {_e(row.note)}</span>')
+    trigger = "forced only" if row.trigger == "-" else f"by {row.trigger}"
+    out.append(f'<span class="bbo-where bbo-trigger" data-trigger="{_e(row.trigger)}">'
+               f'{_e(trigger)}</span>')
     out.append("</th>")
     for column, cell in zip(columns, row.cells, strict=True):
         out.append(_cell(cell, build, _e(column.label)))

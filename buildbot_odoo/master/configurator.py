@@ -26,6 +26,7 @@ from .deactivated_masters import install as install_deactivated_masters
 from .factory import make_factory, secret_declarations
 from .fleet_page import add_fleet_page, check_fleet_page
 from .heartbeat import add_services, heartbeat_services
+from .hooks import add_change_hooks, check_change_hooks
 from .rest_writes import install as install_rest_writes
 from .scheduling import (
     DEFAULT_POLL_INTERVAL,
@@ -117,6 +118,10 @@ class BuildoutsConfigurator:
         #: seconds between two polls of a watched branch, or ``-1`` (no polling), or
         #: ``callable(vcs=, url=, minor_specs=)`` giving either (docs/scheduling.md)
         self.poll_interval = given.get("poll_interval", DEFAULT_POLL_INTERVAL)
+        #: forges whose push hooks start builds: {"github": {"secret": NAME,
+        #: "repositories": [URL prefix, ...]}, "gitlab": ..., "gitea": ...}; the repositories
+        #: named are not polled (docs/scheduling.md, "Push or poll")
+        self.change_hooks: dict = {}
         self.plan: Plan | None = None
         #: add the Fleet page to the web UI (docs/fleet-page.md); False leaves c['www'] alone
         self.fleet_page = True
@@ -142,7 +147,8 @@ class BuildoutsConfigurator:
                          self.capabilities, list(dict.fromkeys(names)), options,
                          rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer,
-                         watch_directory=self.watch_directory)
+                         watch_directory=self.watch_directory,
+                         change_hooks=self.change_hooks)
         plan.problems.extend([*self._legacy_problems, *([renamed] if renamed else [])])
         if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
             plan.problems.extend(misspelled_settings(self))
@@ -180,6 +186,8 @@ class BuildoutsConfigurator:
             plan.problems.extend(clashes(config, made, plan))
         services = heartbeat_services(self, config, plan.problems)
         add_page = made is not None and check_fleet_page(self, config, plan.problems)
+        add_hooks = made is not None and check_change_hooks(plan.watch.hooks, config,
+                                                            plan.problems)
         if plan.problems.errors:
             made = None
         collector = _COLLECTOR.get()
@@ -205,6 +213,8 @@ class BuildoutsConfigurator:
         add_services(config, services)
         if add_page:
             add_fleet_page(self, config)
+        if add_hooks:
+            add_change_hooks(plan.watch.hooks, config)
         if collector is None:  # the master itself, not ``check``: nothing written then
             self._make_watch_directory(plan)
 
@@ -278,7 +288,7 @@ class BuildoutsConfigurator:
         branches = self.plan.watch.branches_of(build)
         if not branches:
             raise KeyError(f"no manifest section named {build!r} watches anything")
-        return watched_branches_filter(branches)
+        return watched_branches_filter(self.plan.watch.match_of(build))
 
     def build_steps(self, options, buildout_path: str, environ) -> list:
         """Steps after retrieval and capability resolution (SPEC 6, 3 to 8)."""

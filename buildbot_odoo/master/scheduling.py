@@ -6,8 +6,12 @@
   ``pollAtLaunch``: a (re)started master catches up at once;
 * one ``SingleBranchScheduler`` per build with builders and watches, over
   all the build's builders, with a :class:`WatchedBranchesFilter` matching
-  exactly its ``(repository, branch)`` pairs: one tree-stable timer per build,
-  so a burst of commits over its repositories gives one build;
+  exactly its ``(repository, branch)`` pairs, whatever spelling of the
+  repository a poller or a push hook gives (:mod:`buildbot_odoo.watching.matching`):
+  one tree-stable timer per build, so a burst of commits over its
+  repositories gives one build;
+* no poller for the branches a forge's push hook brings (``conf.change_hooks``,
+  :mod:`.hooks`): one change per commit, one build;
 * the force scheduler ``buildbot-odoo-force`` over every builder, with a reason
   (named after the project so that a master.cfg's own ``force`` scheduler, as
   anybox.buildbot.odoo's sample master.cfg defines, does not collide with it).
@@ -23,6 +27,7 @@ from buildbot.changes.filter import ChangeFilter
 from buildbot.plugins import changes, schedulers, util
 
 from ..errors import ConfigError, Problem
+from ..watching.matching import ChangeMatch
 from ..watching.plan import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
 from .subfactories.retrieval import forced_properties
 
@@ -35,29 +40,36 @@ MAX_POLL_INTERVAL = 7 * 24 * 3600
 
 
 class WatchedBranchesFilter(ChangeFilter):
-    """Accepts a change when its ``(repository, branch)`` is one of ``pairs``.
+    """Accepts a change when :class:`ChangeMatch` says its repository and branch are watched.
 
     ``ChangeFilter(repository=[...], branch=[...])`` would accept any branch of
-    any of the repositories; a build watching ``a@main`` and ``b@17.0`` must
-    not be built for ``a@17.0``.  Compared by value, so a reconfig with the
-    same watches leaves the scheduler (and its running stable timer) alone.
+    any of the repositories, and only the exact spelling of each; a build
+    watching ``a@main`` and ``b@17.0`` must not be built for ``a@17.0``, and
+    must be built when GitHub's hook names ``a`` by its web page.  Compared by
+    value, so a reconfig with the same watches leaves the scheduler (and its
+    running stable timer) alone.
     """
 
-    compare_attrs: ClassVar = ("pairs",)
+    compare_attrs: ClassVar = ("match",)
 
-    def __init__(self, pairs: Iterable[tuple[str, str]]):
+    def __init__(self, match: ChangeMatch | Iterable[tuple[str, str]]):
         super().__init__()
-        self.pairs = frozenset(pairs)
+        if not isinstance(match, ChangeMatch):  # (repository URL, branch) pairs
+            match = ChangeMatch.of((url, url, branch) for url, branch in match)
+        self.match = match
 
     def filter_change(self, change) -> bool:
-        return (change.repository, change.branch) in self.pairs
+        return self.match.accepts(change.repository, change.branch,
+                                  getattr(change, "category", None))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{r} {b}" for r, b in sorted(self.pairs))
-        return f"<{self.__class__.__name__} on {shown}>"
+        return f"<{self.__class__.__name__} on {self.match.describe()}>"
 
 
-def watched_branches_filter(branches: Iterable[PolledBranch]) -> WatchedBranchesFilter:
+def watched_branches_filter(branches: Iterable[PolledBranch] | ChangeMatch
+                            ) -> WatchedBranchesFilter:
+    if isinstance(branches, ChangeMatch):
+        return WatchedBranchesFilter(branches)
     return WatchedBranchesFilter(b.repository for b in branches)
 
 
@@ -88,10 +100,13 @@ def make_poller(branch: PolledBranch, poll_interval: int):
     raise ValueError(f"no poller for {branch.vcs!r}")  # the model only plans git and hg
 
 
-def make_build_scheduler(schedule: BuildWatch) -> schedulers.SingleBranchScheduler:
+def make_build_scheduler(schedule: BuildWatch, match: ChangeMatch | None = None
+                         ) -> schedulers.SingleBranchScheduler:
+    """``match``: the build's (:meth:`WatchPlan.match_of`); by default its branches as
+    polled, in their exact spelling."""
     return schedulers.SingleBranchScheduler(
         name=schedule.scheduler_name, builderNames=list(schedule.builder_names),
-        change_filter=watched_branches_filter(schedule.branches),
+        change_filter=watched_branches_filter(match or schedule.branches),
         treeStableTimer=schedule.tree_stable_timer,
         reason=f"a branch watched by {schedule.build} changed")
 
@@ -160,7 +175,7 @@ def make_scheduling(configurator, plan) -> tuple[list, list]:
     pollers = make_pollers(plan.watch, getattr(configurator, "poll_interval",
                                                DEFAULT_POLL_INTERVAL))
     names = [builder.name for builder in plan.dispatch.builders]
-    made = [make_build_scheduler(s) for s in plan.watch.schedules]
+    made = [make_build_scheduler(s, plan.watch.match_of(s.build)) for s in plan.watch.schedules]
     if names:
         needed = [prop for builder in plan.dispatch.builders if builder.build.buildout
                   for prop in forced_properties(builder.build.buildout)]

@@ -9,7 +9,14 @@ URL rewrite rules and the auto-watch files, this module works out
   pairs whose commits schedule it, and its tree-stable timer;
 * the watches of sections without ``buildout``: they make no builder, but
   their branches are polled all the same and their change filter is offered
-  to the user's own schedulers (``BuildoutsConfigurator.change_filter``).
+  to the user's own schedulers (``BuildoutsConfigurator.change_filter``);
+* which branches come by a forge's push hook instead (:mod:`.hooks`): those
+  are not polled, so that a commit makes one change, hence one build.
+
+Repositories are compared by :func:`~.urls.repository_key` everywhere: two
+spellings of one repository share one poller, and a build's
+:class:`~.matching.ChangeMatch` accepts a change whatever spelling its poller
+or hook gives.
 
 Buildbot's pollers report a change with ``repository`` set to the URL they
 poll, so the filters hold rewritten URLs too: what a build is matched on is
@@ -31,6 +38,9 @@ from ..config.manifest import BuildSpec, WatchSpec
 from ..config.values import InvalidValue, vcs_url
 from ..errors import Problems
 from .files import WATCH_DIR, AutoWatchStatus, load_auto_watches
+from .hooks import ChangeHooks
+from .matching import ChangeMatch
+from .urls import repository_key
 
 #: VCS kinds the master can poll, with Buildbot's own pollers
 POLLED_VCS = ("git", "hg")
@@ -190,6 +200,28 @@ class WatchPlan:
     auto_watch: dict[str, AutoWatchStatus] = field(default_factory=dict)
     #: original URL -> polled URL, for the URLs a rule changed
     rewritten: dict[str, str] = field(default_factory=dict)
+    #: branches that come by a forge's push hook (not polled): branch -> forge
+    pushed: dict[PolledBranch, str] = field(default_factory=dict)
+    #: the change filter's data of every build and watch-only section, by name
+    matches: dict[str, ChangeMatch] = field(default_factory=dict)
+    #: the configurator's ``change_hooks``, checked
+    hooks: ChangeHooks = field(default_factory=ChangeHooks)
+
+    def match_of(self, build: str) -> ChangeMatch:
+        """What a change must be to schedule ``build`` (no pair: nothing does)."""
+        return self.matches.get(build, ChangeMatch(frozenset()))
+
+    def triggers_of(self, build: str) -> tuple[list[str], bool]:
+        """``(forges pushing some of its branches, whether some are polled)``."""
+        branches = self.branches_of(build)
+        forges = sorted({self.pushed[b] for b in branches if b in self.pushed})
+        return forges, any(b not in self.pushed for b in branches)
+
+    def trigger_of(self, build: str) -> str:
+        """How commits reach ``build``: ``push (github)``, ``poll``, both, or ``-``."""
+        forges, polled = self.triggers_of(build)
+        parts = [f"push ({', '.join(forges)})"] if forges else []
+        return " + ".join([*parts, *(["poll"] if polled else [])]) or "-"
 
     def branches_of(self, build: str) -> tuple[PolledBranch, ...]:
         """The branches watched by ``build`` (a build with builders or a watch-only one)."""
@@ -201,7 +233,9 @@ class WatchPlan:
     def as_data(self) -> dict:
         """JSON-friendly form, e.g. for ``buildbot-odoo plan``."""
         def pairs(branches):
-            return [{"vcs": b.vcs, "url": b.url, "branch": b.branch} for b in branches]
+            return [{"vcs": b.vcs, "url": b.url, "branch": b.branch,
+                     "by": f"push {self.pushed[b]}" if b in self.pushed else "poll"}
+                    for b in branches]
 
         return {
             "pollers": [{"name": p.name, "vcs": p.vcs, "url": p.url, "branch": p.branch,
@@ -209,11 +243,15 @@ class WatchPlan:
             "schedulers": [{"name": s.scheduler_name, "build": s.build,
                             "builders": list(s.builder_names),
                             "tree_stable_timer": s.tree_stable_timer,
+                            "trigger": self.trigger_of(s.build),
                             "watch": pairs(s.branches)} for s in self.schedules],
             "watch_only": {name: pairs(b) for name, b in self.watch_only.items()},
             "unwatched": list(self.unwatched),
             "auto_watch": {name: s.as_data() for name, s in self.auto_watch.items()},
             "rewritten": dict(self.rewritten),
+            "pushed": [{"vcs": b.vcs, "url": b.url, "branch": b.branch, "forge": forge}
+                       for b, forge in sorted(self.pushed.items())],
+            "change_hooks": self.hooks.as_data(),
         }
 
 
@@ -230,6 +268,8 @@ class _Planner:
         self.rules = rules
         self.problems = problems
         self.rewritten: dict[str, str] = {}
+        #: every URL a polled branch was written as (manifests, buildouts, auto-watch)
+        self.written: dict[PolledBranch, set[str]] = {}
         self._reported: set[tuple] = set()
 
     def polled(self, build: BuildSpec, specs: Iterable[WatchSpec], source: str
@@ -245,7 +285,9 @@ class _Planner:
                 if not self._plain_rewrite(spec, url):
                     continue
                 self.rewritten[spec.url] = url
-            found.append(PolledBranch(spec.vcs, url, normalise_branch(spec)))
+            branch = PolledBranch(spec.vcs, url, normalise_branch(spec))
+            self.written.setdefault(branch, set()).add(spec.url)
+            found.append(branch)
         return found
 
     def _plain_rewrite(self, spec: WatchSpec, url: str) -> bool:
@@ -288,8 +330,10 @@ def _own_watches(build: BuildSpec) -> tuple[list[WatchSpec], WatchSpec | None]:
 
 def plan_watches(builds: Sequence[BuildSpec], builders: Sequence[BuilderPlan],
                  basedir: Path, rules: RewriteRules, default_timer: int,
-                 problems: Problems, watch_directory: str | Path = WATCH_DIR) -> WatchPlan:
-    """Pollers, per-build filters and auto-watch results for ``builds``.
+                 problems: Problems, hooks: ChangeHooks | None = None,
+                 watch_directory: str | Path = WATCH_DIR) -> WatchPlan:
+    """Pollers, per-build filters and auto-watch results for ``builds``; the branches
+    of the repositories ``hooks`` says a forge pushes are not polled.
 
     ``watch_directory``: where the auto-watch files are (relative to ``basedir``).
     """
@@ -321,11 +365,45 @@ def plan_watches(builds: Sequence[BuildSpec], builders: Sequence[BuilderPlan],
             continue
         timer = default_timer if build.tree_stable_timer is None else build.tree_stable_timer
         plan.schedules.append(BuildWatch(build.name, distinct, timer, builder_names))
-    every = {b for s in plan.schedules for b in s.branches}
-    every |= {b for branches in plan.watch_only.values() for b in branches}
-    plan.pollers = sorted(every)
+    _share_and_split(plan, planner, rules, hooks or ChangeHooks())
     plan.rewritten = dict(sorted(planner.rewritten.items()))
     return plan
+
+
+def _share_and_split(plan: WatchPlan, planner: _Planner, rules: RewriteRules,
+                     hooks: ChangeHooks) -> None:
+    """One poller per repository key and branch; the pushed ones apart; the filters.
+
+    Spellings of one repository (``https://host/a/b.git``, ``git@host:a/b``)
+    would otherwise make two pollers, hence two changes (and two builds) per
+    commit.  The poller keeps the first spelling in sort order.
+    """
+    every = {b for s in plan.schedules for b in s.branches}
+    every |= {b for branches in plan.watch_only.values() for b in branches}
+    groups: dict[tuple[str, str, str], list[PolledBranch]] = {}
+    for branch in sorted(every):
+        groups.setdefault((branch.vcs, repository_key(branch.url), branch.branch),
+                          []).append(branch)
+    shared = {b: members[0] for members in groups.values() for b in members}
+    for members in groups.values():
+        forms = {m.url for m in members} | {w for m in members
+                                            for w in planner.written.get(m, ())}
+        forge = hooks.forge_of(sorted(forms))
+        if forge is not None:
+            plan.pushed[members[0]] = forge
+
+    def matched(name: str, branches: tuple[PolledBranch, ...]) -> tuple[PolledBranch, ...]:
+        plan.matches[name] = ChangeMatch.of(
+            ((written, b.url, b.branch) for b in branches
+             for written in sorted(planner.written.get(b, {b.url}))), rules.rules)
+        return tuple(sorted({shared[b] for b in branches}))
+
+    for schedule in plan.schedules:
+        schedule.branches = matched(schedule.build, schedule.branches)
+    for name, branches in plan.watch_only.items():
+        plan.watch_only[name] = matched(name, branches)
+    plan.pollers = sorted(b for b in set(shared.values()) if b not in plan.pushed)
+    plan.hooks = hooks
 
 
 def _check_auto_watch_use(build: BuildSpec, problems: Problems) -> None:

@@ -1,9 +1,11 @@
 """The demo program, as ``./scripts/demo.sh`` runs it (after bootstrap): ``python -m demo``.
 
-One run with ``--once --with-failure``: every sample build runs on the real
-fleet, the table shows one line per build with the PostgreSQL server each one
-saw, the deliberately failing build is the only red one and makes the exit
-status 1, and nothing is left behind: neither the directory nor a process.
+One run with ``--once --with-failure --push``: every sample build runs on the
+real fleet, the table shows one line per build with the PostgreSQL server each
+one saw, the deliberately failing build is the only red one and makes the exit
+status 1; the demo prints the push hook's URL and a curl line, which
+``--push`` runs: it builds the standin build's builders once each; and
+nothing is left behind: neither the directory nor a process.
 (The fleet itself is asserted through the REST API in test_fleet_e2e.py.)
 """
 
@@ -37,11 +39,12 @@ def processes_under(root: Path) -> list[int]:
     return found
 
 
-def table(output: str) -> dict[str, list[str]]:
-    """The demo's result table: builder -> [worker, server version, tests, result]."""
+def table(output: str, which: int = 0) -> dict[str, list[str]]:
+    """The demo's result table (``which``: the first, or the push's):
+    builder -> [worker, server version, tests, result]."""
     lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines)
-                 if line.startswith("BUILDER ") and line.endswith("RESULT"))
+    start = [i for i, line in enumerate(lines)
+             if line.startswith("BUILDER ") and line.endswith("RESULT")][which]
     rows = {}
     for line in lines[start + 1:]:
         if not line.strip():
@@ -53,7 +56,7 @@ def table(output: str) -> dict[str, list[str]]:
 
 def test_demo_once_with_a_failing_build(tmp_path):
     root = tmp_path / "demo"
-    run = subprocess.run([sys.executable, "-m", "demo", "--once", "--with-failure",
+    run = subprocess.run([sys.executable, "-m", "demo", "--once", "--with-failure", "--push",
                           "--dir", str(root)], cwd=REPO, capture_output=True, text=True,
                          timeout=1500)
     output = run.stdout + run.stderr
@@ -81,6 +84,17 @@ def test_demo_once_with_a_failing_build(tmp_path):
     assert re.search(r"^demo: Fleet page \(workers, capabilities, the build matrix\): "
                      r"http://127\.0\.0\.1:[0-9]+/#/fleet$", run.stdout, re.MULTILINE), run.stdout
     assert f"failed: standin-failing-pg{new_v}" in run.stdout
+    hook = re.search(r"^demo: push hook \(GitHub's dialect\): (http://127\.0\.0\.1:[0-9]+/"
+                     r"change_hook/github) \(its secret: \S+/secrets/github-webhook\)$",
+                     run.stdout, re.MULTILINE)
+    assert hook, run.stdout
+    curl = re.search(r"^  (curl -sS .*)$", run.stdout, re.MULTILINE)
+    assert curl and curl.group(1).endswith(hook.group(1)), run.stdout
+    assert "-H 'X-Hub-Signature: sha1=" in curl.group(1)
+    assert "demo: the master answered: 1 change found" in run.stdout
+    pushed = table(run.stdout, 1)
+    assert {name: row[3] for name, row in pushed.items()} == {
+        f"standin-pg{old_v}": "success", f"standin-pg{new_v}": "success"}, run.stdout
     assert run.stdout.rstrip().endswith("demo: stopped")
     assert not root.exists()
     assert processes_under(root) == []

@@ -7,7 +7,10 @@
   checksum checked) -- the archive layout is the one both ends agree on;
 * use-port: two ``functional`` builds run at once on the one worker, each with
   its own reserved port and its own stand-in server, each checking that the
-  server it talks to serves its own database; ports and servers are released.
+  server it talks to serves its own database; their functional commands wait
+  for each other (``check_server.py --meet``), so both hold their port and run
+  their server at the same moment whatever the machine's load; ports and
+  servers are released.
 
 The site is the one of ``test_build_e2e`` (:func:`standin_site` of
 :mod:`tests.support.buildbot_processes`: a master, its worker ``w1``, the
@@ -68,7 +71,7 @@ post-buildout-steps = install-modules functional
 odoo.http-port-min = {port_min}
 odoo.http-port-max = {port_max}
 odoo.http-port-step = 7
-functional.command = python3 {check} {{url}} {{db}} --hold 4
+functional.command = python3 {check} {{url}} {{db}} --meet {meet} --count 2
 functional.path = /
 
 [func-b]
@@ -80,8 +83,9 @@ inherit = func-a
 def site(tmp_path_factory, pg_server: PgServer):
     """A master and its worker ``w1``, whose postgresql capability is ``pg_server``."""
     port_min = free_port()
+    meet = tmp_path_factory.mktemp("functional-meet")
     manifest = MANIFEST_CFG.format(check=CHECK_SERVER, port_min=port_min,
-                                   port_max=port_min + 700)
+                                   port_max=port_min + 700, meet=meet)
     with standin_site(tmp_path_factory.mktemp("subfactories"), pg_server, MASTER_CFG,
                       manifest) as made:
         yield made
@@ -152,9 +156,10 @@ def test_concurrent_functional_builds_each_get_their_own_port_and_server(functio
         db = build.properties["testing_db"]
         assert f"the stand-in serves {db}" in build.log("functional-tests")
         assert build.step("stop-odoo-server")["state_string"] == "no error in the server log"
+    # both builds met while serving (check_server.py --meet): each had its own port then
+    for build in functional_pair:
+        assert "met [" in build.log("functional-tests")
     ports = [b.properties["odoo_http_port"] for b in functional_pair]
-    # the lowest free port is always taken first: distinct ports mean both builds held
-    # their reservation at the same time
     assert len(set(ports)) == 2, ports
     print(f"\nfunctional builds got ports {ports}")
 

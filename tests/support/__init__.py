@@ -7,6 +7,7 @@
 ``repos``               real git and Mercurial repositories made by the tests
 ``buildbot_processes``  real Buildbot master and worker processes, the master's REST API
 ``cluster``             a Buildbot cluster: crossbar, HAProxy, masters sharing a database
+``forges``              push hook deliveries as GitHub, GitLab and Gitea send them
 
 Fixture modules are loaded with ``pytest_plugins = [...]`` in a test module;
 import helpers from the other modules only (importing a plugin module before

@@ -114,7 +114,7 @@ def test_poll_interval_callable_is_asked_per_repository(master_dir):
     assert pollers == {f"git {GIT} 17.0": 3600, f"git {GIT} main": 3600}  # no hg poller
     # the build is still scheduled by changes on the unpolled branch (a change hook)
     (scheduler,) = [s for s in config["schedulers"] if s.name == "watch-sale"]
-    assert (HG, "stable") in scheduler._config_kwargs["change_filter"].pairs
+    assert scheduler._config_kwargs["change_filter"].match.accepts(HG, "stable")
 
 
 def test_poll_interval_callable_with_other_parameter_names(master_dir):

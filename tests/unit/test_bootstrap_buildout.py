@@ -18,6 +18,7 @@ from buildbot_odoo.config.manifest import load_manifests
 from buildbot_odoo.errors import ConfigError, Problems
 from buildbot_odoo.master.buildsteps import build_steps
 from buildbot_odoo.master.steps.bootstrap import BootstrapStep
+from buildbot_odoo.master.steps.buildout import BuildoutStep
 from buildbot_odoo.master.subfactories.bootstrap import (
     BUILDOUT_CACHES_LOCK,
     CacheDir,
@@ -92,7 +93,7 @@ def test_without_virtualenv_the_worker_buildout_runs():
 
 def test_buildout_command_with_database_settings():
     [buildout] = buildout_steps(None, options_for(buildout_part="server"), "odoo.cfg", ENV)
-    assert isinstance(buildout, ShellCommand)
+    assert isinstance(buildout, BuildoutStep)
     assert render(buildout.command, testing_db="odoo_buildbot-sale-pg15",
                   cap_postgresql_port="5433", cap_postgresql_host="/run/pg",
                   cap_postgresql_user="") == [

@@ -255,7 +255,9 @@ def test_plan_shows_what_each_polled_branch_schedules(master_dir, capsys):
         "hg https://hg.example/sale default     sale (60s)",
         "",
     ]
-    assert out[start + 4] == "Builds no commit schedules (force them): base, ui"
+    assert out[start + 4:start + 8] == [
+        "BUILD  TRIGGERED BY", "sale   poll", "queue  poll", ""]
+    assert out[start + 8] == "Builds no commit schedules (force them): base, ui"
     code, out, _ = run(capsys, "plan", master_dir, "--format", "json")
     watch = json.loads("\n".join(out))["watch"]
     assert [p["name"] for p in watch["pollers"]] == [
@@ -263,6 +265,47 @@ def test_plan_shows_what_each_polled_branch_schedules(master_dir, capsys):
     assert [(s["build"], s["builders"]) for s in watch["schedulers"]] == [
         ("sale", ["sale-pg15", "sale-pg18"]), ("queue", ["queue-pg15"])]
     assert watch["unwatched"] == ["base", "ui"]
+
+
+HOOKED_MASTER_CFG = """\
+from buildbot_odoo import BuildoutsConfigurator
+BuildmasterConfig = c = {"www": {"port": 8010}, "secretsProviders": []}
+conf = BuildoutsConfigurator(basedir)
+conf.change_hooks = {"github": {"secret": "github-webhook",
+                                "repositories": ["https://github.com/acme/"]}}
+conf.populate(c)
+"""
+
+
+def test_plan_shows_which_builds_come_by_push_and_which_by_poll(master_dir, capsys):
+    manifest = master_dir / "buildouts" / "MANIFEST.cfg"
+    manifest.write_text(manifest.read_text().replace(
+        "[sale]\n", "[sale]\nwatch = git git@github.com:Acme/sale.git 17.0\n"
+                    "        hg https://hg.example/sale\n").replace(
+        "[queue]\n", "[queue]\nwatch = git https://github.com/acme/sale 17.0\n"))
+    (master_dir / "master.cfg").write_text(HOOKED_MASTER_CFG)
+    code, out, _ = run(capsys, "plan", master_dir)
+    assert code == 0
+    start = out.index("POLLED BRANCH                       SCHEDULES (tree-stable timer)")
+    assert out[start + 1:start + 3] == ["hg https://hg.example/sale default  sale (600s)", ""]
+    pushed = out.index("PUSHED BRANCH                          HOOK                          "
+                       "SCHEDULES (tree-stable timer)")
+    # two spellings of one repository: one branch, pushed, both builds on it
+    assert out[pushed + 1:pushed + 3] == [
+        "git git@github.com:Acme/sale.git 17.0  github (/change_hook/github)  sale (600s), "
+        "queue (600s)", ""]
+    assert out[pushed + 3:pushed + 7] == [
+        "BUILD  TRIGGERED BY", "sale   push (github) + poll", "queue  push (github)", ""]
+    code, out, _ = run(capsys, "plan", master_dir, "--format", "json")
+    watch = json.loads("\n".join(out))["watch"]
+    assert [p["name"] for p in watch["pollers"]] == ["hg https://hg.example/sale default"]
+    assert watch["pushed"] == [{"vcs": "git", "url": "git@github.com:Acme/sale.git",
+                                "branch": "17.0", "forge": "github"}]
+    assert [(s["build"], s["trigger"]) for s in watch["schedulers"]] == [
+        ("sale", "push (github) + poll"), ("queue", "push (github)")]
+    assert watch["change_hooks"] == {"github": {
+        "path": "change_hook/github", "secret": "github-webhook",
+        "repositories": ["https://github.com/acme/"]}}
 
 
 def test_plan_shows_idle_workers(master_dir, capsys):

@@ -379,3 +379,34 @@ def test_the_summary_counts_in_words(plan):
     summary = html.split('<p class="bbo-summary">', 1)[1].split("</p>", 1)[0]
     assert summary.startswith("4 workers (2 connected), ")
     assert summary.endswith("; 2 builds without a builder, 1 idle worker.")
+
+
+def test_each_row_says_whether_push_or_poll_triggers_the_build(tmp_path):
+    (tmp_path / "workers.cfg").write_text("[w]\npassword = p\ncapability = postgresql 16\n")
+    (tmp_path / "buildouts").mkdir()
+    (tmp_path / "buildouts" / "b.cfg").write_text("[buildout]\n")
+    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(textwrap.dedent("""
+        [DEFAULT]
+        buildout = standalone b.cfg
+        build-for = postgresql
+        [pushed]
+        watch = git git@github.com:acme/web.git 17.0
+        [both]
+        watch = git https://github.com/acme/web 17.0
+                git https://git.example.com/other.git main
+        [polled]
+        watch = git https://git.example.com/other.git main
+        [forced]
+        """))
+    plan = make_plan(tmp_path, ["buildouts/MANIFEST.cfg"], "workers.cfg",
+                     builtin_capabilities(), [], change_hooks={"github": {
+                         "secret": "gh", "repositories": ["https://github.com/acme"]}})
+    assert not plan.problems.errors, [str(p) for p in plan.problems]
+    page = build_page(plan, LiveState())
+    assert {r.build: r.trigger for g in page.groups for r in g.rows} == {
+        "pushed": "push (github)", "both": "push (github) + poll", "polled": "poll",
+        "forced": "-"}
+    html = render_page(page)
+    assert ('<span class="bbo-where bbo-trigger" data-trigger="push (github)">'
+            'by push (github)</span>') in html
+    assert 'data-trigger="-">forced only</span>' in html

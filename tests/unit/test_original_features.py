@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 from buildbot.process.properties import Properties
-from buildbot.steps.shell import ShellCommand
 
 from buildbot_odoo import BuildoutsConfigurator, ConfigError
 from buildbot_odoo.config.manifest import BuildoutSource
 from buildbot_odoo.master.scheduling import FORCE_SCHEDULER
+from buildbot_odoo.master.steps.buildout import BuildoutStep
 from buildbot_odoo.master.subfactories.functional import functional
 from buildbot_odoo.master.subfactories.packaging import packaging
 from buildbot_odoo.master.subfactories.static_analysis import static_analysis
@@ -63,7 +63,7 @@ def test_packaging_base_url_links_the_uploaded_files():
 def test_buildout_parts_for_the_tools_are_installed_first(subfactory, prefix, raw):
     steps = list(made(subfactory, {**raw, f"{prefix}.parts": "selenium robot"}).values())
     install = steps[0]
-    assert isinstance(install, ShellCommand) and install.name == f"{prefix}-parts"
+    assert isinstance(install, BuildoutStep) and install.name == f"{prefix}-parts"
     command = Properties(builddir="/w/b", testing_db="db").render(install.command).result
     assert command[:3] == ["/w/b/venv/bin/buildout", "-c", "odoo.cfg"]
     assert command[-3:] == ["install", "selenium", "robot"]

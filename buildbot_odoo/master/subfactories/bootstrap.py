@@ -32,13 +32,14 @@ from __future__ import annotations
 import posixpath
 
 from buildbot.interfaces import IRenderable
-from buildbot.plugins import steps, util
+from buildbot.plugins import util
 from zope.interface import implementer
 
 from ...capability.templates import property_name
 from ...config.bootstrap import requirements, reuse
 from ...dbname import TESTING_DB_PROPERTY
 from ..steps.bootstrap import BootstrapStep
+from ..steps.buildout import BuildoutStep
 from .base import BuildOptions
 from .manifest_values import seconds_option
 from .retrieval import worker_script
@@ -218,14 +219,14 @@ def uses_postgresql(options: BuildOptions) -> bool:
 
 def buildout_steps(configurator, options: BuildOptions, buildout_path: str,
                    environ) -> list:
-    """The buildout run, under the caches lock, with a long timeout.
+    """The buildout run, under the caches lock, with a long timeout; a failure says why
+    (:class:`~..steps.buildout.BuildoutStep`).
 
     ``buildout.timeout`` (seconds, default one hour) bounds silence in the
     output, which a first build fetching every egg can make long.
     """
     timeout = seconds_option(options, "buildout.timeout", DEFAULT_BUILDOUT_TIMEOUT)
-    return [steps.ShellCommand(
-        command=buildout_command(options, buildout_path),
-        name="buildout", descriptionDone="buildout",
+    return [BuildoutStep(
+        command=buildout_command(options, buildout_path), name="buildout",
         env=buildout_environ(options, environ), locks=caches_lock(), timeout=timeout,
         haltOnFailure=True)]

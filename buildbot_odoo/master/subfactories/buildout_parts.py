@@ -6,14 +6,14 @@ not want them, the CI does.  ``functional.parts`` and ``static-analysis.parts``
 name such parts; they are installed with ``bin/buildout -c CONF ... install
 PART...`` -- the same settings and caches as the buildout step, under the same
 lock -- before the subfactory's own steps (as anybox.buildbot.odoo did with
-its ``functional.parts`` and ``static-analysis.part``).
+its ``functional.parts`` and ``static-analysis.part``); a failure says why, as
+the buildout step's does (:class:`~..steps.buildout.BuildoutStep`).
 """
 
 from __future__ import annotations
 
-from buildbot.plugins import steps
-
 from ...config import values
+from ..steps.buildout import BuildoutStep
 from .base import BuildOptions
 from .bootstrap import DEFAULT_BUILDOUT_TIMEOUT, buildout_command, buildout_environ, caches_lock
 from .manifest_values import config_error, words
@@ -31,7 +31,7 @@ def install_parts_steps(options: BuildOptions, buildout_path: str, subfactory: s
             config_error(options, option, str(exc))
     if not parts:
         return []
-    return [steps.ShellCommand(
+    return [BuildoutStep(
         command=[*buildout_command(options, buildout_path), "install", *parts],
         name=f"{subfactory}-parts", descriptionDone=f"installed {' '.join(parts)}",
         env=buildout_environ(options, environ), locks=caches_lock(),
