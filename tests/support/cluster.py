@@ -246,7 +246,8 @@ class WorkerProxy(DaemonProcess):
         path.write_text(self.config())
         program = haproxy_program()
         run([program, "-c", "-q", "-f", path], what="haproxy -c")
-        return [program, "-db", "-f", path]
+        # -p: a pid file, for whoever must stop a haproxy left behind (the demo)
+        return [program, "-db", "-p", self.directory / "haproxy.pid", "-f", path]
 
     def ready(self) -> bool:
         return all(port_open(port) for port in self.ports.values())
