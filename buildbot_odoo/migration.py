@@ -20,9 +20,12 @@ Three passes over the manifests:
    other order would not), the value is written in the section itself, so the
    file means the same whichever order a reader expects.
 
-Plus ``slaves.cfg`` renamed ``workers.cfg``, the auto-watch files of the old
-list format converted, and the imports of ``master.cfg``.  Plain Python: no
-Buildbot import.
+Plus ``slaves.cfg`` renamed ``workers.cfg``, the ``python`` capability options
+that named an interpreter (``bin=python2.6``, ``venv=DIR``: today ``bin`` is a
+directory put first on ``PATH`` and the interpreter is the manifest's
+``bootstrap-python``, written in the builds using the capability), the
+auto-watch files of the old list format converted, and the imports of
+``master.cfg``.  Plain Python: no Buildbot import.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import legacy
+from .capability.options import legacy_python_option
+from .capability.versions import VersionFilter
+from .config import legacy, values
 from .config.ini import DEFAULT, IniDocument, IniSection, parse_ini
 from .config.manifest import (
     BUILTIN_POST_BUILDOUT_STEPS,
@@ -447,19 +452,118 @@ def _write_precedence(texts, builds: dict[str, BuildSpec], loader: ManifestLoade
 # the other files
 
 
-def migrate_workers(directory: Path, workers: str | None, migration: Migration) -> None:
+def migrate_workers(directory: Path, workers: str | None,
+                    migration: Migration) -> list[Interpreter]:
+    """workers.cfg (or slaves.cfg) rewritten; the interpreters its python lines named."""
     path = directory / (workers or DEFAULT_WORKERS)
     target = None
     if workers is None and not path.exists() and (directory / OLD_WORKERS).is_file():
         path, target = directory / OLD_WORKERS, directory / DEFAULT_WORKERS
     if not path.is_file():
         migration.problems.error("no such file", file=str(path.relative_to(directory)))
-        return
+        return []
     shown = str(path.relative_to(directory))
     old = path.read_text(encoding="utf-8")
     text = IniText(old, shown)
     migrate_locally(text, legacy.WORKERS, migration.problems)
+    interpreters = migrate_python_capability(text, migration.problems)
     migration.rewrites.append(Rewrite(path, shown, old, text.text, target))
+    return interpreters
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A ``python`` capability line that named the interpreter anybox.buildbot.odoo ran the
+    bootstrap with, on one worker."""
+
+    worker: str
+    version: str | None
+    program: str
+    file: str
+    line: int
+
+
+_CAPABILITY_OPTION = re.compile(r"(?P<space>[ \t]+)(?P<key>bin|venv)=(?P<value>\S+)")
+
+
+def migrate_python_capability(text: IniText, problems: Problems) -> list[Interpreter]:
+    """``python 2.6 bin=python2.6`` becomes ``python 2.6`` (``bin=/usr/bin/python2.7``:
+    ``bin=/usr/bin``; ``venv=DIR``: removed), as ``check`` asks; the interpreters are
+    returned, for the manifests' ``bootstrap-python``.  One that is no program name nor
+    absolute path (``venv=~/odoo-env``) is left, with an error at its line."""
+    found: list[Interpreter] = []
+    edits = []
+    for section in text.sections():
+        if "capability" not in section.options:
+            continue
+        start, end = text.extent(section, "capability")
+        for index in range(start, end):
+            line = text.lines[index]
+            head = _OPTION_LINE.match(line)["head"] if index == start else ""
+            entry = line[len(head):]
+            words = entry.split()
+            if not words or words[0] != "python":
+                continue
+            version = words[1] if len(words) > 1 and "=" not in words[1] else None
+            new = entry
+            for match in reversed(list(_CAPABILITY_OPTION.finditer(entry))):
+                converted = legacy_python_option(match["key"], match["value"])
+                if converted is None:
+                    continue
+                kept, program = converted
+                try:
+                    values.command(program, what="interpreter")
+                except values.InvalidValue as exc:
+                    problems.error(
+                        f"'{match['key']}={match['value']}' of {legacy.ORIGINAL}'s python "
+                        f"capability cannot be rewritten: {exc}; remove it and name the "
+                        "interpreter in the manifest with 'bootstrap-python = ...' (an "
+                        "absolute path or a program on PATH)", file=text.shown, line=index + 1,
+                        section=section.name, option="capability")
+                    continue
+                shown = "" if kept is None else f"{match['space']}{match['key']}={kept}"
+                new = new[:match.start()] + shown + new[match.end():]
+                found.append(Interpreter(section.name, version, program, text.shown, index + 1))
+            if new != entry:
+                edits.append((index, index + 1, [head + new]))
+    text.apply(edits)
+    return found
+
+
+def name_interpreters(texts: dict[Path, IniText], builds: Iterable[BuildSpec],
+                      interpreters: list[Interpreter], problems: Problems) -> None:
+    """``bootstrap-python`` in each build using the ``python`` capability, naming the
+    interpreter its workers' python lines named; several different ones: an error at the
+    build's line, to choose by hand."""
+    if not interpreters:
+        return
+    writes: dict[str, list[tuple[str, str, str]]] = {}
+    for build in builds:
+        uses = [f for f in (*build.build_for, *build.build_requires) if f.name == "python"]
+        if not uses or build.buildout is None or build.bootstrap.get("python"):
+            continue
+        programs = sorted({i.program for i in interpreters
+                           if all(_matches(f, i.version) for f in uses)})
+        if len(programs) == 1:
+            writes.setdefault(build.file, []).append((build.name, "bootstrap-python",
+                                                      programs[0]))
+        elif programs:
+            named = ", ".join(f"{i.program} on {i.worker}" for i in interpreters
+                              if i.program in programs)
+            problems.error(
+                f"the workers' python capability named several interpreters ({named}), which "
+                f"{legacy.ORIGINAL} ran the bootstrap with; buildbot-odoo names one per build: "
+                "write 'bootstrap-python = ...' in this build", file=build.file,
+                line=build.line, section=build.name)
+    for file, items in writes.items():
+        next(t for t in texts.values() if t.shown == file).set_options(items)
+
+
+def _matches(requirement: VersionFilter, version: str | None) -> bool:
+    try:
+        return requirement.match(version)
+    except ValueError:
+        return False
 
 
 def migrate_watch_files(directory: Path, builds: Iterable[BuildSpec],
@@ -546,7 +650,7 @@ def migrate_directory(directory: str | Path, manifests: Iterable[str] | None = N
         migration.problems.error("no such directory", file=str(directory))
         return migration
     migrate_master_cfg(base, migration)
-    migrate_workers(base, workers, migration)
+    interpreters = migrate_workers(base, workers, migration)
     texts: dict[Path, IniText] = {}
     for relative in list(manifests or [DEFAULT_MANIFEST]):
         path = base / relative
@@ -556,6 +660,7 @@ def migrate_directory(directory: str | Path, manifests: Iterable[str] | None = N
         texts[path] = IniText(path.read_text(encoding="utf-8"), relative)
     originals = {path: text.text for path, text in texts.items()}
     wanted = migrate_manifests(texts, migration.problems)
+    name_interpreters(texts, wanted.values(), interpreters, migration.problems)
     note_watch_differences(wanted.values(), migration.problems)
     for path, text in texts.items():
         migration.rewrites.append(Rewrite(path, text.shown, originals[path], text.text))

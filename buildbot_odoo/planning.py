@@ -8,6 +8,7 @@ what the command line validates is exactly what the master will configure.
 from __future__ import annotations
 
 import difflib
+import shutil
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,8 @@ from .config.values import SECRET_SUFFIX
 from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
 from .testing_dbs import check_testing_databases
-from .watching.files import WATCH_DIR, check_watch_directory
+from .watching.bzr_log import BRZ
+from .watching.files import WATCH_DIR, check_watch_directory, shown_directory
 from .watching.hooks import ChangeHooks
 from .watching.plan import RewriteRules, WatchPlan, check_default_timer, plan_watches
 
@@ -114,7 +116,30 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
     hooks = ChangeHooks.parse(change_hooks, problems)
     watch = plan_watches(builds, result.builders, base, rules, timer, problems, hooks,
                          watch_directory=directory)
+    _check_brz(builds, watch, problems, directory)
     return Plan(base, workers, builds, definitions, result, problems, watch)
+
+
+def _check_brz(builds: Sequence[BuildSpec], watch: WatchPlan, problems: Problems,
+               watch_directory: str | Path = WATCH_DIR) -> None:
+    """The master polls Bazaar branches with Breezy's ``brz``: say so where one is watched
+    when this machine has none (the master still starts; those branches are not polled)."""
+    if shutil.which(BRZ) is not None:
+        return
+    for build in builds:
+        if not any(b.vcs == "bzr" for b in watch.branches_of(build.name)):
+            continue
+        if any(spec.vcs == "bzr" for spec in build.watch or ()):
+            where = build.location("watch")
+        elif build.buildout is not None and build.buildout.kind == "bzr":
+            where = build.location("buildout")
+        else:
+            where = {"file": f"{shown_directory(watch_directory)}/{build.name}",
+                     "section": build.name}
+        problems.warning(f"this build watches Bazaar branches, which the master polls with "
+                         f"{BRZ!r} (Breezy), and {BRZ!r} is not installed on this master (not "
+                         "on PATH): install it (Debian's package brz, or breezy from the "
+                         "package index); until then these branches are not polled", **where)
 
 
 def _warn_large_builds(result: DispatchResult, problems: Problems) -> None:

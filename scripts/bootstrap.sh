@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need, idempotently: system packages
-# (PostgreSQL, git, Mercurial, Chromium, HAProxy) when missing, and a project virtualenv in .venv.
+# (PostgreSQL, git, Mercurial, Breezy, Chromium, HAProxy) when missing, and a project
+# virtualenv in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need_apt+=(postgresql)
 "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v hg >/dev/null 2>&1 || need_apt+=(mercurial)
+# Breezy's brz: the master's Bazaar poller and bzr buildouts on the workers
+command -v brz >/dev/null 2>&1 || need_apt+=(brz)
 command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 # the Fleet page's browser test drives Debian's chromium with Playwright (no browser download)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)

@@ -159,6 +159,20 @@ class CapabilityDef:
         """Options a worker may give by a secret's name (see :func:`secret_options`)."""
         return secret_options({"environ": self.templates})
 
+    def secret_names(self, options: Mapping[str, str]) -> dict[str, str]:
+        """The Buildbot secrets a build reads with a worker's ``options`` of this
+        capability: option -> secret name (those naming a secret nothing reads are not
+        read, and so not needed).
+
+        >>> pg = validate_definition('postgresql', BUILTIN_CAPABILITIES['postgresql'])
+        >>> pg.secret_names({'port': '5432', 'password-secret': 'pg15', 'user-secret': 'u'})
+        {'password-secret': 'pg15', 'user-secret': 'u'}
+        """
+        read = {secret_option(option) for option in self.secret_capable()}
+        read |= set(self.secret_environ.values())
+        read |= {spec.option for spec in self.secret_files.values()}
+        return {option: name for option, name in options.items() if option in read and name}
+
 
 def default_definition(name: str) -> CapabilityDef:
     """What a capability nobody defined gets: no environment, names from itself."""

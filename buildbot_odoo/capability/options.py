@@ -94,6 +94,28 @@ def _python_venv(text: str) -> str:
         f"{text.rstrip('/')}/bin/python' in the manifest to keep that interpreter")
 
 
+def legacy_python_option(option: str, value: str) -> tuple[str | None, str] | None:
+    """What anybox.buildbot.odoo's ``python`` capability option becomes, when it named an
+    interpreter: ``(the option's value today, None to remove it; the interpreter, for the
+    manifest's bootstrap-python)``; None when the value is today's already.
+
+    >>> legacy_python_option('bin', 'python2.6')
+    (None, 'python2.6')
+    >>> legacy_python_option('bin', '/usr/bin/python2.7')
+    ('/usr/bin', 'python2.7')
+    >>> legacy_python_option('venv', '/srv/odoo-env/')
+    (None, '/srv/odoo-env/bin/python')
+    >>> legacy_python_option('bin', '/usr/bin') is None
+    True
+    """
+    if option == "bin" and ":" not in value and _INTERPRETER_RE.match(value):
+        directory, _, program = value.rpartition("/")
+        return (directory or None), program
+    if option == "venv" and value:
+        return None, f"{value.rstrip('/')}/bin/python"
+    return None
+
+
 def _pg_role(text: str) -> str:
     if not _WORD_RE.match(text) or len(text.encode()) > MAX_ROLE_BYTES:
         raise InvalidValue(f"{text!r} is not a PostgreSQL role name (one word, not starting "

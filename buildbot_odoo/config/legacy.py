@@ -209,13 +209,18 @@ def _functional_commands(value: str, _options: Mapping[str, str]) -> Change:
 
 
 def _max_line_length(value: str, options: Mapping[str, str]) -> Change:
+    """``--max-line-length N`` in ``static-analysis.arguments``, after those already given
+    there; refused only when they give a line length of their own (which one is meant?)."""
     arguments = f"--max-line-length {value.strip()}"
-    if options.get("static-analysis.arguments", "").strip():
+    given = options.get("static-analysis.arguments", "").strip()
+    if "--max-line-length" in given.split() or "--max-line-length=" in given:
         return refusal("static-analysis.max-line-length",
-                       f"add '{arguments}' to static-analysis.arguments and remove this line")
-    return Change({"static-analysis.arguments": arguments},
+                       f"static-analysis.arguments ({given!r}) gives a line length too: keep "
+                       "the one you mean there and remove this line")
+    combined = f"{given} {arguments}".strip()
+    return Change({"static-analysis.arguments": combined},
                   _deprecated("static-analysis.max-line-length",
-                              f"'static-analysis.arguments = {arguments}'"))
+                              f"'static-analysis.arguments = {combined}'"))
 
 
 #: what anybox.buildbot.odoo's static analysis did without being told: install the
@@ -264,12 +269,11 @@ def _upgrade_log_option(value: str, _options: Mapping[str, str]) -> Change:
 
 
 def _nose_tests(value: str, options: Mapping[str, str]) -> Change:
+    """The test paths, after the ``pytest.arguments`` already given."""
     arguments = " ".join(shlex.quote(word) for word in value.split())
-    if options.get("pytest.arguments", "").strip():
-        return refusal("nose.tests", f"add {arguments} to pytest.arguments and remove this "
-                                     "line")
-    return Change({"pytest.arguments": arguments},
-                  _deprecated("nose.tests", f"'pytest.arguments = {arguments}'",
+    combined = f"{options.get('pytest.arguments', '').strip()} {arguments}".strip()
+    return Change({"pytest.arguments": combined},
+                  _deprecated("nose.tests", f"'pytest.arguments = {combined}'",
                               "pytest collects the tests in these paths"))
 
 
@@ -357,6 +361,9 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
               _old_buildout_pin),
     dropped(MANIFEST, "bootstrap-type", "there is no bootstrap.py any more: zc.buildout is "
                                         "installed by pip in the build's virtualenv"),
+    dropped(MANIFEST, "bootstrap-script", "there is no bootstrap.py any more: zc.buildout is "
+                                          "installed by pip in the build's virtualenv (the "
+                                          "original's nine branch ignored it too)"),
     dropped(MANIFEST, "virtualenv3", "the build's virtualenv is made from bootstrap-python "
                                      "(default python3)"),
     # steps
@@ -379,7 +386,8 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
             "allow 100-character lines", defaults=STATIC_ANALYSIS_DEFAULTS),
     renamed(MANIFEST, "static-analysis.part", "static-analysis.parts"),
     converted(MANIFEST, "static-analysis.max-line-length",
-              "`static-analysis.arguments = --max-line-length N`", _max_line_length),
+              "`--max-line-length N` at the end of `static-analysis.arguments` (refused when "
+              "they give a line length of their own)", _max_line_length, local=False),
     # doc
     renamed(MANIFEST, "doc.sphinx-sourcedir", "doc.sourcedir"),
     renamed(MANIFEST, "doc.sphinx-builddir", "doc.outdir"),
@@ -415,7 +423,8 @@ OLD_OPTIONS: tuple[OldOption, ...] = (
               "nothing when false or in a build without the nose step; refused when true "
               f"(write `install-modules update-modules` with `{UPGRADE_SCRIPT_OPTION} = true`)"),
     # nose
-    _for_nose(converted(MANIFEST, "nose.tests", "`pytest.arguments`", _nose_tests)),
+    _for_nose(converted(MANIFEST, "nose.tests", "`pytest.arguments` (after those already "
+                        "given)", _nose_tests)),
     _for_nose(_nose_flag("nose.coverage", _COVERAGE_INSTEAD),
               "nothing when false or without the nose step; refused when true (coverage "
               "with pytest-cov in `pytest.arguments`)"),

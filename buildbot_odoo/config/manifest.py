@@ -294,7 +294,7 @@ def checked_watch(vcs: str, url: str, branch: str | None) -> WatchSpec:
     """
     values.vcs_url(url, vcs)
     if branch is not None:
-        values.branch_name(branch, vcs)
+        values.used_branch_name(branch, vcs)
     return WatchSpec(vcs, url, branch)
 
 
@@ -345,7 +345,7 @@ def _parse_buildout(ctx: ParseContext, text: str) -> BuildoutSource:
         vcs = {"hgtag": "hg", "gittag": "git"}.get(kind, kind)
         values.vcs_url(fields["url"], vcs)
         if "branch" in fields:
-            values.branch_name(fields["branch"], vcs)
+            values.used_branch_name(fields["branch"], vcs)
     source = BuildoutSource(kind, **fields, **found)
     if kind == "standalone":
         local = _standalone_file(ctx, text, source.conf)

@@ -676,6 +676,48 @@ def branch_name(text: str, vcs: str, what: str = "branch") -> str:
     return text
 
 
+#: what Buildbot's GitPoller strips from a branch it reports (``_removeHeads``), and so
+#: what the master's pollers and change filters use
+GIT_HEADS = "refs/heads/"
+
+
+def branch_as_used(text: str, vcs: str) -> str:
+    """The branch name as Buildbot finally uses it: git's without ``refs/heads/``.
+
+    Buildbot's GitPoller reports (and its change filters match) ``main`` for
+    ``refs/heads/main``; Mercurial's and Bazaar's names are used as written.
+
+    >>> branch_as_used('refs/heads/17.0', 'git'), branch_as_used('refs/heads/x', 'hg')
+    ('17.0', 'refs/heads/x')
+    """
+    if vcs == "git" and text.startswith(GIT_HEADS):
+        return text[len(GIT_HEADS):]
+    return text
+
+
+def used_branch_name(text: str, vcs: str, what: str = "branch") -> str:
+    """:func:`branch_name`, for the name as written and for the name Buildbot uses.
+
+    ``refs/heads/-x`` is a valid git ref, but the pollers and the change
+    filters use ``-x``, which a command would read as an option.
+
+    >>> used_branch_name('refs/heads/-x', 'git')  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    buildbot_odoo.config.values.InvalidValue: 'refs/heads/-x' is used as '-x' (Buildbot strips
+    'refs/heads/'): '-x': a branch cannot start with '-' (it would be read as an option)
+    """
+    branch_name(text, vcs, what)
+    used = branch_as_used(text, vcs)
+    if used != text:
+        try:
+            branch_name(used, vcs, what)
+        except InvalidValue as exc:
+            raise InvalidValue(f"{text!r} is used as {used!r} (Buildbot strips "
+                               f"{GIT_HEADS!r}): {exc}") from None
+    return text
+
+
 def _git_ref_problem(name: str) -> str | None:
     if _GIT_REF_FORBIDDEN.search(name):
         return "it contains one of ~ ^ : ? * [ \\"

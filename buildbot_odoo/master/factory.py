@@ -13,6 +13,7 @@ from ..capability.secret_files import declares_secret_files
 from ..capability.versions import Version
 from ..config.workers import WorkerSpec
 from .steps.capability import CapabilityEnvironment, SetCapabilityProperties, secret_file_steps
+from .steps.environ_logging import secret_free_environ_logging
 from .subfactories.base import BuildOptions
 
 
@@ -90,5 +91,6 @@ def make_factory(configurator, plan: BuilderPlan, definitions: Mapping[str, Capa
     steps.extend(configurator.build_steps(options, buildout_path, environ))
     steps.extend(remove_secrets)  # after the final clean-ups, which may need the password
     factory = BuildFactory()
-    factory.addSteps(steps)
+    # a secret in a command's environment would be in clear in the worker's twistd.log
+    factory.addSteps([secret_free_environ_logging(step) for step in steps])
     return factory

@@ -1,6 +1,7 @@
 """Pollers and schedulers for a plan (SPEC 7): the thin edge of :mod:`buildbot_odoo.watching.plan`.
 
-* one Buildbot ``GitPoller`` / ``HgPoller`` per polled branch, named after it
+* one Buildbot ``GitPoller`` / ``HgPoller`` (our ``BzrPoller`` for Bazaar) per
+  polled branch, named after it
   (Buildbot keeps a poller's last seen revision under its name, so names
   must not change between reconfigs) with a working directory of its own;
   ``pollAtLaunch``: a (re)started master catches up at once;
@@ -29,6 +30,7 @@ from buildbot.plugins import changes, schedulers, util
 from ..errors import ConfigError, Problem
 from ..watching.matching import ChangeMatch
 from ..watching.plan import MASTER_CFG, BuildWatch, PolledBranch, WatchPlan
+from .bzr_poller import BzrPoller
 from .subfactories.retrieval import forced_properties
 
 FORCE_SCHEDULER = "buildbot-odoo-force"
@@ -97,7 +99,9 @@ def make_poller(branch: PolledBranch, poll_interval: int):
         return changes.GitPoller(repourl=branch.url, branches=[branch.branch], **common)
     if branch.vcs == "hg":
         return changes.HgPoller(repourl=branch.url, branches=[branch.branch], **common)
-    raise ValueError(f"no poller for {branch.vcs!r}")  # the model only plans git and hg
+    if branch.vcs == "bzr":
+        return BzrPoller(repourl=branch.url, **common)
+    raise ValueError(f"no poller for {branch.vcs!r}")  # the model plans git, hg and bzr
 
 
 def make_build_scheduler(schedule: BuildWatch, match: ChangeMatch | None = None

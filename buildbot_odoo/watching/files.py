@@ -239,12 +239,7 @@ def _load_one(basedir: Path, build: BuildSpec, problems: Problems,
         problems.warning(f"unusable auto-watch data, skipped: {exc}", file=shown,
                          section=build.name)
         return AutoWatchStatus(build.name, MALFORMED, shown, str(exc))
-    for spec in sources:
-        if spec.vcs == "bzr":
-            problems.warning(f"the buildout's bzr source {spec.url!r} is not watched: Buildbot 4 "
-                             "has no Bazaar poller (see docs/scheduling.md)", file=shown,
-                             section=build.name)
-    polled = [s for s in sources if s.vcs != "bzr"]
+    polled = list(sources)
     if len(polled) > MAX_SOURCES_PER_FILE:
         problems.warning(f"{len(polled)} sources, more than the {MAX_SOURCES_PER_FILE} an "
                          f"auto-watch file may give: only the first {MAX_SOURCES_PER_FILE} "

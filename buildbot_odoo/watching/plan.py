@@ -20,9 +20,10 @@ or hook gives.
 
 Buildbot's pollers report a change with ``repository`` set to the URL they
 poll, so the filters hold rewritten URLs too: what a build is matched on is
-exactly what its poller reports.  Bazaar cannot be polled (Buildbot 4 has no
-Bazaar poller): an explicit ``watch = bzr ...`` line is an error, the
-automatic watch of a ``bzr`` buildout a warning.  See ``docs/scheduling.md``.
+exactly what its poller reports.  Bazaar branches are polled too, with
+Breezy's ``brz`` (:mod:`.bzr_log`; Buildbot 4 has no Bazaar poller of its own):
+a Bazaar branch is its URL, so its changes have an empty branch name.  See
+``docs/scheduling.md``.
 """
 
 from __future__ import annotations
@@ -35,22 +36,19 @@ from pathlib import Path
 from ..capability.dispatch import BuilderPlan
 from ..config.manifest import MAX_TREE_STABLE_TIMER as MAX_TIMER
 from ..config.manifest import BuildSpec, WatchSpec
-from ..config.values import InvalidValue, vcs_url
+from ..config.values import InvalidValue, branch_as_used, vcs_url
 from ..errors import Problems
 from .files import WATCH_DIR, AutoWatchStatus, load_auto_watches
 from .hooks import ChangeHooks
 from .matching import ChangeMatch
 from .urls import repository_key
 
-#: VCS kinds the master can poll, with Buildbot's own pollers
-POLLED_VCS = ("git", "hg")
+#: VCS kinds the master polls: Buildbot's own Git and Mercurial pollers, our Bazaar one
+POLLED_VCS = ("git", "hg", "bzr")
 POLLER_DIR = "pollers"
 MASTER_CFG = "master.cfg"
 RULES_OPTION = "vcs_master_url_rewrite_rules"
 TIMER_OPTION = "tree_stable_timer"
-_GIT_HEADS = "refs/heads/"
-_NO_BZR_POLLER = ("Bazaar branches cannot be polled: Buildbot 4 has no Bazaar poller "
-                  "(see docs/scheduling.md)")
 
 
 class RewriteRules:
@@ -147,7 +145,7 @@ class PolledBranch:
     @property
     def name(self) -> str:
         """The poller's name, stable across reconfigs: Buildbot keys its state on it."""
-        return f"{self.vcs} {self.url} {self.branch}"
+        return " ".join(part for part in (self.vcs, self.url, self.branch) if part)
 
     @property
     def workdir(self) -> str:
@@ -163,7 +161,8 @@ class PolledBranch:
 
     @property
     def repository(self) -> tuple[str, str]:
-        """``(repository, branch)`` as the poller reports them on a change."""
+        """``(repository, branch)`` as the poller reports them on a change (a Bazaar
+        branch is its URL: its branch name is empty)."""
         return (self.url, self.branch)
 
 
@@ -257,10 +256,7 @@ class WatchPlan:
 
 def normalise_branch(spec: WatchSpec) -> str:
     """The branch name as the pollers report it (git: without ``refs/heads/``)."""
-    branch = spec.branch or ("default" if spec.vcs == "hg" else "")
-    if spec.vcs == "git" and branch.startswith(_GIT_HEADS):
-        branch = branch[len(_GIT_HEADS):]
-    return branch
+    return branch_as_used(spec.branch or ("default" if spec.vcs == "hg" else ""), spec.vcs)
 
 
 class _Planner:
@@ -272,14 +268,10 @@ class _Planner:
         self.written: dict[PolledBranch, set[str]] = {}
         self._reported: set[tuple] = set()
 
-    def polled(self, build: BuildSpec, specs: Iterable[WatchSpec], source: str
-               ) -> list[PolledBranch]:
-        """``specs`` as polled branches; bzr ones reported (``source`` says whence)."""
+    def polled(self, specs: Iterable[WatchSpec]) -> list[PolledBranch]:
+        """``specs`` as polled branches, after the rewrite rules."""
         found = []
         for spec in specs:
-            if spec.vcs not in POLLED_VCS:
-                self._report_unpolled(build, spec, source)
-                continue
             url = self.rules.rewrite(spec.url)
             if url != spec.url:
                 if not self._plain_rewrite(spec, url):
@@ -291,7 +283,7 @@ class _Planner:
         return found
 
     def _plain_rewrite(self, spec: WatchSpec, url: str) -> bool:
-        """A rule must not make of a plain URL one git or hg would run a command from."""
+        """A rule must not make of a plain URL one git, hg or brz would run a command from."""
         try:
             vcs_url(url, spec.vcs)
         except InvalidValue as exc:
@@ -302,21 +294,6 @@ class _Planner:
                                     file=MASTER_CFG, option=RULES_OPTION)
             return False
         return True
-
-    def _report_unpolled(self, build: BuildSpec, spec: WatchSpec, source: str) -> None:
-        if source == "watch":
-            where = build.location("watch")
-            key = ("error", where["file"], where["line"], str(spec))
-            if key not in self._reported:
-                self._reported.add(key)
-                self.problems.error(f"{str(spec)!r}: {_NO_BZR_POLLER}; remove the line or "
-                                    "watch a git or hg mirror of the branch", **where)
-        elif source == "buildout":
-            self.problems.warning(
-                f"the bzr buildout location {spec.url!r} is not watched: {_NO_BZR_POLLER}; "
-                "the build runs when forced, or by your own schedulers",
-                **build.location("buildout"))
-        # auto-watch sources are reported by the watch file loader
 
 
 def _own_watches(build: BuildSpec) -> tuple[list[WatchSpec], WatchSpec | None]:
@@ -345,12 +322,12 @@ def plan_watches(builds: Sequence[BuildSpec], builders: Sequence[BuilderPlan],
     plan = WatchPlan(auto_watch={name: status for name, status in auto.items()})
     for build in builds:
         lines, own = _own_watches(build)
-        branches = planner.polled(build, lines, "watch")
+        branches = planner.polled(lines)
         if own is not None:
-            branches += planner.polled(build, [own], "buildout")
+            branches += planner.polled([own])
         status = auto.get(build.name)
         if status is not None and status.sources and build.watch != []:
-            branches += planner.polled(build, status.sources, "auto-watch")
+            branches += planner.polled(status.sources)
         distinct = tuple(sorted(set(branches)))
         _check_auto_watch_use(build, problems)
         if build.buildout is None:

@@ -1,8 +1,8 @@
-"""TEST HELPERS: real git and Mercurial repositories made by the tests.
+"""TEST HELPERS: real git, Mercurial and Bazaar repositories made by the tests.
 
 Each repository lives in a temporary directory and is reached through a
 ``file://`` URL, the way a poller or a buildout reaches a remote.  A missing
-``git`` or ``hg`` is a test failure saying what to install.
+``git``, ``hg`` or ``brz`` is a test failure saying what to install.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ from pathlib import Path
 
 IDENTITY = {"GIT_AUTHOR_NAME": "tester", "GIT_AUTHOR_EMAIL": "tester@example.com",
             "GIT_COMMITTER_NAME": "tester", "GIT_COMMITTER_EMAIL": "tester@example.com",
-            "HGUSER": "tester <tester@example.com>", "HGPLAIN": "1"}
+            "HGUSER": "tester <tester@example.com>", "HGPLAIN": "1",
+            "BRZ_EMAIL": "tester <tester@example.com>"}
+#: the Debian package of each tool
+PACKAGES = {"git": "git", "hg": "mercurial", "brz": "brz"}
 
 
 def _require(tool: str) -> str:
     found = shutil.which(tool)
     if found is None:
         raise AssertionError(f"{tool!r} is not installed: install it (apt-get install "
-                             f"{'git' if tool == 'git' else 'mercurial'}) to run this test")
+                             f"{PACKAGES[tool]}) to run this test")
     return found
 
 
@@ -97,3 +100,30 @@ class HgRepo:
 
     def tag(self, name: str) -> None:
         _run([self.hg, "tag", "-q", name], self.path)
+
+
+class BzrRepo:
+    """A standalone Bazaar branch (Breezy's ``brz``) with a working tree, committed to."""
+
+    def __init__(self, path: Path):
+        self.brz = _require("brz")
+        self.path = path
+        _run([self.brz, "init", "-q", path])
+        self.commit("README", "start\n")
+
+    @property
+    def url(self) -> str:
+        return self.path.as_uri()
+
+    def commit(self, name: str, text: str, message: str | None = None,
+               author: str | None = None) -> str:
+        """Commit ``name`` with ``text``; the new revision id."""
+        (self.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (self.path / name).write_text(text)
+        _run([self.brz, "add", "-q", "--", name], self.path)
+        _run([self.brz, "commit", "-q", "-m", message or f"change {name}",
+              *(["--author", author] if author else [])], self.path)
+        return self.head()
+
+    def head(self) -> str:
+        return _run([self.brz, "revision-info", "-d", self.path]).split()[1]

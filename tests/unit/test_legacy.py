@@ -127,9 +127,10 @@ def test_static_analysis_keeps_what_the_original_did_unasked(manifest):
      "in <doc.upload-dir>/<builder>"),
     ("post-buildout-steps = update-odoo\nupdate.log_file_option = --logfile\n",
      "the upgrade script is called with --log-file"),
-    ("post-buildout-steps = static-analysis\nstatic-analysis.arguments = -q\n"
+    ("post-buildout-steps = static-analysis\n"
+     "static-analysis.arguments = -q --max-line-length=120\n"
      "static-analysis.max-line-length = 99\n",
-     "add '--max-line-length 99' to static-analysis.arguments"),
+     "static-analysis.arguments ('-q --max-line-length=120') gives a line length too"),
 ])
 def test_what_has_no_equivalent_is_refused_with_what_to_write(manifest, options, message):
     build, problems = one(manifest, options)

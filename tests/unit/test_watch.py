@@ -189,7 +189,7 @@ def test_builds_without_builder_get_no_schedule(tmp_path):
     assert plan.watch.pollers == []  # nothing to schedule: nothing to poll
 
 
-def test_explicit_bzr_watch_is_an_error_naming_the_line(tmp_path):
+def test_explicit_bzr_watch_is_polled_as_the_branch_it_names(tmp_path):
     plan = plan_for(tmp_path, """
         [base]
         watch = bzr lp:openobject-addons/7.0
@@ -197,21 +197,56 @@ def test_explicit_bzr_watch_is_an_error_naming_the_line(tmp_path):
         inherit = base
         buildout = standalone b.cfg
         """)
-    (error,) = plan.problems.errors  # reported once, where it is written
-    assert str(error).startswith("buildouts/MANIFEST.cfg:2: base: watch: "
-                                 "'bzr lp:openobject-addons/7.0': Bazaar branches cannot be "
-                                 "polled: Buildbot 4 has no Bazaar poller")
+    assert not plan.problems.errors
+    (poller,) = plan.watch.pollers
+    assert poller == PolledBranch("bzr", "lp:openobject-addons/7.0", "")
+    assert poller.name == "bzr lp:openobject-addons/7.0"
+    # a Bazaar branch is its URL: the poller's changes have an empty branch name
+    assert poller.repository == ("lp:openobject-addons/7.0", "")
+    assert plan.watch.match_of("a").accepts("lp:openobject-addons/7.0", "")
+    assert plan.watch.branches_of("a") == (poller,)
 
 
-def test_bzr_buildout_location_is_a_warning_not_a_silent_drop(tmp_path):
+def test_bzr_buildout_location_is_watched(tmp_path):
     plan = plan_for(tmp_path, "[a]\nbuildout = bzr lp:my-buildout buildout.cfg\n")
+    assert not plan.problems.errors and not plan.problems.warnings
+    assert [b.repository for b in plan.watch.branches_of("a")] == [("lp:my-buildout", "")]
+    assert plan.watch.unwatched == []
+
+
+def test_a_missing_brz_is_said_where_bazaar_is_watched(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no brz there
+    plan = plan_for(tmp_path, """
+        [a]
+        buildout = standalone b.cfg
+        watch = bzr lp:openobject-addons/7.0
+        [b]
+        buildout = bzr lp:my-buildout buildout.cfg
+        [c]
+        buildout = standalone b.cfg
+        watch = git https://git.example.org/c.git main
+        """)
     assert not plan.problems.errors
     assert messages(plan) == [
-        "buildouts/MANIFEST.cfg:2: a: buildout: warning: the bzr buildout location "
-        "'lp:my-buildout' is not watched: Bazaar branches cannot be polled: Buildbot 4 has "
-        "no Bazaar poller (see docs/scheduling.md); the build runs when forced, or by your "
-        "own schedulers"]
-    assert plan.watch.unwatched == ["a"]
+        "buildouts/MANIFEST.cfg:3: a: watch: warning: this build watches Bazaar branches, "
+        "which the master polls with 'brz' (Breezy), and 'brz' is not installed on this "
+        "master (not on PATH): install it (Debian's package brz, or breezy from the package "
+        "index); until then these branches are not polled",
+        "buildouts/MANIFEST.cfg:5: b: buildout: warning: this build watches Bazaar branches, "
+        "which the master polls with 'brz' (Breezy), and 'brz' is not installed on this "
+        "master (not on PATH): install it (Debian's package brz, or breezy from the package "
+        "index); until then these branches are not polled"]
+    assert len(plan.watch.pollers) == 3  # the master still polls what it can
+
+
+def test_brz_on_path_is_enough(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "brz").write_text("#!/bin/sh\n")
+    (bin_dir / "brz").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    plan = plan_for(tmp_path, "[a]\nbuildout = bzr lp:my-buildout buildout.cfg\n")
+    assert not plan.problems.warnings
 
 
 def test_watch_plan_as_data_is_json(tmp_path):
@@ -313,13 +348,13 @@ def test_orphan_watch_files_are_reported_and_upload_temporaries_ignored(tmp_path
     assert {b.repository for b in plan.watch.branches_of("auto")} == {(ADDONS, "17.0")}
 
 
-def test_bzr_sources_of_auto_watch_are_reported(tmp_path):
+def test_bzr_sources_of_auto_watch_are_polled(tmp_path):
     data = watch_data(sources=[{"vcs": "bzr", "url": "lp:web-addons", "option": "addons"}])
     plan = plan_for(tmp_path, AUTO, watch_files={"auto": data})
-    assert messages(plan) == [
-        "watch/auto: auto: warning: the buildout's bzr source 'lp:web-addons' is not "
-        "watched: Buildbot 4 has no Bazaar poller (see docs/scheduling.md)"]
-    assert plan.watch.auto_watch["auto"].sources == []
+    assert not plan.problems.warnings
+    assert [(s.vcs, s.url) for s in plan.watch.auto_watch["auto"].sources] == [
+        ("bzr", "lp:web-addons")]
+    assert ("lp:web-addons", "") in {b.repository for b in plan.watch.branches_of("auto")}
 
 
 def test_auto_watch_with_empty_watch_or_without_buildout_is_warned(tmp_path):

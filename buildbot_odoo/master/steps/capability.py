@@ -42,6 +42,7 @@ from ...capability.secret_files import (
     secret_file_name,
 )
 from ...capability.templates import property_name, secret_option
+from .secret_lookup import first_missing_secret
 
 PROPERTY_SOURCE = "Capability"
 
@@ -66,6 +67,7 @@ class SetCapabilityProperties(buildstep.BuildStep):
         worker_caps = self.getProperty("capability") or {}
         worker_name = self.getProperty("workername") or "this worker"
         lines = []
+        secrets = []
         for use in self.uses:
             try:
                 resolved = resolve(worker_caps, use, f"worker {worker_name}")
@@ -74,6 +76,14 @@ class SetCapabilityProperties(buildstep.BuildStep):
                 yield self.addCompleteLog("capabilities", "\n".join([*lines, str(exc)]) + "\n")
                 return FAILURE
             lines.extend(self._apply(resolved.name, resolved.version, resolved.options))
+            secrets += [(secret, f"{use.name} option {option} of worker {worker_name}")
+                        for option, secret in self._definition(use.name).secret_names(
+                            resolved.options).items()]
+        missing = yield first_missing_secret(self.master, secrets)
+        if missing is not None:  # else the first step reading it ends in a KeyError
+            self._summary = missing
+            yield self.addCompleteLog("capabilities", "\n".join([*lines, missing]) + "\n")
+            return FAILURE
         yield self.addCompleteLog("capabilities", "\n".join(lines) + "\n" if lines else "none\n")
         self._summary = ", ".join(
             f"{u.name} {self.getProperty(self._definition(u.name).version_prop) or ''}".strip()

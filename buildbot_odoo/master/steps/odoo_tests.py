@@ -34,6 +34,7 @@ from twisted.internet import defer
 from ...reports.odoo_log import OdooLogAnalyzer, TestOutcome
 from ...reports.startup import explain_early_end
 from .logs import finish_logs
+from .pg_commands import watch_connections
 
 ODOO_LOG = "odoo.log"
 STDIO = "stdio"
@@ -110,6 +111,8 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
             self.addLogObserver(logname, logobserver.LineConsumerLogObserver(
                 functools.partial(self._consume, analyzer)))
         self.addLogObserver(STDIO, logobserver.LineConsumerLogObserver(self._keep_stderr))
+        # an unreachable PostgreSQL, in libpq's words, rather than "Failed to load registry"
+        self._pg_connection = [watch_connections(self, STDIO), watch_connections(self, ODOO_LOG)]
 
     def _consume(self, analyzer: OdooLogAnalyzer) -> Generator[None, tuple[str, str], None]:
         try:
@@ -201,6 +204,9 @@ class OdooTestStep(buildstep.ShellMixin, buildstep.BuildStep):
             summary = self.analyzer.summary(self.empty_summary)
             if self._command_failed_rc is not None and not self.analyzer.is_failure():
                 summary += f" (exit code {self._command_failed_rc})"
+        failure = next((w.failure for w in self._pg_connection if w.failure), None)
+        if failure is not None and self.results not in (None, SUCCESS):
+            summary = f"{failure} ({summary})"
         if self.timed_out:
             summary += " (timed out)"
         if self.build is not None:

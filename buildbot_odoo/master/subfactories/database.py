@@ -25,6 +25,7 @@ from zope.interface import implementer
 
 from ...capability.versions import InvalidVersion, Version
 from ...dbname import DEFAULT_DB_PREFIX, TESTING_DB_PROPERTY, testing_db_name
+from ..steps.pg_commands import PgCommand
 from .base import BuildOptions
 from .manifest_values import arguments, config_error, executable, seconds_option
 
@@ -105,17 +106,20 @@ class ForceOption:
         return ["--force"] if forced else []
 
 
-class DropDatabase(steps.ShellCommand):
+class DropDatabase(PgCommand):
     """``dropdb``, whose summary does not say "dropped" when it could not drop.
 
     The final clean-up's summary joins the build's (after the first
-    failure's): "dropped x (warnings)" would read as done.
+    failure's): "dropped x (warnings)" would read as done.  An unreachable
+    server is named (:class:`PgCommand`).
     """
 
     def getResultSummary(self):
         if self.results in (SUCCESS, SKIPPED):
             return super().getResultSummary()
-        return {"step": f"could not drop {self.getProperty(TESTING_DB_PROPERTY)}"}
+        failure = self.connection_failure()
+        why = f": {failure}" if failure else ""
+        return {"step": f"could not drop {self.getProperty(TESTING_DB_PROPERTY)}{why}"}
 
 
 def _dropdb(environ, **kwargs) -> steps.ShellCommand:
@@ -125,7 +129,7 @@ def _dropdb(environ, **kwargs) -> steps.ShellCommand:
 
 def disable_mail_step(environ) -> steps.ShellCommand:
     """Deactivate the mail servers a template or a copy may carry."""
-    return steps.ShellCommand(
+    return PgCommand(
         command=["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", testing_db(),
                  "-c", DISABLE_MAIL_SQL],
         name="disable-outgoing-mail", descriptionDone="outgoing mail disabled",
@@ -137,7 +141,7 @@ def simple_create(configurator, options: BuildOptions, buildout_path: str,
     """Drop, then ``createdb -T <db_template>``; mail disabled."""
     return [
         _dropdb(environ, name="dropdb", haltOnFailure=True),
-        steps.ShellCommand(
+        PgCommand(
             descriptionDone=_done(f"created %s from {options.build.db_template}"),
             command=["createdb", "-T", options.build.db_template, testing_db()],
             name="createdb", env=environ, haltOnFailure=True),
@@ -160,7 +164,7 @@ def pg_remote_copy(configurator, options: BuildOptions, buildout_path: str,
     kwargs = {} if timeout is None else {"timeout": timeout}
     return [
         _dropdb(environ, name="dropdb", haltOnFailure=True),
-        steps.ShellCommand(command=command, name="pg_remote_copy", env=environ,
+        PgCommand(command=command, name="pg_remote_copy", env=environ,
                            descriptionDone=_done("copied %s"),
                            haltOnFailure=True, **kwargs),
         disable_mail_step(environ),

@@ -65,20 +65,22 @@ class RequireProperties(buildstep.BuildStep):
 
     ``path_like`` properties must also be paths inside their root (the rule of
     :func:`buildbot_odoo.config.values.relative_path`): their values end up in
-    file paths on the master and on the worker.  ``hg_tags`` must be
-    Mercurial tag names, never an option of ``hg`` (they come from the force form).
+    file paths on the master and on the worker.  ``hg_tags`` and ``git_tags`` must
+    be tag names of their VCS, never an option of ``hg`` or ``git`` (they come from
+    the force form), in the form Buildbot's checkout step uses them.
     """
 
     name = "check-properties"
 
     def __init__(self, names: Sequence[str], purpose: str, path_like: Sequence[str] = (),
-                 hg_tags: Sequence[str] = (), **kwargs):
+                 hg_tags: Sequence[str] = (), git_tags: Sequence[str] = (), **kwargs):
         kwargs.setdefault("haltOnFailure", True)
         super().__init__(**kwargs)
         self.names = list(names)
         self.purpose = purpose
         self.path_like = set(path_like)
         self.hg_tags = set(hg_tags)
+        self.git_tags = set(git_tags)
         self._summary = ""
 
     def run(self):
@@ -97,7 +99,9 @@ class RequireProperties(buildstep.BuildStep):
             if name in self.path_like:
                 values.relative_path(str(value))
             if name in self.hg_tags:
-                values.branch_name(str(value), "hg", "tag")
+                values.used_branch_name(str(value), "hg", "tag")
+            if name in self.git_tags:
+                values.used_branch_name(str(value), "git", "tag")
         except values.InvalidValue as exc:
             return f"build property {name!r}: {exc}"
         return None
@@ -252,7 +256,7 @@ def gittag(configurator, options: BuildOptions) -> tuple[list, str]:
     assert source is not None
     check = RequireProperties(
         [TAG_PROPERTY], "gittag buildouts are checked out at the tag this property names",
-        name="check-buildout-tag")
+        git_tags=[TAG_PROPERTY], name="check-buildout-tag")
     checkout = steps.Git(
         repourl=source.url, branch=util.Property(TAG_PROPERTY), mode="full", method="clobber",
         alwaysUseLatest=True, name="checkout-buildout-tag", haltOnFailure=True)
