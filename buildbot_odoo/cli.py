@@ -23,7 +23,7 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -105,6 +105,7 @@ def _run_master_cfg(directory: Path, problems: Problems) -> list:
     tracebacks to the twistd log, which a command line does not have; here an
     exception is reported with the master.cfg line it came from.
     """
+    from .master.cluster import cluster_problems
     from .master.configurator import collecting_configurators
 
     path = directory / MASTER_CFG
@@ -126,6 +127,8 @@ def _run_master_cfg(directory: Path, problems: Problems) -> list:
             else:
                 if "BuildmasterConfig" not in namespace:
                     problems.error("does not define BuildmasterConfig", file=MASTER_CFG)
+                elif isinstance(namespace["BuildmasterConfig"], Mapping):
+                    problems.extend(cluster_problems(namespace["BuildmasterConfig"], found))
     finally:
         sys.path[:] = old_path
     if not found and not problems.errors:

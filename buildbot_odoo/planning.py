@@ -27,7 +27,7 @@ from .config.workers import WorkerSpec, load_workers
 from .errors import Problems
 from .testing_dbs import check_testing_databases
 from .watching.bzr_log import BRZ
-from .watching.files import WATCH_DIR
+from .watching.files import WATCH_DIR, check_watch_directory, shown_directory
 from .watching.hooks import ChangeHooks
 from .watching.plan import RewriteRules, WatchPlan, check_default_timer, plan_watches
 
@@ -74,13 +74,14 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
               subfactory_options: Mapping[str, Collection[str] | None] | None = None,
               rewrite_rules: object = (),
               tree_stable_timer: object = DEFAULT_TREE_STABLE_TIMER,
+              watch_directory: object = WATCH_DIR,
               change_hooks: object = None) -> Plan:
     """Load and check everything; problems are collected in ``plan.problems``.
 
     ``rewrite_rules``, ``tree_stable_timer`` and ``change_hooks`` are the
     configurator's ``vcs_master_url_rewrite_rules``, ``tree_stable_timer`` and
-    ``change_hooks``, checked here;
-    the ``watch/`` directory's auto-watch files are read here too, so that
+    ``change_hooks``, checked here; the auto-watch files of ``watch_directory``
+    (the configurator's: ``watch/`` by default) are read here too, so that
     ``buildbot-odoo check`` and ``plan`` see what the master will poll.
     """
     base = Path(basedir)
@@ -111,13 +112,16 @@ def make_plan(basedir: str | Path, manifest_paths: Sequence[str | Path],
     check_testing_databases(workers, result.builders, problems)
     rules = RewriteRules.parse(rewrite_rules, problems)
     timer = check_default_timer(tree_stable_timer, problems)
+    directory = check_watch_directory(watch_directory, problems)
     hooks = ChangeHooks.parse(change_hooks, problems)
-    watch = plan_watches(builds, result.builders, base, rules, timer, problems, hooks)
-    _check_brz(builds, watch, problems)
+    watch = plan_watches(builds, result.builders, base, rules, timer, problems, hooks,
+                         watch_directory=directory)
+    _check_brz(builds, watch, problems, directory)
     return Plan(base, workers, builds, definitions, result, problems, watch)
 
 
-def _check_brz(builds: Sequence[BuildSpec], watch: WatchPlan, problems: Problems) -> None:
+def _check_brz(builds: Sequence[BuildSpec], watch: WatchPlan, problems: Problems,
+               watch_directory: str | Path = WATCH_DIR) -> None:
     """The master polls Bazaar branches with Breezy's ``brz``: say so where one is watched
     when this machine has none (the master still starts; those branches are not polled)."""
     if shutil.which(BRZ) is not None:
@@ -130,7 +134,8 @@ def _check_brz(builds: Sequence[BuildSpec], watch: WatchPlan, problems: Problems
         elif build.buildout is not None and build.buildout.kind == "bzr":
             where = build.location("buildout")
         else:
-            where = {"file": f"{WATCH_DIR}/{build.name}", "section": build.name}
+            where = {"file": f"{shown_directory(watch_directory)}/{build.name}",
+                     "section": build.name}
         problems.warning(f"this build watches Bazaar branches, which the master polls with "
                          f"{BRZ!r} (Breezy), and {BRZ!r} is not installed on this master (not "
                          "on PATH): install it (Debian's package brz, or breezy from the "

@@ -5,6 +5,9 @@ Starts two PostgreSQL servers of different major versions, a master made with
 capabilities (demo/fleet.py), forces every builder through the force
 scheduler, prints one line per build, then leaves the web UI up until Ctrl-C.
 With ``--once`` it stops after printing and exits 1 if any build failed.
+With ``--masters 2`` the master is a cluster of two (docs/scale-out.md): a
+crossbar router, one database for both, HAProxy in front of them, the workers
+split between them; the same builds.
 Everything lives in ``.demo/`` (or ``--dir``), removed when the demo stops.
 See docs/demo.md.
 """
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from tests.support.buildbot_processes import ProcessError
 
-from .fleet import REPO, Fleet, clear_leftovers, format_reports, say
+from .fleet import MASTER_NAMES, REPO, Fleet, clear_leftovers, format_reports, say
 
 
 class Stop(Exception):
@@ -45,16 +48,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--push", action="store_true",
                         help="after the forced builds, run the printed curl line (a push as "
                              "GitHub sends it) and report the builds it triggers")
+    parser.add_argument("--masters", type=int, default=1, metavar="N",
+                        help="run N masters of one Buildbot cluster (one database, a crossbar "
+                             "router, HAProxy in front; the workers split between them) "
+                             "instead of one master (docs/scale-out.md)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the directory (logs, master, workers) after stopping")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 1 <= args.masters <= len(MASTER_NAMES):
+        parser.error(f"--masters: from 1 to {len(MASTER_NAMES)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    fleet = Fleet(args.dir, with_failure=args.with_failure)
+    fleet = Fleet(args.dir, with_failure=args.with_failure, masters=args.masters)
     failed: list[str] | None = None  # set once the builds are done
     try:
         fleet.start()
@@ -67,7 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = [r.builder for r in reports if not r.ok]
         if failed:
             say(f"failed: {', '.join(failed)} (their logs: {fleet.url}#/builders)")
-        say(f"Fleet page (workers, capabilities, the build matrix): {fleet.url}#/fleet")
+        if fleet.masters:
+            for name, master in fleet.masters.items():
+                say(f"Fleet page of {name} (the whole fleet, as every master sees it): "
+                    f"{master.url}#/fleet")
+        else:
+            say(f"Fleet page (workers, capabilities, the build matrix): {fleet.url}#/fleet")
         hook = fleet.push_hook()
         say(f"push hook (GitHub's dialect): {hook.url} (its secret: {hook.secret_file})")
         say("a push to the demo's addons repository, as GitHub sends it, builds standin "
@@ -78,7 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed += [r.builder for r in pushed if not r.ok]
         if args.once:
             return 1 if failed else 0
-        say(f"web UI: {fleet.url}  (Ctrl-C stops the workers, the master and PostgreSQL)")
+        if fleet.masters:
+            say("web UI: " + ", ".join(f"{m.url} ({n})" for n, m in fleet.masters.items())
+                + "  (Ctrl-C stops the workers, the masters, the router, HAProxy and "
+                "PostgreSQL)")
+        else:
+            say(f"web UI: {fleet.url}  (Ctrl-C stops the workers, the master and PostgreSQL)")
         threading.Event().wait()
     except Stop as stop:
         say(f"{stop}: stopping")

@@ -19,9 +19,17 @@ Everything is made with the tools a user would run, in this order:
    that does not hold any virtualenv's ``bin`` (worker-setup.rst) and no
    libpq variable (only the capability options choose a cluster).
 
+With ``masters`` above 1 (``./scripts/demo.sh --masters 2``) the fleet is a
+Buildbot cluster, set up as docs/scale-out.md tells a user: one database on the
+newest PostgreSQL server for every master, a crossbar router, the masters
+``master-a``, ``master-b``... (the same master.cfg, workers.cfg and manifests,
+plus the cluster lines), HAProxy in front of them, each worker created for one
+master in turn and connecting through the proxy's frontend of that master.
+
 The processes are started, and builds forced through the force scheduler of
 the REST API and read back from it, with the tests' harness
-(``tests/support/buildbot_processes.py``: :class:`Site`, :class:`MasterApi`).
+(``tests/support/buildbot_processes.py``: :class:`Site`, :class:`MasterApi`;
+``tests/support/cluster.py`` for the router, the proxy and the database).
 Nothing here is shipped with the package.
 """
 
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import os
 import re
 import shlex
@@ -48,13 +57,16 @@ from tests.support.buildbot_processes import (
     BIN,
     CONNECT_TIMEOUT,
     STANDIN_SOURCES_DIR,
+    MasterProcess,
     ProcessError,
     Site,
     StartStop,
+    WorkerProcess,
     run,
     wait_for,
     worker_environ,
 )
+from tests.support.cluster import ClusterDatabase, CrossbarRouter, WorkerProxy, cluster_cfg
 from tests.support.forges import GITHUB
 from tests.support.postgres import (
     PgServer,
@@ -85,6 +97,10 @@ HOOK_SECRET = "github-webhook"
 HOOKED_BUILD = re.compile(r"^standin-pg[0-9]+$")
 #: the headers of GitHub's deliveries the master reads
 CURL_HEADERS = ("Content-Type", "X-GitHub-Event", "X-Hub-Signature", "X-Hub-Signature-256")
+#: the masters of a cluster (``--masters N``): master-a, master-b...
+MASTER_NAMES = "abcdef"
+#: the database (and its owner role) a cluster's masters share, on the newest server
+CLUSTER_DATABASE = "buildbot_demo"
 
 
 class FleetError(ProcessError):
@@ -207,6 +223,7 @@ class BuildReport:
     pg_server_version: str | None
     tests: str
     env_shown: list[str] | None = None  # the stdout of show-env, when the build has it
+    master: str = ""  # the master that ran it, in a cluster
 
     @property
     def ok(self) -> bool:
@@ -218,23 +235,36 @@ class BuildReport:
 
 
 class Fleet(StartStop):
-    """A master, three workers and two PostgreSQL servers under ``root``.
+    """A master (or ``masters`` of a cluster), three workers, two PostgreSQL servers.
 
-    ``servers``: already running servers to use (the tests share theirs);
-    otherwise the fleet starts and stops its own.  Use as a context manager.
+    Everything lives under ``root``.  ``servers``: already running servers to
+    use (the tests share theirs); otherwise the fleet starts and stops its
+    own.  Use as a context manager.
     """
 
     def __init__(self, root: Path, servers: Sequence[PgServer] | None = None,
-                 progress: Callable[[str], None] = say, with_failure: bool = False):
+                 progress: Callable[[str], None] = say, with_failure: bool = False,
+                 masters: int = 1):
+        if not 1 <= masters <= len(MASTER_NAMES):
+            raise ValueError(f"masters: from 1 to {len(MASTER_NAMES)}, not {masters}")
         self.root = Path(root).resolve()
         self.with_failure = with_failure
         self.say = progress
         self.own_servers = servers is None
         self.servers = list(servers) if servers is not None else []
-        self.site = Site(self.root)
+        #: the masters of a cluster by name (master-a...); empty for one master alone
+        self.masters = {f"master-{n}": MasterProcess(self.root / f"master-{n}")
+                        for n in MASTER_NAMES[:masters]} if masters > 1 else {}
+        self.site = Site(self.root, master=next(iter(self.masters.values()), None))
         self.api = self.site.api
         self.workers: list[DemoWorker] = []
+        #: worker name -> the master it is created for, in a cluster
+        self.homes: dict[str, str] = {}
         self.env = worker_environ()
+        self.router = CrossbarRouter(self.root / "crossbar") if self.masters else None
+        self.proxy = WorkerProxy(self.root / "haproxy", {
+            name: m.pb_port for name, m in self.masters.items()}) if self.masters else None
+        self.database: ClusterDatabase | None = None
 
     # -- paths
 
@@ -260,6 +290,10 @@ class Fleet(StartStop):
         self.root.mkdir(parents=True, exist_ok=True)
         self.start_postgresql()
         self.make_worker_env()
+        if self.masters:
+            self.database = ClusterDatabase(self.servers[-1], CLUSTER_DATABASE)
+            self.router.start()
+            self.say(f"crossbar router (the masters' WAMP message queue): {self.router.url}")
         self.write_master()
         role = getpass.getuser()
         for server in self.servers:
@@ -267,14 +301,28 @@ class Fleet(StartStop):
         self.say(f"PostgreSQL role {role!r} (the workers' user) may create databases "
                  f"on both servers")
         self.start_master()
-        for worker in self.workers:
-            self.start_worker(worker)
+        for number, worker in enumerate(self.workers):
+            self.start_worker(worker, number)
         self.site.wait_connected(CONNECT_TIMEOUT)
         self.say(f"{len(self.workers)} workers connected")
+        if self.masters:
+            for worker in self.workers:
+                self.say(f"worker {worker.name} is on {self.connected_to(worker.name)}")
 
     def stop(self) -> None:
-        """Workers, master, then the servers this fleet started; each step runs regardless."""
+        """Workers, masters, the proxy and router, then the servers this fleet started.
+
+        Each step runs regardless of the others.
+        """
         self.site.stop()
+        for master in reversed(self.masters.values()):
+            master.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
+        if self.router is not None:
+            self.router.stop()
+        if self.database is not None and not self.own_servers:
+            self.database.drop()  # the servers are someone else's: leave them clean
         if self.own_servers:
             for server in self.servers:
                 server.stop()
@@ -300,12 +348,27 @@ class Fleet(StartStop):
                 what="pip install buildbot-worker (needs the package index)", timeout=600)
 
     def write_master(self) -> None:
+        """The master directory (each master's, the same files, in a cluster); check, plan."""
         old, new = self.servers[0], self.servers[-1]
-        run([BIN / "buildbot-odoo", "init", self.master_dir], what="buildbot-odoo init")
         self.workers = demo_workers(old, new)
-        master = self.site.master
+        for master in self.masters.values() or [self.site.master]:
+            self.write_master_directory(master)
+        check = run([BIN / "buildbot-odoo", "check", self.master_dir],
+                    what="buildbot-odoo check")
+        self.say("buildbot-odoo check: " + check.strip().splitlines()[-1])
+        plan = run([BIN / "buildbot-odoo", "plan", self.master_dir], what="buildbot-odoo plan")
+        self.say("buildbot-odoo plan:\n" + plan.rstrip())
+
+    def write_master_directory(self, master: MasterProcess) -> None:
+        """``buildbot-odoo init``, then the demo's files; the secrets made once, for all."""
+        old, new = self.servers[0], self.servers[-1]
+        directory = master.directory
+        run([BIN / "buildbot-odoo", "init", directory], what="buildbot-odoo init")
+        cluster = "" if self.database is None else cluster_cfg(self.database.url,
+                                                               self.router.url)
         values = {"pb_port": master.pb_port, "www_port": master.www_port, "fixtures": FIXTURES,
-                  "old_major": old.install.major_version, "new_major": new.install.major_version}
+                  "old_major": old.install.major_version, "new_major": new.install.major_version,
+                  "cluster": cluster}
         files = {"master.cfg": ["master.cfg"], "buildouts/MANIFEST.cfg": ["MANIFEST.cfg"],
                  "buildouts/standin.cfg": ["standin.cfg"]}
         if self.with_failure:
@@ -313,35 +376,78 @@ class Fleet(StartStop):
         for target, sources in files.items():
             text = "".join(string.Template((TEMPLATES / name).read_text()).substitute(values)
                            for name in sources)
-            (self.master_dir / target).write_text(text)
-        (self.master_dir / "buildouts" / "odoo-17.cfg").unlink(missing_ok=True)
-        (self.master_dir / "workers.cfg").write_text(
+            (directory / target).write_text(text)
+        (directory / "buildouts" / "odoo-17.cfg").unlink(missing_ok=True)
+        (directory / "workers.cfg").write_text(
             "# The demo's fleet (docs/demo.md): three local workers.\n\n"
             + "\n".join(w.section() for w in self.workers))
-        for worker in self.workers:
-            write_secret(self.master_dir / "secrets", worker.name)
-        write_secret(self.master_dir / "secrets", HOOK_SECRET)
-        (self.master_dir / "secrets" / "local-worker").unlink(missing_ok=True)
-        check = run([BIN / "buildbot-odoo", "check", self.master_dir],
-                    what="buildbot-odoo check")
-        self.say("buildbot-odoo check: " + check.strip().splitlines()[-1])
-        plan = run([BIN / "buildbot-odoo", "plan", self.master_dir], what="buildbot-odoo plan")
-        self.say("buildbot-odoo plan:\n" + plan.rstrip())
+        secrets = directory / "secrets"
+        (secrets / "local-worker").unlink(missing_ok=True)
+        if directory == self.master_dir:
+            for worker in self.workers:
+                write_secret(secrets, worker.name)
+            write_secret(secrets, HOOK_SECRET)
+        else:  # every master of a cluster knows the same passwords
+            for made in (self.master_dir / "secrets").iterdir():
+                shutil.copy2(made, secrets / made.name)
 
     def start_master(self) -> None:
-        self.site.master.create()  # keeps the master.cfg written above
-        self.site.master.start()
-        self.say(f"master running: {self.url}")
+        if not self.masters:
+            self.site.master.create()  # keeps the master.cfg written above
+            self.site.master.start()
+            self.say(f"master running: {self.url}")
+            return
+        self.database.create()
+        self.say(f"database {self.database.name!r} on PostgreSQL "
+                 f"{self.database.server.install.major_version}, shared by the masters")
+        for master in self.masters.values():
+            master.create()  # keeps the master.cfg written above
+        # the schema, once, before any master runs (docs/scale-out.md)
+        run([BIN / "buildbot", "upgrade-master", self.master_dir],
+            what="buildbot upgrade-master", timeout=300)
+        for name, master in self.masters.items():
+            master.start()
+            self.say(f"{name} running: {master.url}")
+        self.proxy.start()
+        self.say("HAProxy in front of the masters: " + ", ".join(
+            f"port {self.proxy.port_for(name)} for {name}'s workers" for name in self.masters))
 
-    def start_worker(self, worker: DemoWorker) -> None:
-        """create-worker with the worker virtualenv's ``buildbot-worker``, then start."""
+    def start_worker(self, worker: DemoWorker, number: int = 0) -> None:
+        """create-worker with the worker virtualenv's ``buildbot-worker``, then start.
+
+        In a cluster, the workers are given to the masters in turn: each
+        connects through the proxy's frontend of its master.
+        """
         password = (self.master_dir / "secrets" / worker.name).read_text()
-        started = self.site.add_worker(worker.name, password, self.worker_dir(worker.name),
-                                       self.worker_env / "bin" / "buildbot-worker", self.env)
+        program = self.worker_env / "bin" / "buildbot-worker"
+        if not self.masters:
+            started = self.site.add_worker(worker.name, password,
+                                           self.worker_dir(worker.name), program, self.env)
+            where = ""
+        else:
+            home = list(self.masters)[number % len(self.masters)]
+            started = WorkerProcess(self.worker_dir(worker.name), worker.name, password,
+                                    program, self.env)
+            started.create(self.proxy.port_for(home))
+            self.site.workers.append(started)
+            self.homes[worker.name] = home
+            where = f" (for {home}, through the proxy)"
         copy_standin_source(started.directory / STANDIN_SOURCES_DIR)
         started.start()
-        self.say(f"worker {worker.name}: " + "; ".join(
+        self.say(f"worker {worker.name}{where}: " + "; ".join(
             c.split(" port=")[0] for c in worker.capabilities))
+
+    def master_names(self) -> dict[int, str]:
+        """Master id -> name (master-a...), as the shared database knows them."""
+        known = {str(m.directory.resolve()): name for name, m in self.masters.items()}
+        return {m["masterid"]: known.get(m["name"].split(":", 1)[-1], m["name"])
+                for m in self.api.get("/masters")["masters"]}
+
+    def connected_to(self, worker: str) -> str:
+        """The masters ``worker`` is connected to, by name."""
+        names = self.master_names()
+        data = self.api.one("workers", f"/workers/{worker}")
+        return ", ".join(names.get(c["masterid"], "?") for c in data["connected_to"]) or "-"
 
     # -- builds
 
@@ -368,8 +474,9 @@ class Fleet(StartStop):
             tests = self.api.tests_summary(build["buildid"])
         if "show-env" in steps:
             env_shown = self.api.step_output(steps["show-env"]["stepid"])
+        master = self.master_names().get(build["masterid"], "?") if self.masters else ""
         return BuildReport(builder, worker, build["results"], build["buildid"],
-                           build["number"], version, tests, env_shown)
+                           build["number"], version, tests, env_shown, master)
 
     def push_hook(self) -> PushHook:
         """A push of a new commit of the local ``addons`` repository, as GitHub sends it.
@@ -432,14 +539,19 @@ def clear_leftovers(root: Path) -> None:
     """Stop what an interrupted run left under ``root``, then remove it.
 
     Only processes whose pid files are under ``root`` (twistd.pid of the
-    master and workers, postmaster.pid of the clusters) are stopped.
+    masters and workers, postmaster.pid of the clusters, crossbar's node.pid,
+    haproxy.pid) are stopped.
     """
     if not root.exists():
         return
-    for pidfile in [*root.glob("master/twistd.pid"), *root.glob("workers/*/twistd.pid"),
-                    *root.glob("pg/*/data/postmaster.pid")]:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid = int(pidfile.read_text().split()[0])
+    for pidfile in [*root.glob("master/twistd.pid"), *root.glob("master-*/twistd.pid"),
+                    *root.glob("workers/*/twistd.pid"), *root.glob("pg/*/data/postmaster.pid"),
+                    *root.glob("crossbar/.crossbar/node.pid"),
+                    *root.glob("haproxy/haproxy.pid")]:
+        with contextlib.suppress(OSError, ValueError, IndexError, KeyError, TypeError):
+            text = pidfile.read_text()
+            pid = int(json.loads(text)["pid"] if text.lstrip().startswith("{")
+                      else text.split()[0])  # crossbar's node.pid is JSON
             if not _runs_under(pid, root):
                 continue  # a stale pid file: that process is not ours any more
             os.kill(pid, signal.SIGINT if pidfile.name == "postmaster.pid" else signal.SIGTERM)
@@ -458,10 +570,14 @@ def _runs_under(pid: int, root: Path) -> bool:
 
 
 def format_reports(reports: Sequence[BuildReport]) -> str:
-    """The per-builder table the demo prints."""
-    headers = ("BUILDER", "WORKER", "POSTGRESQL SEEN", "TESTS", "RESULT")
+    """The per-builder table the demo prints (in a cluster, with the master of each build)."""
+    ordered = sorted(reports, key=lambda r: r.builder)
+    headers: tuple[str, ...] = ("BUILDER", "WORKER", "POSTGRESQL SEEN", "TESTS", "RESULT")
     rows = [(r.builder, r.worker, r.pg_server_version or "-", r.tests, r.result_name)
-            for r in sorted(reports, key=lambda r: r.builder)]
+            for r in ordered]
+    if any(r.master for r in reports):
+        headers = ("BUILDER", "MASTER", *headers[1:])
+        rows = [(row[0], r.master, *row[1:]) for row, r in zip(rows, ordered, strict=True)]
     widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
                                                                           strict=True)).rstrip()

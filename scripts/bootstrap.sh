@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests and the demo need, idempotently: system packages
-# (PostgreSQL, git, Mercurial, Breezy, Chromium) when missing, and a project virtualenv in .venv.
+# (PostgreSQL, git, Mercurial, Breezy, Chromium, HAProxy) when missing, and a project
+# virtualenv in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ command -v runuser >/dev/null 2>&1 || need_apt+=(util-linux)
 # the Fleet page's browser test drives Debian's chromium with Playwright (no browser download)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+# the cluster tests and `demo.sh --masters 2` put HAProxy in front of the masters
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq

@@ -12,9 +12,12 @@ import pytest
 # an error, expecting modules with deprecation warnings to be loaded first.  Buildbot
 # 4.3's ``buildbot.util.ssl`` (imported by its Git poller) touches an attribute that
 # Twisted 26 deprecates: load it now, so that whichever test imports a poller first,
-# the run does not depend on test order.
+# the run does not depend on test order.  Likewise autobahn's WAMP authentication,
+# which imports passlib, which imports the deprecated ``crypt`` module when passlib is
+# installed (the cluster extra's crossbar brings it).
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    import autobahn.wamp.auth  # noqa: F401
     import buildbot.util.ssl  # noqa: F401
 
 DATA = Path(__file__).parent / "data"

@@ -22,8 +22,10 @@ from .builders import PriorityNextWorker, make_builders
 from .buildsteps import build_steps as assemble_build_steps
 from .clashes import clashes
 from .config_errors import BuildbotConfigError, as_buildbot_error
+from .deactivated_masters import install as install_deactivated_masters
 from .factory import make_build_factories, secret_declarations
 from .fleet_page import add_fleet_page, check_fleet_page
+from .heartbeat import add_services, heartbeat_services
 from .hooks import add_change_hooks, check_change_hooks
 from .rest_writes import install as install_rest_writes
 from .scheduling import (
@@ -33,9 +35,11 @@ from .scheduling import (
     watched_branches_filter,
 )
 from .settings import misspelled_settings
+from .stop_retry import install as install_stop_retry
 from .subfactories.manifest_values import MasterArea, area_clashes
 from .subfactories.registry import POST_BUILDOUT_SUBFACTORIES, POST_DL_SUBFACTORIES
 from .subfactories.retrieval import RETRIEVERS
+from .wamp_subscriptions import install as install_wamp_subscriptions
 from .workers import make_worker
 
 DEFAULT_MANIFESTS = ("buildouts/MANIFEST.cfg",)
@@ -103,6 +107,12 @@ class BuildoutsConfigurator:
         self.post_buildout_steps: dict = dict(POST_BUILDOUT_SUBFACTORIES)
         #: (prefix, replacement) pairs for the URLs the master polls (docs/scheduling.md)
         self.vcs_master_url_rewrite_rules: list[tuple[str, str]] = []
+        #: where auto-watch builds upload and the master reads back: relative to basedir, or
+        #: absolute; in a cluster, a directory every master mounts (docs/scale-out.md)
+        self.watch_directory: str | Path = WATCH_DIR
+        #: seconds after which the other masters of a cluster take a silent master for dead
+        #: and build its builds again; None: Buildbot's own 10 minutes (docs/scale-out.md)
+        self.master_expiry: float | None = None
         #: seconds without commit before a build is scheduled, unless tree-stable-timer says
         self.tree_stable_timer = DEFAULT_TREE_STABLE_TIMER
         #: seconds between two polls of a watched branch, or ``-1`` (no polling), or
@@ -137,6 +147,7 @@ class BuildoutsConfigurator:
                          self.capabilities, list(dict.fromkeys(names)), options,
                          rewrite_rules=self.vcs_master_url_rewrite_rules,
                          tree_stable_timer=self.tree_stable_timer,
+                         watch_directory=self.watch_directory,
                          change_hooks=self.change_hooks)
         plan.problems.extend([*self._legacy_problems, *([renamed] if renamed else [])])
         if type(self) is BuildoutsConfigurator:  # subclasses may have settings of their own
@@ -150,7 +161,14 @@ class BuildoutsConfigurator:
         anything is added when the input is invalid; it is also Buildbot's own
         ``ConfigErrors``, so ``buildbot checkconfig`` and ``start`` print each
         problem once (:mod:`.config_errors`).  On a Buildbot whose REST
-        API cuts responses short, its writer is replaced (:mod:`.rest_writes`).
+        API cuts responses short, its writer is replaced (:mod:`.rest_writes`);
+        on one whose WAMP queue does not wait for its subscriptions, that method
+        is (:mod:`.wamp_subscriptions`); on one where a build stopped for RETRY
+        (``buildbot stop``) ends CANCELLED, it keeps RETRY (:mod:`.stop_retry`).
+        On one where the masters of a cluster leave a dead master's build
+        requests claimed, they free them (:mod:`.deactivated_masters`); with
+        ``master_expiry``, a master of a cluster beats that often
+        (:mod:`.heartbeat`).
         ``config`` may be left out when it was given to the constructor
         (anybox.buildbot.odoo's form).
         """
@@ -160,9 +178,13 @@ class BuildoutsConfigurator:
             raise TypeError("populate() needs the BuildmasterConfig: "
                             "conf.populate(BuildmasterConfig)")
         install_rest_writes()
+        install_wamp_subscriptions()
+        install_stop_retry()
+        install_deactivated_masters()
         plan, made = self._checked_objects()
         if made is not None:
             plan.problems.extend(clashes(config, made, plan))
+        services = heartbeat_services(self, config, plan.problems)
         add_page = made is not None and check_fleet_page(self, config, plan.problems)
         add_hooks = made is not None and check_change_hooks(plan.watch.hooks, config,
                                                             plan.problems)
@@ -188,6 +210,7 @@ class BuildoutsConfigurator:
                 config[key] = [existing]
         for key, objects in made.items():
             config[key].extend(objects)
+        add_services(config, services)
         if add_page:
             add_fleet_page(self, config)
         if add_hooks:
@@ -196,10 +219,11 @@ class BuildoutsConfigurator:
             self._make_watch_directory(plan)
 
     def _make_watch_directory(self, plan: Plan) -> None:
-        """``watch/``, where auto-watch builds upload, made when the master configures
-        (as anybox.buildbot.odoo did), so that it is there to look at from the start."""
+        """``watch/`` (``watch_directory``), where auto-watch builds upload, made when the
+        master configures (as anybox.buildbot.odoo did), so that it is there to look at
+        from the start."""
         if any(b.auto_watch and b.buildout is not None for b in plan.builds):
-            (self.basedir / WATCH_DIR).mkdir(exist_ok=True)
+            (self.basedir / self.watch_directory).mkdir(parents=True, exist_ok=True)
 
     def check(self) -> Plan:
         """Everything :meth:`populate` would refuse, all at once, without touching a config.

@@ -61,13 +61,33 @@ STALE = "stale"
 MALFORMED = "malformed"
 
 
-def watch_file(basedir: str | Path, build: str) -> Path:
+def watch_file(basedir: str | Path, build: str, directory: str | Path = WATCH_DIR) -> Path:
     """Where the master keeps ``build``'s auto-watch data.
 
-    Build names are validated by the manifest loader (letters, digits, ``_.+-``,
-    no leading dot), so the name is a plain file name inside ``watch/``.
+    ``directory`` is the configurator's ``watch_directory``: relative to the
+    master's ``basedir`` (``watch/`` by default) or absolute, e.g. a directory
+    every master of a cluster mounts (docs/scale-out.md).  Build names are
+    validated by the manifest loader (letters, digits, ``_.+-``, no leading
+    dot), so the name is a plain file name inside it.
     """
-    return Path(basedir) / WATCH_DIR / build
+    return Path(basedir) / directory / build
+
+
+WATCH_DIRECTORY_OPTION = "watch_directory"
+
+
+def check_watch_directory(value: object, problems: Problems) -> str | Path:
+    """The configurator's ``watch_directory``: a non-empty path (str or Path)."""
+    if isinstance(value, Path) or (isinstance(value, str) and value.strip()):
+        return value
+    problems.error(f"{value!r} is not a directory (a path, relative to the master "
+                   "directory or absolute)", file="master.cfg", option=WATCH_DIRECTORY_OPTION)
+    return WATCH_DIR
+
+
+def shown_directory(directory: str | Path) -> str:
+    """How messages name the watch directory: as master.cfg gives it."""
+    return str(directory).rstrip("/") or "/"
 
 
 @dataclass
@@ -166,18 +186,18 @@ def _read(path: Path) -> str:
         raise WatchFileError(str(exc)) from None
 
 
-def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec],
-                      problems: Problems) -> dict[str, AutoWatchStatus]:
+def load_auto_watches(basedir: Path, builds: Sequence[BuildSpec], problems: Problems,
+                      watch_directory: str | Path = WATCH_DIR) -> dict[str, AutoWatchStatus]:
     """The status of every auto-watch build's file; unusable files are warned about."""
-    directory = Path(basedir) / WATCH_DIR
+    directory = Path(basedir) / watch_directory
     statuses: dict[str, AutoWatchStatus] = {}
     budget = MAX_AUTO_WATCH_SOURCES
     for build in builds:
         if build.auto_watch and build.buildout is not None:
-            status = _load_one(basedir, build, problems)
+            status = _load_one(basedir, build, problems, watch_directory)
             budget -= _cut_to_budget(status, budget, problems)
             statuses[build.name] = status
-    _report_orphans(directory, statuses, problems)
+    _report_orphans(directory, statuses, problems, shown_directory(watch_directory))
     return statuses
 
 
@@ -196,9 +216,10 @@ def _cut_to_budget(status: AutoWatchStatus, budget: int, problems: Problems) -> 
     return len(status.sources)
 
 
-def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchStatus:
-    path = watch_file(basedir, build.name)
-    shown = f"{WATCH_DIR}/{build.name}"
+def _load_one(basedir: Path, build: BuildSpec, problems: Problems,
+              watch_directory: str | Path = WATCH_DIR) -> AutoWatchStatus:
+    path = watch_file(basedir, build.name, watch_directory)
+    shown = f"{shown_directory(watch_directory)}/{build.name}"
     if not os.path.lexists(path):
         return AutoWatchStatus(build.name, PENDING, shown,
                                "no data yet: the next build of this section uploads it")
@@ -229,7 +250,7 @@ def _load_one(basedir: Path, build: BuildSpec, problems: Problems) -> AutoWatchS
 
 
 def _report_orphans(directory: Path, statuses: dict[str, AutoWatchStatus],
-                    problems: Problems) -> None:
+                    problems: Problems, shown: str = WATCH_DIR) -> None:
     """Files no auto-watch build owns: left over from a removed build, or auto-watch off."""
     if not directory.is_dir():
         return
@@ -239,4 +260,4 @@ def _report_orphans(directory: Path, statuses: dict[str, AutoWatchStatus],
             continue
         problems.warning("stale auto-watch data, skipped: no build of that name has "
                          "auto-watch = true; delete the file if the build is gone",
-                         file=f"{WATCH_DIR}/{name}")
+                         file=f"{shown}/{name}")

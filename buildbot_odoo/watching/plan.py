@@ -38,7 +38,7 @@ from ..config.manifest import MAX_TREE_STABLE_TIMER as MAX_TIMER
 from ..config.manifest import BuildSpec, WatchSpec
 from ..config.values import InvalidValue, branch_as_used, vcs_url
 from ..errors import Problems
-from .files import AutoWatchStatus, load_auto_watches
+from .files import WATCH_DIR, AutoWatchStatus, load_auto_watches
 from .hooks import ChangeHooks
 from .matching import ChangeMatch
 from .urls import repository_key
@@ -307,11 +307,15 @@ def _own_watches(build: BuildSpec) -> tuple[list[WatchSpec], WatchSpec | None]:
 
 def plan_watches(builds: Sequence[BuildSpec], builders: Sequence[BuilderPlan],
                  basedir: Path, rules: RewriteRules, default_timer: int,
-                 problems: Problems, hooks: ChangeHooks | None = None) -> WatchPlan:
+                 problems: Problems, hooks: ChangeHooks | None = None,
+                 watch_directory: str | Path = WATCH_DIR) -> WatchPlan:
     """Pollers, per-build filters and auto-watch results for ``builds``; the branches
-    of the repositories ``hooks`` says a forge pushes are not polled."""
+    of the repositories ``hooks`` says a forge pushes are not polled.
+
+    ``watch_directory``: where the auto-watch files are (relative to ``basedir``).
+    """
     planner = _Planner(rules, problems)
-    auto = load_auto_watches(basedir, builds, problems)
+    auto = load_auto_watches(basedir, builds, problems, watch_directory)
     names_by_build: dict[str, list[str]] = {}
     for builder in builders:
         names_by_build.setdefault(builder.build.name, []).append(builder.name)

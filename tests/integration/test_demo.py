@@ -7,6 +7,11 @@ status 1; the demo prints the push hook's URL and a curl line, which
 ``--push`` runs: it builds the standin build's builders once each; and
 nothing is left behind: neither the directory nor a process.
 (The fleet itself is asserted through the REST API in test_fleet_e2e.py.)
+
+One run with ``--once --masters 2 --push``: the same builds on a cluster of two
+masters (docs/scale-out.md), the workers split between them through HAProxy,
+each build run by the master of its worker, the push built too; nothing left
+behind, the router and the proxy included.
 """
 
 from __future__ import annotations
@@ -94,6 +99,39 @@ def test_demo_once_with_a_failing_build(tmp_path):
     assert "demo: the master answered: 1 change found" in run.stdout
     pushed = table(run.stdout, 1)
     assert {name: row[3] for name, row in pushed.items()} == {
+        f"standin-pg{old_v}": "success", f"standin-pg{new_v}": "success"}, run.stdout
+    assert run.stdout.rstrip().endswith("demo: stopped")
+    assert not root.exists()
+    assert processes_under(root) == []
+
+
+def test_demo_once_on_two_masters(tmp_path):
+    root = tmp_path / "demo"
+    run = subprocess.run([sys.executable, "-m", "demo", "--once", "--masters", "2", "--push",
+                          "--dir", str(root)], cwd=REPO, capture_output=True, text=True,
+                         timeout=1500)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    majors = one_install_per_major(find_pg_installations())
+    old_v, new_v = majors[min(majors)].major_version, majors[max(majors)].major_version
+    # the workers are given to master-a and master-b in turn, and connect through the proxy
+    homes = dict(re.findall(r"^demo: worker (\S+) is on (master-[ab])$", run.stdout,
+                            re.MULTILINE))
+    assert homes == {"pg-both": "master-a", "pg-new-rabbitmq": "master-b",
+                     "selenium": "master-a"}, run.stdout
+    rows = table(run.stdout)  # builder -> [master, worker, server version, tests, result]
+    assert {name: row[-1] for name, row in rows.items()} == {
+        f"standin-pg{old_v}": "success", f"standin-pg{new_v}": "success",
+        f"standin-queue-pg{new_v}": "success", f"standin-ui-pg{old_v}": "success"}, run.stdout
+    assert all(homes[worker] == master for master, worker, *_ in rows.values()), run.stdout
+    assert {master for master, *_ in rows.values()} == {"master-a", "master-b"}
+    for name in ("master-a", "master-b"):
+        assert re.search(rf"^demo: Fleet page of {name} \(the whole fleet, as every master "
+                         r"sees it\): http://127\.0\.0\.1:[0-9]+/#/fleet$", run.stdout,
+                         re.MULTILINE), run.stdout
+    assert "demo: the master answered: 1 change found" in run.stdout
+    pushed = table(run.stdout, 1)
+    assert {name: row[-1] for name, row in pushed.items()} == {
         f"standin-pg{old_v}": "success", f"standin-pg{new_v}": "success"}, run.stdout
     assert run.stdout.rstrip().endswith("demo: stopped")
     assert not root.exists()

@@ -6,6 +6,7 @@
 ``standin_fixtures``    pytest fixtures on it: ``buildout_executable``, ``standin_source``
 ``repos``               real git and Mercurial repositories made by the tests
 ``buildbot_processes``  real Buildbot master and worker processes, the master's REST API
+``cluster``             a Buildbot cluster: crossbar, HAProxy, masters sharing a database
 ``forges``              push hook deliveries as GitHub, GitLab and Gitea send them
 
 Fixture modules are loaded with ``pytest_plugins = [...]`` in a test module;

@@ -256,6 +256,25 @@ class MasterProcess:
         """``buildbot stop`` if it runs; a failure to stop is not one of the test's."""
         stop_twistd(self.program, self.directory, "the master")
 
+    def pid(self) -> int | None:
+        """The master's process id while its ``twistd.pid`` names a live process."""
+        with contextlib.suppress(ValueError, OSError):
+            pid = int((self.directory / "twistd.pid").read_text().strip())
+            if _alive(pid):
+                return pid
+        return None
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or a lost host would end it: nothing of it runs afterwards."""
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not _alive(pid), f"master process {pid} to end", 60)
+
 
 @dataclass
 class WorkerProcess:

@@ -6,8 +6,9 @@ Right after ``bin/buildout``, a build with ``auto-watch = true``
 2. runs it with the buildout's Python: zc.buildout resolves the configuration
    with the same assignments ``bin/buildout`` got, and the script writes the
    branches the Odoo part's ``version`` and ``addons`` lines follow as JSON;
-3. uploads that file to ``<master>/watch/<build name>`` -- a path made on the
-   master from the validated build name, nothing from the worker.
+3. uploads that file to ``<master>/watch/<build name>`` (``watch/`` being the
+   configurator's ``watch_directory``) -- a path made on the master from the
+   validated build name, nothing from the worker.
 
 The master reads the file at its next reconfig (:mod:`buildbot_odoo.watching.files`).
 Introspection is a by-product of the build: when it fails the build is marked
@@ -21,7 +22,7 @@ import posixpath
 from buildbot.plugins import steps, util
 from buildbot.process.results import SUCCESS
 
-from ...watching.files import MAX_SIZE, watch_file
+from ...watching.files import MAX_SIZE, WATCH_DIR, watch_file
 from ..subfactories.base import BuildOptions
 from ..subfactories.bootstrap import DEFAULT_PYTHON, buildout_command, venv_path
 from ..subfactories.retrieval import worker_script
@@ -69,7 +70,8 @@ def auto_watch_steps(configurator, options: BuildOptions, buildout_path: str,
     build = options.build
     if build.watch == []:
         return []  # the plan warns that auto-watch is ignored here
-    target = watch_file(configurator.basedir, build.name).resolve()
+    target = watch_file(configurator.basedir, build.name,
+                        getattr(configurator, "watch_directory", WATCH_DIR)).resolve()
     return [
         steps.FileDownload(mastersrc=worker_script(SCRIPT),
                            workerdest=posixpath.join(AUTO_WATCH_DIR, SCRIPT), workdir=".",
