@@ -16,7 +16,10 @@ from twisted.trial import unittest
 
 from buildbot_odoo.errors import ConfigError
 from buildbot_odoo.master.buildsteps import build_steps
-from buildbot_odoo.master.steps.odoo_dependencies import OdooDependenciesStep
+from buildbot_odoo.master.steps.odoo_dependencies import (
+    DependenciesScriptStep,
+    OdooDependenciesStep,
+)
 from buildbot_odoo.master.steps.odoo_tests import OdooTestStep
 from buildbot_odoo.master.subfactories import dependencies
 from buildbot_odoo.master.subfactories.odoo import install_modules_test
@@ -201,6 +204,50 @@ class DependenciesStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestC
         self.expect_outcome(result=SUCCESS)
         self.expect_result_summary({"step": "to install first: 1 modules (base); "
                                             "Odoo 11 has no --test-tags"})
+        yield self.run_step()
+
+
+class DependenciesScriptStepTests(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    """``copy`` and ``discard``: their summaries read as the plain database steps'."""
+
+    DISCARD = ["python3", "-", "discard", "--testing", DB]
+
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def _given(self, rc: int, stdout: str = "", stderr: str = ""):
+        self.setup_step(DependenciesScriptStep(
+            SCRIPT, f"dropped {DB}", f"could not drop {DB}", command=self.DISCARD,
+            decodeRC={0: SUCCESS, 1: WARNINGS}))
+        self.expect_commands(ExpectShell(workdir="wkdir", command=self.DISCARD,
+                                         initial_stdin=SCRIPT)
+                             .stdout(stdout).stderr(stderr).exit(rc))
+
+    @defer.inlineCallbacks
+    def test_done_is_the_summary_on_success(self):
+        self._given(0, outcome_line(dropped=[DB]))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_result_summary({"step": f"dropped {DB}"})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_an_unreachable_server_is_what_could_not_be_done_and_why(self):
+        self._given(1, outcome_line(error="psql: connection failed"), stderr=(
+            'psql: error: connection to server on socket "/run/pg/.s.PGSQL.5433" failed: '
+            "No such file or directory\n"))
+        self.expect_outcome(result=WARNINGS)
+        self.expect_result_summary({"step": (
+            f"could not drop {DB}: could not connect to PostgreSQL at /run/pg (port 5433): "
+            "No such file or directory")})
+        yield self.run_step()
+
+    @defer.inlineCallbacks
+    def test_a_script_error_follows_what_could_not_be_done(self):
+        self._given(1, outcome_line(error="database is being accessed by other users"))
+        self.expect_outcome(result=WARNINGS)
+        self.expect_result_summary({"step": (
+            f"could not drop {DB}: database is being accessed by other users")})
         yield self.run_step()
 
 

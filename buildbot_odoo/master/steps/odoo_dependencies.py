@@ -182,15 +182,18 @@ class OdooDependenciesStep(_InstallingDependencies):
 class DependenciesScriptStep(buildstep.ShellMixin, buildstep.BuildStep):
     """``copy`` or ``discard``: database work of the script, summed up in one line.
 
-    ``done`` is the summary on success; on failure, the script's error is.
+    ``done`` is the summary on success; on failure, ``failed`` (what could not
+    be done, as the plain database steps say it) then the script's error, or
+    the server that could not be reached.
     """
 
-    renderables = ("done",)
+    renderables = ("done", "failed")
 
-    def __init__(self, script: str, done: Any, **kwargs: Any) -> None:
+    def __init__(self, script: str, done: Any, failed: Any = None, **kwargs: Any) -> None:
         kwargs = self.setupShellMixin({**kwargs, "initialStdin": script})
         super().__init__(**kwargs)
         self.done = done
+        self.failed = failed
         self._reader = _OutcomeReader()
         self.addLogObserver(STDIO, logobserver.LineConsumerLogObserver(self._reader.consume))
         self.pg_connection = watch_connections(self)
@@ -206,8 +209,8 @@ class DependenciesScriptStep(buildstep.ShellMixin, buildstep.BuildStep):
         error = self._reader.outcome.get("error")
         if error:
             self.pg_connection.close()
-            failure = self.pg_connection.failure
-            return {"step": f"{self.name}: {failure}" if failure else str(error)}
+            why = self.pg_connection.failure or str(error)
+            return {"step": f"{self.failed or self.name}: {why}"}
         if self.results == SUCCESS:
             return {"step": self.done}
         return super().getResultSummary()

@@ -157,6 +157,8 @@ def template_steps(options: BuildOptions, environ, timeout: int) -> list:
         DependenciesScriptStep(
             script, util.Interpolate("created %(prop:testing_db)s from the dependencies "
                                      "template"),
+            util.Interpolate("could not create %(prop:testing_db)s from the dependencies "
+                             "template"),
             command=copy, env=environ, name="createdb", haltOnFailure=True),
     ]
 
@@ -205,7 +207,8 @@ def discard_steps(options: BuildOptions, environ) -> list:
                util.Interpolate("--key=%(prop:odoo_dependencies_key:-)s"),
                util.Interpolate("--data-dir=%(prop:odoo_data_dir:-)s")]
     return [DependenciesScriptStep(
-        _script(), util.Interpolate("dropped %(prop:testing_db)s"), command=command,
+        _script(), util.Interpolate("dropped %(prop:testing_db)s"),
+        util.Interpolate("could not drop %(prop:testing_db)s"), command=command,
         env=environ, name="drop-testing-database", alwaysRun=True, haltOnFailure=False,
         decodeRC={0: SUCCESS, 1: WARNINGS}, flunkOnFailure=False, warnOnFailure=True,
         warnOnWarnings=True,
