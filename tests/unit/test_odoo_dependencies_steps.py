@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import doctest
 import json
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
+from buildbot.process.properties import Properties
 from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.steps import ExpectShell, TestBuildStepMixin
@@ -124,6 +126,16 @@ def test_template_names_are_the_builders_and_never_a_testing_database():
     other = render(prepare.command, db_prefix="ci", buildername="sale-pg16")
     assert other[other.index("--template") + 1] != template
     assert command[-2:] == ["--", "bin/start_odoo"]
+
+
+def test_template_names_are_the_running_builders_whatever_a_worker_property_says():
+    # the build's builders share its factory: the name comes from the builder running it,
+    # never from a worker's ``buildername`` property (a workers.cfg option), or one
+    # builder's final clean-up could drop another builder's template
+    props = Properties(db_prefix="ci", buildername="sale-pg15")
+    props.build = SimpleNamespace(builder=SimpleNamespace(name="sale-pg16"))
+    template = dependencies.BuilderDb("deps").getRenderingFor(props)
+    assert template.startswith("ci-sale-pg16-deps-")
 
 
 # --- the dependencies step

@@ -37,9 +37,9 @@ from ..steps.odoo_dependencies import (
     DependenciesScriptStep,
     OdooDependenciesStep,
 )
+from ..steps.running_builder import BuilderName
 from .base import BuildOptions
 from .bootstrap import uses_postgresql
-from ..steps.running_builder import BuilderName
 from .database import testing_db
 from .manifest_values import boolean, config_error, seconds_option, text
 from .odoo_scripts import missing_hint
