@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import doctest
 import json
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from buildbot.process.properties import Properties
