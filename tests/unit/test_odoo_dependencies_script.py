@@ -1,8 +1,10 @@
 """The worker script odoo_dependencies.py, its pure part: which modules go into the
 dependencies template, what its key is made of, the Odoo series, the data directory.
 
-The database part (prepare, copy, discard on a real PostgreSQL with the Odoo
-stand-in) is tested in tests/integration/test_dependencies_template.py.
+The database part on a real PostgreSQL is tested in
+tests/integration/test_dependencies_script_pg.py (copy, discard) and, with the
+whole pipeline and the Odoo stand-in, in test_addons_tests_e2e.py and
+test_dependencies_template_faults_e2e.py.
 """
 
 from __future__ import annotations

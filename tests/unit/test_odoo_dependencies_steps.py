@@ -138,6 +138,19 @@ def test_template_names_are_the_running_builders_whatever_a_worker_property_says
     assert template.startswith("ci-sale-pg16-deps-")
 
 
+@pytest.mark.parametrize(("template", "expected"), [
+    ("reused", "--key="), ("made", "--key="), ("made again", "--key="),
+    ("failed", "--key=k1"), (None, "--key=k1")])
+def test_the_final_clean_up_asks_about_the_template_only_when_it_may_be_stale(
+        template, expected):
+    # reused or made by this build: its key is the build's, no psql to ask; failed, or
+    # the step never said (killed, lost): the template is compared, and dropped if stale
+    props = Properties(odoo_dependencies_key="k1")
+    if template is not None:
+        props.setProperty("odoo_dependencies_template", template, "odoo-dependencies")
+    assert dependencies.KeyToCheck().getRenderingFor(props) == expected
+
+
 # --- the dependencies step
 
 

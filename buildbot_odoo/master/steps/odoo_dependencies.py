@@ -34,6 +34,7 @@ PROPERTIES = {
     "data_dir": "odoo_data_dir",
     "dependencies": "odoo_dependencies",
     "key": "odoo_dependencies_key",
+    "template": "odoo_dependencies_template",
 }
 #: modules named in a summary before "+N more"
 SHOWN = 4

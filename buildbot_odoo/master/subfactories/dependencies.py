@@ -100,6 +100,23 @@ class BuilderDb:
                                BuilderName().getRenderingFor(props), self.kind)
 
 
+#: what the dependencies step says of a template it left current (its key is the build's)
+CURRENT_TEMPLATE = ("reused", "made", "made again")
+
+
+@implementer(IRenderable)
+class KeyToCheck:
+    """``--key=KEY`` for the final clean-up, which drops the template when its key is
+    not the build's (the new one could not be made).  Empty when the dependencies step
+    reused or made the template: its key is the build's, and PostgreSQL need not be
+    asked (one psql less in every build)."""
+
+    def getRenderingFor(self, props):
+        if props.getProperty("odoo_dependencies_template") in CURRENT_TEMPLATE:
+            return "--key="
+        return f"--key={props.getProperty('odoo_dependencies_key') or ''}"
+
+
 @implementer(IRenderable)
 class TestTags:
     """``--test-tags=/a,/b`` when the worker's Odoo has the option (12 and later)."""
@@ -204,7 +221,7 @@ def discard_steps(options: BuildOptions, environ) -> list:
     (its dependencies changed and the new one could not be made)."""
     command = [worker_python(options), "-", "discard", "--testing", testing_db(),
                "--building", BuilderDb(BUILDING), "--template", BuilderDb(DEPENDENCIES),
-               util.Interpolate("--key=%(prop:odoo_dependencies_key:-)s"),
+               KeyToCheck(),
                util.Interpolate("--data-dir=%(prop:odoo_data_dir:-)s")]
     return [DependenciesScriptStep(
         _script(), util.Interpolate("dropped %(prop:testing_db)s"),
