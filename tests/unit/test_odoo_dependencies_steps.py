@@ -28,7 +28,7 @@ from buildbot_odoo.master.subfactories.odoo import install_modules_test
 from buildbot_odoo.reports import addons_install
 from buildbot_odoo.reports.odoo_log import OdooLogAnalyzer
 
-from .subfactory_support import DB, ENV, by_name, configurator, render
+from .subfactory_support import BUILDDIR, DB, ENV, by_name, configurator, render
 from .test_retrieval import options_for
 
 LOGS = Path(__file__).parent / "data" / "odoo_logs"
@@ -136,6 +136,20 @@ def test_template_names_are_the_running_builders_whatever_a_worker_property_says
     props.build = SimpleNamespace(builder=SimpleNamespace(name="sale-pg16"))
     template = dependencies.BuilderDb("deps").getRenderingFor(props)
     assert template.startswith("ci-sale-pg16-deps-")
+
+
+def test_the_script_runs_with_the_build_virtualenvs_python_once_the_buildout_is_done():
+    # python3 on PATH may be a wrapper (pyenv's shim) or load a big site: the virtualenv's
+    # interpreter starts at once; the final clean-up keeps python3 (no virtualenv yet
+    # when bootstrap failed), and so does a build without virtualenv
+    options = options_for(odoo_addons=["sale_x"], start_command="bin/start_odoo")
+    prepare, copy = dependencies.template_steps(options, ENV, 3600)
+    [discard] = dependencies.discard_steps(options, ENV)
+    assert render(prepare.command)[0] == render(copy.command)[0] == f"{BUILDDIR}/venv/bin/python"
+    assert render(discard.command)[0] == "python3"
+    plain = options_for(odoo_addons=["sale_x"], start_command="bin/start_odoo",
+                        virtualenv=False)
+    assert render(dependencies.template_steps(plain, ENV, 3600)[0].command)[0] == "python3"
 
 
 @pytest.mark.parametrize(("template", "expected"), [

@@ -39,7 +39,7 @@ from ..steps.odoo_dependencies import (
 )
 from ..steps.running_builder import BuilderName
 from .base import BuildOptions
-from .bootstrap import uses_postgresql
+from .bootstrap import uses_postgresql, venv_path
 from .database import testing_db
 from .manifest_values import boolean, config_error, seconds_option, text
 from .odoo_scripts import missing_hint
@@ -141,6 +141,15 @@ def states_command() -> list:
     return ["psql", "-X", "-A", "-t", "-F", "|", "-d", testing_db(), "-c", STATES_SQL]
 
 
+def script_python(options: BuildOptions):
+    """The interpreter of the dependencies script once the buildout is done: the build
+    virtualenv's, which starts at once, where ``python3`` may be a wrapper (pyenv's shim
+    costs 0.06 s a run) or load a site of many packages; the script needs only the
+    standard library.  The final clean-up keeps :func:`worker_python`: it runs also when
+    the virtualenv was never made."""
+    return venv_path("bin", "python") if options.build.virtualenv else worker_python(options)
+
+
 def _script() -> str:
     with open(worker_script(SCRIPT)) as stream:
         return stream.read()
@@ -160,11 +169,11 @@ def template_steps(options: BuildOptions, environ, timeout: int) -> list:
     when :func:`uses_template`): the template made or reused, then copied."""
     build = options.build
     script = _script()
-    prepare = [worker_python(options), "-", "prepare", *_plan_arguments(options),
+    prepare = [script_python(options), "-", "prepare", *_plan_arguments(options),
                "--template", BuilderDb(DEPENDENCIES), "--building", BuilderDb(BUILDING),
                "--cache", in_builder_dir(DIGEST_CACHE),
                "--logfile", in_build_dir(DEPENDENCIES_LOG), "--", build.start_command]
-    copy = [worker_python(options), "-", "copy", "--testing", testing_db(),
+    copy = [script_python(options), "-", "copy", "--testing", testing_db(),
             "--template", BuilderDb(DEPENDENCIES),
             util.Interpolate("--data-dir=%(prop:odoo_data_dir)s")]
     return [
@@ -191,7 +200,7 @@ def dependencies_first_steps(options: BuildOptions, environ, *, http: list,
     """
     build = options.build
     script = _script()
-    plan = [worker_python(options), "-", "plan", *_plan_arguments(options)]
+    plan = [script_python(options), "-", "plan", *_plan_arguments(options)]
     if build.db_steps == "simple_create":
         plan += ["--drop-template", BuilderDb(DEPENDENCIES)]
     logfile = in_build_dir(INSTALL_LOG)
