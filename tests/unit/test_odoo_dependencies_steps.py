@@ -140,13 +140,15 @@ def test_template_names_are_the_running_builders_whatever_a_worker_property_says
 
 def test_the_script_runs_with_the_build_virtualenvs_python_once_the_buildout_is_done():
     # python3 on PATH may be a wrapper (pyenv's shim) or load a big site: the virtualenv's
-    # interpreter starts at once; the final clean-up keeps python3 (no virtualenv yet
-    # when bootstrap failed), and so does a build without virtualenv
+    # interpreter starts at once; the final clean-up uses it only after the script ran
+    # (it runs also when bootstrap failed: no virtualenv), a build without one python3
     options = options_for(odoo_addons=["sale_x"], start_command="bin/start_odoo")
     prepare, copy = dependencies.template_steps(options, ENV, 3600)
     [discard] = dependencies.discard_steps(options, ENV)
     assert render(prepare.command)[0] == render(copy.command)[0] == f"{BUILDDIR}/venv/bin/python"
-    assert render(discard.command)[0] == "python3"
+    assert render(discard.command)[0] == "python3"  # no dependencies step ran
+    ran = render(discard.command, odoo_data_dir=f"{BUILDDIR}/odoo-data")
+    assert ran[0] == f"{BUILDDIR}/venv/bin/python"
     plain = options_for(odoo_addons=["sale_x"], start_command="bin/start_odoo",
                         virtualenv=False)
     assert render(dependencies.template_steps(plain, ENV, 3600)[0].command)[0] == "python3"

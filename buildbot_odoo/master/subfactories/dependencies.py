@@ -145,9 +145,26 @@ def script_python(options: BuildOptions):
     """The interpreter of the dependencies script once the buildout is done: the build
     virtualenv's, which starts at once, where ``python3`` may be a wrapper (pyenv's shim
     costs 0.06 s a run) or load a site of many packages; the script needs only the
-    standard library.  The final clean-up keeps :func:`worker_python`: it runs also when
-    the virtualenv was never made."""
+    standard library.  The final clean-up uses it when the script ran before
+    (:class:`CleanUpPython`)."""
     return venv_path("bin", "python") if options.build.virtualenv else worker_python(options)
+
+
+@implementer(IRenderable)
+class CleanUpPython:
+    """The final clean-up's interpreter: :func:`script_python` when the dependencies
+    script ran in this build (``odoo_data_dir`` is its outcome: the virtualenv was
+    there), else ``fallback`` -- the clean-up runs also when the bootstrap failed and
+    no virtualenv was ever made."""
+
+    def __init__(self, script: object, fallback: str):
+        self.script = script
+        self.fallback = fallback
+
+    def getRenderingFor(self, props):
+        if props.getProperty("odoo_data_dir") is not None:
+            return props.render(self.script)
+        return self.fallback
 
 
 def _script() -> str:
@@ -228,7 +245,8 @@ def discard_steps(options: BuildOptions, environ) -> list:
     """Final clean-up with a template: the testing and building databases and their
     filestores dropped; the template too when this build's key is not the template's
     (its dependencies changed and the new one could not be made)."""
-    command = [worker_python(options), "-", "discard", "--testing", testing_db(),
+    command = [CleanUpPython(script_python(options), worker_python(options)), "-", "discard",
+               "--testing", testing_db(),
                "--building", BuilderDb(BUILDING), "--template", BuilderDb(DEPENDENCIES),
                KeyToCheck(),
                util.Interpolate("--data-dir=%(prop:odoo_data_dir:-)s")]
