@@ -30,6 +30,7 @@ for a quieter machine).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -216,6 +218,23 @@ def report(results: dict[str, list[dict]]) -> None:
     print(f"(REST API, whole seconds, same warm reuse builds: {rest} s outside)")
 
 
+@contextlib.contextmanager
+def bench_root(prefix: str, keep: bool) -> Iterator[tuple[Path, PgServer]]:
+    """A temporary directory and the newest PostgreSQL server in it, for one benchmark
+    run: the server stopped at the end, the directory removed, or kept and printed."""
+    installs = one_install_per_major(require_installations(find_pg_installations()))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    pg = PgServer(installs[max(installs)], root).start()
+    try:
+        yield root, pg
+    finally:
+        pg.stop()
+        if keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def wait_for_load(limit: float, timeout: float = 1800) -> None:
     """Step times on a shared machine measure its load as much as the product."""
     deadline = time.monotonic() + timeout
@@ -235,11 +254,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.max_load is not None:
         wait_for_load(args.max_load)
-    installs = one_install_per_major(require_installations(find_pg_installations()))
-    root = Path(tempfile.mkdtemp(prefix="bench-build-steps-"))
-    pg = PgServer(installs[max(installs)], root).start()
-    (root / "site").mkdir()
-    try:
+    with bench_root("bench-build-steps-", args.keep) as (root, pg):
+        (root / "site").mkdir()
         site = standin_site(root / "site", pg, MASTER_CFG, MANIFEST)
         load_before = os.getloadavg()
         with site:
@@ -247,12 +263,6 @@ def main() -> None:
         report(results)
         print(f"machine: {os.cpu_count()} CPUs, load average {load_before[0]:.1f} before the "
               f"builds, {os.getloadavg()[0]:.1f} after (1 min): step times grow with it")
-    finally:
-        pg.stop()
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

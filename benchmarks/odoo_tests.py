@@ -35,13 +35,12 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from build_steps import CLOCK_FILE, MASTER_CFG, wait_clock, wait_for_load  # noqa: E402
+from build_steps import CLOCK_FILE, MASTER_CFG, bench_root, wait_clock, wait_for_load  # noqa: E402
 from packaging.requirements import Requirement  # noqa: E402
 
 from tests.support.buildbot_processes import (  # noqa: E402
@@ -51,9 +50,6 @@ from tests.support.buildbot_processes import (  # noqa: E402
 )
 from tests.support.postgres import (  # noqa: E402
     PgServer,
-    find_pg_installations,
-    one_install_per_major,
-    require_installations,
 )
 from tests.support.standin import ODOO_DIR_NAME, build_buildout  # noqa: E402
 
@@ -247,10 +243,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.max_load is not None:
         wait_for_load(args.max_load)
-    installs = one_install_per_major(require_installations(find_pg_installations()))
-    root = Path(tempfile.mkdtemp(prefix="bench-odoo-tests-"))
-    pg = PgServer(installs[max(installs)], root).start()
-    try:
+    with bench_root("bench-odoo-tests-", args.keep) as (root, pg):
         site = make_site(root, pg, args.odoo_src.resolve() if args.odoo_src else None,
                          args.caches)
         load = os.getloadavg()[0]
@@ -260,12 +253,6 @@ def main() -> None:
         print(f"Odoo: {'real, ' + str(args.odoo_src) if args.odoo_src else 'the stand-in'}; "
               f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before, "
               f"{os.getloadavg()[0]:.1f} after")
-    finally:
-        pg.stop()
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -32,17 +32,15 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_steps import CLOCK_FILE
+from build_steps import CLOCK_FILE, bench_root
 from build_steps import MASTER_CFG as CLOCKED_MASTER_CFG
 
 from tests.support.buildbot_processes import (
@@ -54,9 +52,6 @@ from tests.support.buildbot_processes import (
 from tests.support.forges import GITHUB, Forge, deliver
 from tests.support.postgres import (
     PgServer,
-    find_pg_installations,
-    one_install_per_major,
-    require_installations,
 )
 from tests.support.repos import GitRepo
 
@@ -239,10 +234,7 @@ def main() -> None:
     parser.add_argument("--poll", type=int, default=5, help="poll interval of part 2")
     parser.add_argument("--keep", action="store_true", help="keep the directory, print it")
     args = parser.parse_args()
-    installs = one_install_per_major(require_installations(find_pg_installations()))
-    root = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    pg = PgServer(installs[max(installs)], root).start()
-    try:
+    with bench_root("bench-webhooks-", args.keep) as (root, pg):
         load = os.getloadavg()[0]
         (root / "site").mkdir()
         results = push_to_build(root / "site", pg, args.rounds)
@@ -250,12 +242,6 @@ def main() -> None:
         report(results, dup, args.poll)
         print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} before, "
               f"{os.getloadavg()[0]:.1f} after (1 min)")
-    finally:
-        pg.stop()
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
