@@ -48,7 +48,7 @@ from tests.support.buildbot_processes import Site, standin_site
 from tests.support.postgres import (
     PgServer,
     find_pg_installations,
-    one_install_per_major,
+    newest_install,
     require_installations,
 )
 
@@ -222,9 +222,8 @@ def report(results: dict[str, list[dict]]) -> None:
 def bench_root(prefix: str, keep: bool) -> Iterator[tuple[Path, PgServer]]:
     """A temporary directory and the newest PostgreSQL server in it, for one benchmark
     run: the server stopped at the end, the directory removed, or kept and printed."""
-    installs = one_install_per_major(require_installations(find_pg_installations()))
     root = Path(tempfile.mkdtemp(prefix=prefix))
-    pg = PgServer(installs[max(installs)], root).start()
+    pg = PgServer(newest_install(require_installations(find_pg_installations())), root).start()
     try:
         yield root, pg
     finally:

@@ -31,7 +31,7 @@ from tests.support.buildbot_processes import (
     standin_site,
     wait_for,
 )
-from tests.support.postgres import PgInstall, PgServer, one_install_per_major
+from tests.support.postgres import PgInstall, PgServer, newest_install
 from tests.support.standin import ADDONS_DIR, build_buildout
 
 pytestmark = pytest.mark.integration
@@ -52,8 +52,8 @@ LOADING = "Loading module slow_dep"
 
 @pytest.fixture(scope="module")
 def pg(pg_installations: list[PgInstall], tmp_path_factory) -> Iterator[PgServer]:
-    newest = one_install_per_major(pg_installations)
-    with PgServer(newest[max(newest)], tmp_path_factory.mktemp("template-faults-pg")) as server:
+    with PgServer(newest_install(pg_installations),
+                  tmp_path_factory.mktemp("template-faults-pg")) as server:
         yield server
 
 

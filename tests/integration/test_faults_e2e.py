@@ -49,7 +49,7 @@ from tests.support.buildbot_processes import (
     standin_site,
     wait_for,
 )
-from tests.support.postgres import PgInstall, PgServer, free_port, one_install_per_major
+from tests.support.postgres import PgInstall, PgServer, free_port, newest_install
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["tests.support.pg_fixtures"]
@@ -117,8 +117,8 @@ post-buildout-steps = hold install-modules-test
 @pytest.fixture(scope="module")
 def pg(pg_installations: list[PgInstall], tmp_path_factory) -> Iterator[PgServer]:
     """A cluster of this module only: one of its tests stops it."""
-    newest = one_install_per_major(pg_installations)
-    with PgServer(newest[max(newest)], tmp_path_factory.mktemp("faults-pg")) as server:
+    with PgServer(newest_install(pg_installations),
+                  tmp_path_factory.mktemp("faults-pg")) as server:
         yield server
 
 

@@ -222,6 +222,14 @@ def one_install_per_major(installs: list[PgInstall]) -> dict[int, PgInstall]:
     return dict(sorted(chosen.items()))
 
 
+def newest_install(installs: list[PgInstall]) -> PgInstall:
+    """The installation of the newest major version, chosen as
+    :func:`one_install_per_major` chooses: for a test or a benchmark that needs one
+    server of its own."""
+    per_major = one_install_per_major(installs)
+    return per_major[max(per_major)]
+
+
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", version))
 
