@@ -91,6 +91,9 @@ VOLATILE_SETTINGS = re.compile(
     r"\w*interface|admin_passwd|smtp_\w+|email_from|proxy_mode|workers|max_cron_threads|"
     r"limit_\w+|osv_memory_\w+|dbfilter|list_db|server_wide_modules|test_\w+|"
     r"screencasts|screenshots|geoip_\w+|http_enable|gevent_port|longpolling_port)$")
+#: the statement of ``master/subfactories/database.py``'s ``disable-outgoing-mail`` step:
+#: this script is sent alone to the worker and imports nothing of the package, so it
+#: has its own copy (a unit test keeps the two equal)
 DISABLE_MAIL_SQL = """\
 DO $$
 BEGIN

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from buildbot_odoo.master.subfactories import database
 from buildbot_odoo.master.subfactories.retrieval import worker_script
 
 SCRIPT_PATH = Path(worker_script("odoo_dependencies.py"))
@@ -222,6 +223,10 @@ def test_the_drop_script_quotes_names_through_psql_variables():
     sql = script.drop_sql("template", template=True)
     assert ':"template"' in sql and ":'template'" in sql
     assert "WITH (FORCE)" in sql and "\\if :force" in sql
+
+
+def test_copies_deactivate_mail_as_the_database_steps_do():
+    assert script.DISABLE_MAIL_SQL == database.DISABLE_MAIL_SQL
 
 
 def test_psqls_error_line_is_the_one_told():
